@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs dockyard into ./.venv and the Debian packages it runs on.
+#   install.sh        what `dockyard` needs to run containers
+#   install.sh test   plus the peers and tools the test suite drives
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(busybox-static libseccomp2 iproute2 nftables)
+if [ "${1:-}" = test ]; then
+  pkgs+=(runc containerd skopeo umoci hyperfine)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+py=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$py" -m venv .venv
+if [ "${1:-}" = test ]; then
+  .venv/bin/pip install -q -e '.[test]'
+else
+  .venv/bin/pip install -q -e .
+fi

@@ -1,0 +1,96 @@
+"""``dockyard``: the user's command line.
+
+Start-up is a hot path (``dockyard --version`` within 20 ms): this module imports nothing
+heavy; each verb lives in its own module, imported only when that verb runs. A verb
+module exposes ``run(ctx: Context, argv: list[str]) -> int``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from dockyard import __version__
+
+#: verb -> module under dockyard.cli that implements it. Docker's two-word forms
+#: ("image ls", "container ls") are listed as "image", "container" and dispatched there.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "version": ("version", "Show the dockyard version information"),
+}
+
+USAGE_HEAD = """\
+Usage:  dockyard [OPTIONS] COMMAND
+
+A container engine in Python: Linux namespaces, cgroups and OCI images, the Docker workflow.
+
+Options:
+      --root string       Root of dockyard's state (default $DOCKYARD_ROOT or /var/lib/dockyard)
+      --exec-root string  Root of runtime state (default $DOCKYARD_EXEC_ROOT or /run/dockyard)
+  -D, --debug             Show tracebacks of internal errors
+  -v, --version           Print version information and quit
+  -h, --help              Print usage
+
+Commands:
+"""
+
+
+class Context:
+    """Global options every verb sees."""
+
+    def __init__(self, root: str, exec_root: str, debug: bool) -> None:
+        self.root = root
+        self.exec_root = exec_root
+        self.debug = debug
+
+
+def usage() -> str:
+    lines = [f"  {name:<11} {help_}" for name, (_, help_) in sorted(COMMANDS.items())]
+    return USAGE_HEAD + "\n".join(lines) + (
+        "\n\nRun 'dockyard COMMAND --help' for more information on a command.\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    root = os.environ.get("DOCKYARD_ROOT") or "/var/lib/dockyard"
+    exec_root = os.environ.get("DOCKYARD_EXEC_ROOT") or "/run/dockyard"
+    debug = False
+    while args and args[0].startswith("-"):
+        opt = args.pop(0)
+        if opt in ("-v", "--version"):
+            sys.stdout.write(f"dockyard version {__version__}\n")
+            return 0
+        if opt in ("-h", "--help"):
+            sys.stdout.write(usage())
+            return 0
+        if opt in ("-D", "--debug"):
+            debug = True
+        elif opt.split("=", 1)[0] in ("--root", "--exec-root"):
+            name, eq, value = opt.partition("=")
+            if not eq:
+                if not args:
+                    sys.stderr.write(f"dockyard: flag needs an argument: {name}\n")
+                    return 125
+                value = args.pop(0)
+            if name == "--root":
+                root = value
+            else:
+                exec_root = value
+        else:
+            sys.stderr.write(f"unknown flag: {opt}\nSee 'dockyard --help'.\n")
+            return 125
+    if not args:
+        sys.stdout.write(usage())
+        return 0
+    verb = args.pop(0)
+    if verb == "help":
+        sys.stdout.write(usage())
+        return 0
+    entry = COMMANDS.get(verb)
+    if entry is None:
+        sys.stderr.write(f"dockyard: '{verb}' is not a dockyard command.\n"
+                         "See 'dockyard --help'\n")
+        return 125
+    ctx = Context(os.path.abspath(root), os.path.abspath(exec_root), debug)
+    from dockyard.cli._run import run_verb
+
+    return run_verb(entry[0], ctx, args)
