@@ -1,0 +1,268 @@
+"""One handler per ``dockyard-runtime`` command: parse flags, call the runtime, print."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from dockyard.cli import _args
+from dockyard.cli.runtime_main import CREATE_FLAGS
+from dockyard.errors import DockyardError, InvalidArgument
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from dockyard.oci.runtime_types import Process
+
+
+def _one_id(f: _args.Flags, usage: str) -> str:
+    if len(f.positional) != 1:
+        raise InvalidArgument(f'"{usage}" requires exactly 1 argument(s)')
+    return f.positional[0]
+
+
+def _create_options(f: _args.Flags) -> Any:
+    from dockyard.runtime.create import CreateOptions
+
+    return CreateOptions(pid_file=f.str("pid-file"), console_socket=f.str("console-socket"),
+                         no_pivot=f.bool("no-pivot"), no_new_keyring=f.bool("no-new-keyring"),
+                         preserve_fds=int(f.str("preserve-fds") or 0))
+
+
+def cmd_create(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.create import create
+
+    f = _args.parse(argv, CREATE_FLAGS)
+    cid = _one_id(f, "create")
+    create(root, cid, f.str("bundle") or ".", _create_options(f))
+    return 0
+
+
+def cmd_run(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.run import run
+
+    f = _args.parse(argv, {**CREATE_FLAGS, "detach": "bool", "d": "=detach", "keep": "bool"})
+    cid = _one_id(f, "run")
+    opts = _create_options(f)
+    from dockyard.oci.runtime_spec import load_spec
+
+    bundle = f.str("bundle") or "."
+    if (load_spec(bundle)["process"].get("terminal") and opts.console_socket is None
+            and not f.bool("detach")):
+        from dockyard.runtime.console import run_with_terminal
+
+        return run_with_terminal(root, cid, bundle, opts)
+    return run(root, cid, bundle, opts, detach=f.bool("detach"), keep=f.bool("keep"))
+
+
+def cmd_start(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.start import start
+
+    start(root, _one_id(_args.parse(argv, {}), "start"))
+    return 0
+
+
+def cmd_state(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.state import Container
+
+    c = Container.load(root, _one_id(_args.parse(argv, {}), "state"))
+    sys.stdout.write(json.dumps(c.oci_state(), indent=2) + "\n")
+    return 0
+
+
+def cmd_kill(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.kill import kill
+    from dockyard.runtime.signals import parse_signal
+
+    f = _args.parse(argv, {"all": "bool", "a": "=all"})
+    if not 1 <= len(f.positional) <= 2:
+        raise InvalidArgument('"kill" requires a minimum of 1 and maximum of 2 arguments')
+    sig = parse_signal(f.positional[1] if len(f.positional) > 1 else "SIGTERM")
+    kill(root, f.positional[0], sig, all_processes=f.bool("all"))
+    return 0
+
+
+def cmd_delete(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.delete import delete
+
+    f = _args.parse(argv, {"force": "bool", "f": "=force"})
+    if not f.positional:
+        raise InvalidArgument('"delete" requires a minimum of 1 argument')
+    for cid in f.positional:
+        delete(root, cid, force=f.bool("force"))
+    return 0
+
+
+EXEC_FLAGS = {"console-socket": "str", "cwd": "str", "env": "list", "e": "=env",
+              "tty": "bool", "t": "=tty", "user": "str", "u": "=user",
+              "additional-gids": "list", "g": "=additional-gids", "process": "str",
+              "p": "=process", "detach": "bool", "d": "=detach", "pid-file": "str",
+              "process-label": "str", "apparmor": "str", "no-new-privs": "bool",
+              "cap": "list", "c": "=cap", "preserve-fds": "str", "cgroup": "list",
+              "ignore-paused": "bool"}
+
+
+def cmd_exec(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.exec import ExecFailed, exec_process, merge_process
+    from dockyard.runtime.state import Container
+
+    f = _args.parse(argv, EXEC_FLAGS, stop_at_positional=True)
+    if not f.positional:
+        raise InvalidArgument('"exec" requires a minimum of 1 argument')
+    cid, args = f.positional[0], f.positional[1:]
+    process: Process
+    if f.str("process"):
+        try:
+            with open(str(f.str("process")), "rb") as fh:
+                process = json.loads(fh.read())
+        except (OSError, ValueError) as e:
+            raise InvalidArgument(f"process spec {f.str('process')}: {e}") from None
+        process.setdefault("user", {"uid": 0, "gid": 0})
+        process.setdefault("cwd", "/")
+    else:
+        if not args:
+            raise InvalidArgument("exec: no command given: args must not be empty")
+        uid = gid = None
+        if f.str("user"):
+            u, _, g = str(f.str("user")).partition(":")
+            uid, gid = int(u), int(g) if g else 0
+        base = Container.load(root, cid).spec["process"]
+        process = merge_process(base, args=args, env=f.list("env"), cwd=f.str("cwd"),
+                                uid=uid, gid=gid,
+                                additional_gids=[int(g) for g in f.list("additional-gids")],
+                                tty=f.bool("tty"), caps=f.list("cap"),
+                                no_new_privs=f.bool("no-new-privs"))
+    console_fd = -1
+    if process.get("terminal"):
+        if not f.str("console-socket"):
+            if f.bool("detach"):
+                raise InvalidArgument("cannot allocate tty if runc will detach without "
+                                      "setting console socket")
+            from dockyard.runtime.console import exec_with_terminal
+
+            return exec_with_terminal(root, cid, process)
+        from dockyard.runtime.create import _connect_console
+
+        console_fd = _connect_console(str(f.str("console-socket")))
+    try:
+        _, code = exec_process(root, cid, process, detach=f.bool("detach"),
+                               pid_file=f.str("pid-file"), console_fd=console_fd,
+                               preserve_fds=int(f.str("preserve-fds") or 0))
+    except ExecFailed as e:
+        err = DockyardError(f"exec failed: unable to start container process: {e}")
+        err.exit_status = 255  # type: ignore[attr-defined]
+        raise err from None
+    return code
+
+
+def cmd_ps(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.cgroups import open_manager
+    from dockyard.runtime.state import Container
+
+    f = _args.parse(argv, {"format": "str", "f": "=format"}, stop_at_positional=True)
+    if not f.positional:
+        raise InvalidArgument('"ps" requires a minimum of 1 argument')
+    c = Container.load(root, f.positional[0])
+    pids = open_manager(c.spec.get("linux", {}).get("cgroupsPath", ""), c.id).pids()
+    if (f.str("format") or "table") == "json":
+        sys.stdout.write(json.dumps(sorted(pids)) + "\n")
+        return 0
+    import subprocess  # the host's ps(1) makes the table, as runc does
+
+    ps_args = f.positional[1:] or ["-ef"]
+    out = subprocess.run(["ps", *ps_args], capture_output=True, text=True, check=False)
+    lines = out.stdout.splitlines()
+    if not lines:
+        raise DockyardError(f"ps: {out.stderr.strip()}")
+    header = lines[0].split()
+    if "PID" not in header:
+        raise DockyardError("couldn't find PID field in ps output")
+    col = header.index("PID")
+    wanted = {str(p) for p in pids}
+    sys.stdout.write(lines[0] + "\n")
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) > col and fields[col] in wanted:
+            sys.stdout.write(line + "\n")
+    return 0
+
+
+def cmd_list(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.state import Container, list_ids
+
+    f = _args.parse(argv, {"format": "str", "f": "=format", "quiet": "bool", "q": "=quiet"})
+    states = []
+    for cid in list_ids(root):
+        try:
+            states.append(Container.load(root, cid).oci_state())
+        except DockyardError:
+            continue
+    if f.bool("quiet"):
+        sys.stdout.write("".join(s["id"] + "\n" for s in states))
+    elif (f.str("format") or "table") == "json":
+        sys.stdout.write(json.dumps(states or None) + "\n")
+    else:
+        rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
+        rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], "root")
+                 for s in states]
+        widths = [max(len(r[i]) for r in rows) for i in range(6)]
+        for r in rows:
+            sys.stdout.write("".join(v.ljust(max(w, 10) + 2) for v, w in zip(r, widths,
+                                                                             strict=True))
+                             .rstrip() + "\n")
+    return 0
+
+
+def _pause(root: str, argv: list[str], freeze: bool) -> int:
+    from dockyard.errors import Conflict
+    from dockyard.runtime.cgroups import open_manager
+    from dockyard.runtime.state import Container
+
+    c = Container.load(root, _one_id(_args.parse(argv, {}), "pause" if freeze else "resume"))
+    status = c.status()
+    if freeze and not status.can_pause():
+        raise Conflict("container not running")
+    if not freeze and not status.can_resume():
+        raise Conflict("container not paused")
+    cg = open_manager(c.spec.get("linux", {}).get("cgroupsPath", ""), c.id)
+    cg.freeze() if freeze else cg.thaw()
+    c.data["paused"] = freeze
+    c.save()
+    return 0
+
+
+def cmd_pause(root: str, argv: list[str]) -> int:
+    return _pause(root, argv, True)
+
+
+def cmd_resume(root: str, argv: list[str]) -> int:
+    return _pause(root, argv, False)
+
+
+def cmd_spec(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.spec import example_spec
+
+    f = _args.parse(argv, {"bundle": "str", "b": "=bundle", "rootless": "bool"})
+    path = os.path.join(f.str("bundle") or ".", "config.json")
+    if os.path.exists(path):
+        raise DockyardError("File config.json exists. Remove it first")
+    with open(path, "w") as fh:
+        json.dump(example_spec(f.bool("rootless")), fh, indent="\t")
+    return 0
+
+
+def cmd_features(root: str, argv: list[str]) -> int:
+    from dockyard.runtime.features import features
+
+    sys.stdout.write(json.dumps(features(), indent=4) + "\n")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[str, list[str]], int]] = {
+    "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state,
+    "kill": cmd_kill, "delete": cmd_delete, "exec": cmd_exec, "ps": cmd_ps,
+    "list": cmd_list, "pause": cmd_pause, "resume": cmd_resume, "spec": cmd_spec,
+    "features": cmd_features,
+}

@@ -1,0 +1,66 @@
+"""``delete``: remove a stopped (or, with force, any) container and all it holds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from dockyard.errors import Conflict
+from dockyard.runtime.hooks import HookFailed, run_hooks
+from dockyard.runtime.state import Container
+
+if TYPE_CHECKING:
+    from dockyard.runtime.cgroups.protocol import CgroupManager
+
+
+def delete(root: str, container_id: str, force: bool = False) -> None:
+    from dockyard.runtime.cgroups import open_manager
+
+    c = Container.load(root, container_id)
+    status = c.status()
+    if not status.can_delete() and not force:
+        raise Conflict(f"cannot delete container {container_id} that is not stopped: "
+                       f"{status}")
+    cgroup = open_manager(c.spec.get("linux", {}).get("cgroupsPath", "") if "config" in c.data
+                          else "", container_id)
+    if c.init_alive():
+        cgroup.kill_all(9)
+        try:
+            os.kill(c.pid, 9)
+        except ProcessLookupError:
+            pass
+        wait_gone(c)
+    elif cgroup.pids():
+        cgroup.kill_all(9)  # no pid namespace: orphans of the init may still run
+    if "config" in c.data:
+        state = c.oci_state()
+        for hook in c.spec.get("hooks", {}).get("poststop", []):
+            try:
+                run_hooks("poststop", [hook], state)
+            except HookFailed as e:
+                sys.stderr.write(f"warning: {e}\n")
+    _wait_empty(cgroup)
+    cgroup.destroy()
+    shutil.rmtree(c.dir, ignore_errors=True)
+
+
+def wait_gone(c: Container, timeout: float = 10.0) -> None:
+    """Wait for the init to die; reap it if it is our child (``run``)."""
+    deadline = time.monotonic() + timeout
+    while c.init_alive() and time.monotonic() < deadline:
+        try:
+            if os.waitpid(c.pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            pass
+        time.sleep(0.002)
+
+
+def _wait_empty(cgroup: CgroupManager, timeout: float = 5.0) -> None:
+    """Killed processes leave the cgroup as the kernel reaps them; rmdir needs it empty."""
+    deadline = time.monotonic() + timeout
+    while cgroup.pids() and time.monotonic() < deadline:
+        time.sleep(0.005)

@@ -1,0 +1,124 @@
+"""``exec``: run another process inside a created or running container."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from dockyard.errors import Conflict
+from dockyard.linux import namespaces as ns
+from dockyard.runtime import protocol as msg
+from dockyard.runtime.create import _apply_rlimits, write_pid_file
+from dockyard.runtime.launch import InitFailed, launch
+from dockyard.runtime.state import PAUSED, STOPPED, Container
+
+if TYPE_CHECKING:
+    from dockyard.oci.runtime_types import Process
+
+
+class ExecFailed(InitFailed):
+    """The process could not be executed (not found, not executable...)."""
+
+    def __init__(self, text: str, code: int) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+def exec_process(root: str, container_id: str, process: Process, *, detach: bool = False,
+                 pid_file: str | None = None, console_fd: int = -1,
+                 preserve_fds: int = 0) -> tuple[int, int]:
+    """Start ``process`` in the container. Returns (pid, exit code); with ``detach`` the
+    exit code is 0 and the process is left running."""
+    from dockyard.runtime.cgroups import open_manager
+
+    c = Container.load(root, container_id)
+    status = c.status().value
+    if status == STOPPED:
+        raise Conflict("cannot exec in a stopped container")
+    if status == PAUSED:
+        raise Conflict("cannot exec in a paused container")
+    spec = c.spec
+    linux = spec.get("linux", {})
+    join = [(n["type"], ns.ns_path(c.pid, n["type"])) for n in linux.get("namespaces", [])]
+    plan: dict[str, Any] = {"mode": "exec", "id": container_id, "process": process,
+                            "join": join, "seccomp": linux.get("seccomp"),
+                            "console_fd": console_fd, "preserve_fds": preserve_fds}
+    if console_fd >= 0:
+        os.set_inheritable(console_fd, True)
+    cgroup = open_manager(linux.get("cgroupsPath", ""), container_id)
+
+    def before_go(stage1: int) -> None:
+        cgroup.add(stage1)
+        _apply_rlimits(stage1, process.get("rlimits", []))
+
+    launched = launch(plan, join=[], new_flags=ns.CLONE_NEWNS, before_go=before_go)
+    try:
+        pid = -1
+        while True:
+            tag, payload = launched.recv()
+            if tag == msg.PID:
+                pid = int(payload)
+            elif tag == msg.ERROR:
+                _reap(launched.pid)
+                code = _reap(pid) if pid > 0 else 1
+                raise ExecFailed(payload.decode(errors="replace"), code)
+            elif not tag:
+                break
+        _reap(launched.pid)
+        if pid < 0:
+            raise InitFailed("exec process exited before it started")
+    finally:
+        launched.close()
+    if pid_file:
+        write_pid_file(pid_file, pid)
+    if detach:
+        return pid, 0
+    return pid, _reap(pid)
+
+
+def _reap(pid: int) -> int:
+    """Wait for our (adopted) child; its exit code as a shell reports it."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return 0
+        except InterruptedError:
+            continue
+        return exit_code(status)
+
+
+def exit_code(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.waitstatus_to_exitcode(status)
+
+
+def merge_process(base: Process, *, args: list[str] | None = None,
+                  env: list[str] | None = None, cwd: str | None = None,
+                  uid: int | None = None, gid: int | None = None,
+                  additional_gids: list[int] | None = None, tty: bool | None = None,
+                  caps: list[str] | None = None, no_new_privs: bool = False) -> Process:
+    """runc exec's rule: the container's process spec, overridden by the flags given."""
+    import copy
+
+    p: Process = copy.deepcopy(base)
+    if args:
+        p["args"] = args
+    if env:
+        p["env"] = [*p.get("env", []), *env]
+    if cwd:
+        p["cwd"] = cwd
+    if uid is not None:
+        p["user"] = {"uid": uid, "gid": gid if gid is not None else 0}
+    if additional_gids:
+        p["user"]["additionalGids"] = additional_gids
+    if tty is not None:
+        p["terminal"] = tty
+    if caps:
+        sets = p.setdefault("capabilities", {})
+        for key in ("bounding", "effective", "permitted", "ambient"):
+            sets[key] = [*sets.get(key, []), *caps]  # type: ignore[literal-required]
+    if no_new_privs:
+        p["noNewPrivileges"] = True
+    return p

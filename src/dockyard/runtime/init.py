@@ -1,0 +1,374 @@
+"""The container's init, run in a freshly sealed interpreter (see :mod:`launch`).
+
+``create`` mode builds the rootfs, pivots into it and waits for ``start`` on the start
+socket; then it drops privileges and execs the user's process. ``exec`` mode joins a
+running container's namespaces and execs a process there.
+
+Start-up cost matters here (it is on every container start): this module imports only
+builtins-backed modules (marshal, os, sys) and dockyard's syscall layer at load time;
+everything the code needs after pivot_root must be imported before it, since the host's
+stdlib is unreachable from inside the container.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from dockyard.linux import namespaces as ns
+from dockyard.linux import process as proc
+from dockyard.runtime import protocol as msg
+
+if TYPE_CHECKING:
+    from dockyard.oci.runtime_types import Process, Spec
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class ExecError(Exception):
+    """The user's process could not be executed; ``code`` is Docker's 126 or 127."""
+
+    def __init__(self, text: str, code: int) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+def _read_plan(fd: int) -> dict[str, Any]:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    plan: dict[str, Any] = marshal.loads(b"".join(chunks))
+    return plan
+
+
+def main() -> None:
+    sync = int(sys.argv[1])
+    plan = _read_plan(int(sys.argv[2]))
+    os.set_inheritable(sync, False)
+    try:
+        proc.prctl(proc.PR_SET_DUMPABLE, 0)
+        if plan["mode"] == "create":
+            _create(plan, sync)
+        else:
+            _exec(plan, sync)
+    except BaseException as e:  # one line to the parent, never a traceback
+        try:
+            msg.send(sync, msg.ERROR, _describe(e).encode())
+        finally:
+            os._exit(1)
+
+
+def _describe(e: BaseException) -> str:
+    text = str(e) or type(e).__name__
+    return text
+
+
+def _warn(sync: int, text: str) -> None:
+    msg.send(sync, msg.WARN, text.encode())
+
+
+# --- create ------------------------------------------------------------------------
+
+def _create(plan: dict[str, Any], sync: int) -> None:
+    from dockyard.runtime import devices, rootfs
+
+    spec: Spec = plan["spec"]
+    process: Process = spec["process"]
+    linux = spec.get("linux", {})
+    new_ns: list[str] = plan["new_ns"]
+    in_userns: bool = plan["userns"]
+    root = spec["root"]["path"]
+    hooks = spec.get("hooks", {})
+    if hooks.get("createContainer") or hooks.get("startContainer"):
+        from dockyard.runtime import hooks as hookmod  # noqa: F401  (needed after pivot)
+    if not plan.get("no_new_keyring"):
+        _join_keyring(sync, plan["id"])
+
+    seccomp_filter = _prepare_seccomp(linux.get("seccomp"))
+    caps = _cap_masks(process)
+    if "mount" in new_ns:
+        rootfs.set_root_propagation(spec)
+        rootfs.bind_rootfs(root)
+        rootfd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            mounts = spec.get("mounts", [])
+            for m in mounts:
+                rootfs.mount_one(rootfd, m, plan["bundle"], in_userns, "cgroup" in new_ns)
+            dev_is_bind = any(m["destination"] == "/dev" and (
+                m.get("type") == "bind" or "bind" in m.get("options", [])
+                or "rbind" in m.get("options", [])) for m in mounts)
+            if not dev_is_bind:
+                has_devpts = any(m["destination"] == "/dev/pts" for m in mounts)
+                devices.populate_dev(rootfd, linux.get("devices", []), in_userns, has_devpts)
+        finally:
+            os.close(rootfd)
+    _sysctl(linux.get("sysctl", {}))
+    if "hostname" in spec and spec["hostname"]:
+        if "uts" not in new_ns:
+            raise RuntimeError("unable to set hostname without a private UTS namespace")
+        ns.sethostname(spec["hostname"])
+    if spec.get("domainname"):
+        ns.setdomainname(spec["domainname"])
+
+    msg.send(sync, msg.HOOKS)
+    tag, payload = msg.recv(sync)
+    if tag != msg.OK:
+        os._exit(1)
+    state_json = payload
+    if hooks.get("createContainer"):
+        _run_hooks_in_container("createContainer", hooks["createContainer"], state_json)
+
+    if "mount" in new_ns:
+        from dockyard.runtime.rootfs import move_root, pivot
+
+        (move_root if plan.get("no_pivot") else pivot)(root)
+    console = plan.get("console_fd", -1)
+    if process.get("terminal") and console >= 0:
+        _setup_console(console, process, bind_console="mount" in new_ns)
+    if "mount" in new_ns:
+        for p in linux.get("readonlyPaths", []):
+            rootfs.readonly_path(p)
+        for p in linux.get("maskedPaths", []):
+            rootfs.mask_path(p)
+        if spec["root"].get("readonly"):
+            rootfs.remount_readonly("/")
+    env = process.get("env", [])
+    path = _lookup(process["args"][0], env, process["cwd"])
+
+    msg.send(sync, msg.READY)
+    os.close(sync)
+    start_fd = plan["start_fd"]
+    conn = _wait_for_start(start_fd)
+    try:
+        if hooks.get("startContainer"):
+            _run_hooks_in_container("startContainer", hooks["startContainer"], state_json)
+        _finalize(process, caps, seccomp_filter, plan.get("preserve_fds", 0))
+        _execve(path, process["args"], env, process)
+    except ExecError as e:
+        os.write(conn, f"E{e}".encode())
+        os._exit(e.code)
+    except BaseException as e:
+        os.write(conn, f"E{_describe(e)}".encode())
+        os._exit(1)
+
+
+def _join_keyring(sync: int, container_id: str) -> None:
+    try:
+        proc.join_session_keyring(f"_ses.{container_id}")
+    except OSError as e:
+        import errno
+
+        if e.errno not in (errno.ENOSYS, errno.EACCES, errno.EPERM):
+            raise
+        _warn(sync, f"could not create session key: {e}")
+
+
+def _wait_for_start(listen_fd: int) -> int:
+    """Block until ``start`` connects to the start socket; return the connection.
+
+    ``start`` then reads the connection to EOF: EOF alone means execve succeeded (the
+    connection is close-on-exec); ``E<reason>`` means it failed.
+    """
+    from dockyard.linux.sockets import accept
+
+    conn = accept(listen_fd)
+    os.read(conn, 1)
+    os.close(listen_fd)
+    return conn
+
+
+def _run_hooks_in_container(kind: str, hooks: list[Any], state_json: bytes) -> None:
+    import json
+
+    from dockyard.runtime.hooks import run_hooks
+
+    run_hooks(kind, hooks, json.loads(state_json))
+
+
+def _sysctl(values: dict[str, str]) -> None:
+    for key, value in values.items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        try:
+            with open(path, "w") as f:
+                f.write(value)
+        except OSError as e:
+            raise RuntimeError(f"sysctl {key}={value}: {e.strerror}") from e
+
+
+def _setup_console(sock_fd: int, process: Process, bind_console: bool) -> None:
+    """Make a pty in the container's devpts, send its master over the console socket
+    (SCM_RIGHTS, as runc), and make the slave our controlling terminal and stdio."""
+    import socket
+    import termios
+
+    from dockyard.linux import mount as mnt
+
+    master, slave = os.openpty()
+    name = os.ttyname(slave)
+    size = process.get("consoleSize")
+    if size:
+        termios.tcsetwinsize(slave, (size["height"], size["width"]))
+    if bind_console:
+        if not os.path.exists("/dev/console"):
+            os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY, 0o600))
+        mnt.mount(name, "/dev/console", None, mnt.MS_BIND)
+    sock = socket.socket(fileno=sock_fd)
+    socket.send_fds(sock, [name.encode()], [master])
+    sock.close()
+    os.close(master)
+    _make_controlling_tty(slave)
+
+
+def _make_controlling_tty(slave: int) -> None:
+    import fcntl
+    import termios
+
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    if slave > 2:
+        os.close(slave)
+
+
+# --- privileges and exec -------------------------------------------------------------
+
+def _prepare_seccomp(section: Any) -> Any:
+    if not section:
+        return None
+    from dockyard.runtime.seccomp import prepare_filter
+
+    return prepare_filter(section)
+
+
+def _cap_masks(process: Process) -> dict[str, int] | None:
+    caps = process.get("capabilities")
+    if caps is None:
+        return None
+    from dockyard.runtime.capabilities import caps_to_mask
+
+    return {k: caps_to_mask(caps.get(k, []))  # type: ignore[misc]
+            for k in ("bounding", "effective", "permitted", "inheritable", "ambient")}
+
+
+def _finalize(process: Process, caps: dict[str, int] | None, seccomp_filter: Any,
+              preserve_fds: int) -> None:
+    """runc's finalizeNamespace order: fds, bounding set, user (keeping caps), the
+    capability sets, cwd; no_new_privs and a late seccomp filter last."""
+    proc.close_range(3 + preserve_fds, 0xFFFFFFFF, proc.CLOSE_RANGE_CLOEXEC)
+    nnp = bool(process.get("noNewPrivileges"))
+    if seccomp_filter is not None and not nnp:
+        seccomp_filter.load()  # without NNP, loading needs CAP_SYS_ADMIN: before dropping
+    if caps is not None:
+        from dockyard.runtime.capabilities import apply_process_caps, drop_bounding
+
+        drop_bounding(caps["bounding"])
+    user = process["user"]
+    proc.prctl(proc.PR_SET_KEEPCAPS, 1)
+    gids = user.get("additionalGids")
+    if gids is not None:
+        os.setgroups(gids)
+    elif user["uid"] != 0 or user["gid"] != 0:
+        os.setgroups([])
+    os.setresgid(user["gid"], user["gid"], user["gid"])
+    os.setresuid(user["uid"], user["uid"], user["uid"])
+    proc.prctl(proc.PR_SET_KEEPCAPS, 0)
+    if caps is not None:
+        apply_process_caps(caps["effective"], caps["permitted"], caps["inheritable"],
+                           caps["ambient"])
+    os.umask(user.get("umask", 0o022))
+    os.chdir(process["cwd"])
+    if os.getcwd().startswith("(unreachable)"):  # CVE-2024-21626: never a host cwd
+        raise RuntimeError(f"cwd {process['cwd']} is outside the container")
+    if nnp:
+        proc.prctl(proc.PR_SET_NO_NEW_PRIVS, 1)
+        if seccomp_filter is not None:
+            seccomp_filter.load()
+
+
+def _env_get(env: list[str], key: str) -> str | None:
+    prefix = key + "="
+    for e in reversed(env):
+        if e.startswith(prefix):
+            return e[len(prefix):]
+    return None
+
+
+def _lookup(arg0: str, env: list[str], cwd: str) -> str:
+    """Resolve the executable the way Go's exec.LookPath does inside the container."""
+    if "/" in arg0:
+        path = arg0 if arg0.startswith("/") else os.path.join(cwd, arg0)
+        if not os.path.exists(path):
+            raise ExecError(f'exec: "{arg0}": stat {arg0}: no such file or directory', 127)
+        return path
+    search = _env_get(env, "PATH")
+    for d in (search if search is not None else DEFAULT_PATH).split(":"):
+        cand = os.path.join(d or ".", arg0)
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    raise ExecError(f'exec: "{arg0}": executable file not found in $PATH', 127)
+
+
+def _with_home(env: list[str], uid: int) -> list[str]:
+    if _env_get(env, "HOME") is not None:
+        return env
+    home = "/"
+    try:
+        with open("/etc/passwd") as f:
+            for line in f:
+                fields = line.split(":")
+                if len(fields) > 5 and fields[2] == str(uid):
+                    home = fields[5]
+                    break
+    except OSError:
+        pass
+    return [*env, f"HOME={home}"]
+
+
+def _execve(path: str, args: list[str], env: list[str], process: Process) -> None:
+    env = _with_home(env, process["user"]["uid"])
+    try:
+        os.execve(path, args, env)
+    except OSError as e:
+        import errno
+
+        code = 127 if e.errno == errno.ENOENT else 126
+        raise ExecError(f'exec: "{args[0]}": {e.strerror.lower() if e.strerror else e}',
+                        code) from e
+
+
+# --- exec ----------------------------------------------------------------------------
+
+def _exec(plan: dict[str, Any], sync: int) -> None:
+    """Join the container's namespaces, fork into its pid namespace, exec the process."""
+    from dockyard.runtime.launch import JOIN_ORDER
+
+    process: Process = plan["process"]
+    seccomp_filter = _prepare_seccomp(plan.get("seccomp"))
+    caps = _cap_masks(process)
+    joins = sorted(plan["join"], key=lambda j: JOIN_ORDER.index(j[0]))
+    fds = [(kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path) for kind, path in joins]
+    for kind, fd, path in fds:
+        ns.setns(fd, ns.NAMESPACES[kind][0], path=path)
+        os.close(fd)
+    pid = os.fork()
+    if pid:
+        msg.send(sync, msg.PID, str(pid).encode())
+        os._exit(0)
+    console = plan.get("console_fd", -1)
+    if process.get("terminal") and console >= 0:
+        _setup_console(console, process, bind_console=False)
+    env = process.get("env", [])
+    try:
+        path = _lookup(process["args"][0], env, process["cwd"])
+        _finalize(process, caps, seccomp_filter, plan.get("preserve_fds", 0))
+        _execve(path, process["args"], env, process)
+    except ExecError as e:
+        msg.send(sync, msg.ERROR, str(e).encode())
+        os._exit(e.code)
