@@ -198,7 +198,7 @@ def test_default_profile_is_a_fresh_copy() -> None:
 def test_runtime_seccomp_imports_no_typing() -> None:
     import subprocess
     import sys
-    code = ("import sys, dockyard.runtime.seccomp, dockyard.linux.seccomp;"
+    code = ("import sys, dockyard.runtime.seccomp, dockyard.runtime.capabilities;"
             "bad = {'typing', 'json', 're', 'enum', 'dataclasses'} & set(sys.modules);"
             "print(sorted(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
