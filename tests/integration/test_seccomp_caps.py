@@ -8,6 +8,7 @@ all-capable state.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import resource
 import signal
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dockyard.engine.profiles import default_seccomp_profile
+from dockyard.linux.errors import SyscallError
 from dockyard.linux.namespaces import CLONE_NEWUSER, unshare
 from dockyard.linux.process import PR_SET_KEEPCAPS, prctl
 from dockyard.runtime.capabilities import (
@@ -26,12 +28,12 @@ from dockyard.runtime.capabilities import (
     caps_to_mask,
     drop_bounding,
 )
-from dockyard.runtime.seccomp import prepare_filter
+from dockyard.runtime.seccomp import prepare_filter, send_to_listener
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dockyard.oci.runtime_types import Seccomp
+    from dockyard.oci.runtime_types import Seccomp, State
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="needs root")]
@@ -181,12 +183,75 @@ def test_log_flag_and_spec_allow_load() -> None:
 
 def test_notify_returns_listener_fd() -> None:
     def child() -> str:
-        fd = load({"defaultAction": "SCMP_ACT_ALLOW",
+        fd = load({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
                    "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]})
         assert fd is not None
         return os.readlink(f"/proc/self/fd/{fd}")
 
     assert ok(*in_child(child)) == "anon_inode:seccomp notify"
+
+
+def test_notify_fd_sent_to_listener(tmp_path: os.PathLike[str]) -> None:
+    """The agent gets the state and the fd; once it closes the fd (no agent left), the
+    notified syscall fails with ENOSYS in the container."""
+    path = os.path.join(tmp_path, "agent.sock")
+    state: State = {"ociVersion": "1.0.2", "id": "c1", "status": "creating", "pid": 0,
+                    "bundle": "/b", "annotations": {"a": "b"}}
+    received: dict[str, object] = {}
+    go_r, go_w = os.pipe()
+
+    def agent(server: socket.socket) -> None:
+        try:
+            conn, _ = server.accept()
+            with conn:
+                msg, fds, _, _ = socket.recv_fds(conn, 65536, 4)
+                received["msg"] = json.loads(msg)
+                received["fd"] = [os.readlink(f"/proc/self/fd/{fd}") for fd in fds]
+                received["eof"] = conn.recv(1)
+                for fd in fds:
+                    os.close(fd)
+        finally:
+            os.write(go_w, b"x")  # never leave the child waiting
+
+    def child() -> str:
+        os.close(go_w)
+        fd = load({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
+                   "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]})
+        assert fd is not None
+        send_to_listener(path, {**state, "pid": os.getpid()}, fd, metadata="meta")
+        os.close(fd)
+        os.read(go_r, 1)
+        return outcome(lambda: os.mkdir(os.path.join(tmp_path, "d")))
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.settimeout(10)
+        server.bind(path)
+        server.listen(1)
+        t = threading.Thread(target=agent, args=(server,))
+        t.start()
+        try:
+            status, out = in_child(child)
+        finally:
+            os.close(go_r)
+            t.join(timeout=10)
+            os.close(go_w)
+    assert ok(status, out) == "ENOSYS"
+    msg = received["msg"]
+    assert isinstance(msg, dict)
+    pid = msg["pid"]
+    assert msg == {"ociVersion": "1.0.2", "fds": ["seccompFd"], "pid": pid, "metadata": "meta",
+                   "state": {**state, "pid": pid}}
+    assert received["fd"] == ["anon_inode:seccomp notify"]
+    assert received["eof"] == b""
+
+
+def test_send_to_missing_listener_is_an_error(tmp_path: os.PathLike[str]) -> None:
+    path = os.path.join(tmp_path, "nobody.sock")
+    state: State = {"ociVersion": "1.0.2", "id": "c1", "status": "creating", "bundle": "/b"}
+    with pytest.raises(SyscallError) as e:
+        send_to_listener(path, state, 0)
+    assert e.value.errno == errno.ENOENT
+    assert str(e.value) == f"send seccomp fd to {path}: No such file or directory"
 
 
 def test_no_notify_returns_none() -> None:

@@ -48,7 +48,7 @@ def test_default_errno_ret_and_rule_errno_ret() -> None:
     ("SCMP_ACT_NOTIFY", "0x7fc00000;"),  # libseccomp 2.5 prints NOTIFY as its number
 ])
 def test_actions(name: str, pfc_action: str) -> None:
-    text = pfc({"defaultAction": "SCMP_ACT_ALLOW",
+    text = pfc({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
                 "syscalls": [{"names": ["mkdir"], "action": name}]})
     assert f'filter for syscall "mkdir" (83) [priority: 65535]\n  if ($syscall == 83)\n' \
            f"    action {pfc_action}" in text
@@ -131,7 +131,7 @@ def test_flags_accepted() -> None:
 
 
 def test_notify_is_reported() -> None:
-    f = prepare_filter({"defaultAction": "SCMP_ACT_ALLOW",
+    f = prepare_filter({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
                         "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]})
     assert f.uses_notify
     f.release()
@@ -166,6 +166,11 @@ def test_notify_is_reported() -> None:
     ({"defaultAction": "SCMP_ACT_ALLOW",
       "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}]},
      "seccomp: SCMP_ACT_NOTIFY cannot be used for the write syscall"),
+    ({"defaultAction": "SCMP_ACT_ALLOW",
+      "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]},
+     "seccomp: SCMP_ACT_NOTIFY is used but listenerPath is not set"),
+    ({"defaultAction": "SCMP_ACT_ALLOW", "listenerMetadata": "x"},
+     "seccomp: listenerMetadata is set without listenerPath"),
 ])
 def test_invalid_sections(section: Seccomp, message: str) -> None:
     with pytest.raises(InvalidArgument) as e:

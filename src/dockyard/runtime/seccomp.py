@@ -13,6 +13,9 @@ action is skipped (libseccomp refuses it with EACCES); when two comparisons of o
 the same argument index, each comparison becomes a rule of its own, else one rule holds all
 of them (an AND); ``SCMP_ACT_ERRNO``/``SCMP_ACT_TRACE`` return ``errnoRet`` (default EPERM);
 NO_NEW_PRIVS is left to the runtime (``SCMP_FLTATR_CTL_NNP`` = 0).
+
+With ``SCMP_ACT_NOTIFY``, :meth:`SeccompFilter.load` returns the listener fd, and
+:func:`send_to_listener` hands it to the agent at ``listenerPath``, as runc does.
 """
 
 from __future__ import annotations
@@ -21,12 +24,16 @@ import errno
 
 from dockyard.errors import InvalidArgument, Unsupported
 from dockyard.linux import seccomp as scmp
+from dockyard.linux.errors import SyscallError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
-    from dockyard.oci.runtime_types import Seccomp, SeccompArg, SeccompSyscall
+    from dockyard.oci.runtime_types import Seccomp, SeccompArg, SeccompSyscall, State
 
-__all__ = ["SeccompFilter", "prepare_filter"]
+__all__ = ["SECCOMP_FD_NAME", "SeccompFilter", "prepare_filter", "send_to_listener"]
+
+# runtime-spec config-linux.md: the name of the seccomp listener fd in the "fds" array.
+SECCOMP_FD_NAME = "seccompFd"
 
 # runtime-spec config-linux.md "seccomp": valid values of defaultAction and syscalls[].action.
 _FIXED_ACTIONS = {
@@ -174,6 +181,9 @@ def prepare_filter(section: Seccomp) -> SeccompFilter:
                       "defaultAction")
     if default == scmp.SCMP_ACT_NOTIFY:
         raise InvalidArgument("seccomp: SCMP_ACT_NOTIFY cannot be the default action")
+    if section.get("listenerMetadata") and not section.get("listenerPath"):
+        # runtime-spec: listenerMetadata "MUST NOT be set if listenerPath is not set".
+        raise InvalidArgument("seccomp: listenerMetadata is set without listenerPath")
     ctx = scmp.Context(default)
     try:
         for arch in section.get("architectures", []):
@@ -195,7 +205,42 @@ def prepare_filter(section: Seccomp) -> SeccompFilter:
         uses_notify = False
         for rule in rules:
             uses_notify |= _add_rules(ctx, rule, default)
+        if uses_notify and not section.get("listenerPath"):
+            raise InvalidArgument("seccomp: SCMP_ACT_NOTIFY is used but listenerPath is not set")
     except BaseException:
         ctx.release()
         raise
     return SeccompFilter(ctx, uses_notify)
+
+
+def send_to_listener(listener_path: str, state: State, notify_fd: int,
+                     metadata: str = "") -> None:
+    """Send the container process state and the seccomp listener fd to the agent.
+
+    runtime-spec config-linux.md, ``listenerPath``: "This socket MUST use AF_UNIX domain and
+    SOCK_STREAM type. The runtime MUST send exactly one container process state per
+    connection. The connection MUST NOT be reused and it MUST be closed after sending a
+    seccomp state. If sending to this socket fails, the runtime MUST generate an error."
+    The message is the JSON ``ContainerProcessState`` (``ociVersion``, ``fds``: ["seccompFd"],
+    ``pid``, ``metadata`` if any, ``state``) with the fd attached as SCM_RIGHTS, as runc's
+    ``sendContainerProcessState``. ``notify_fd`` stays open: the caller closes it.
+
+    ``listenerPath`` is a host path: call this from the runtime (runc does it in the parent,
+    which fetches the fd with pidfd_getfd), or connect before pivot_root.
+    """
+    import json  # only containers using SCMP_ACT_NOTIFY pay for these
+    import socket
+
+    message: dict[str, object] = {"ociVersion": state["ociVersion"], "fds": [SECCOMP_FD_NAME],
+                                  "pid": state.get("pid", 0)}
+    if metadata:
+        message["metadata"] = metadata
+    message["state"] = state
+    data = json.dumps(message, separators=(",", ":")).encode()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as sock:
+            sock.connect(listener_path)
+            sent = socket.send_fds(sock, [data], [notify_fd])
+            sock.sendall(data[sent:])
+    except OSError as e:
+        raise SyscallError(e.errno or errno.EIO, "send seccomp fd to", listener_path) from e
