@@ -16,14 +16,14 @@ class Flags:
         self.values: dict[str, str | bool | list[str]] = {}
         self.positional: list[str] = []
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def opt(self, name: str, default: str | None = None) -> str | None:
         v = self.values.get(name, default)
         return v if isinstance(v, str) or v is None else str(v)
 
-    def bool(self, name: str) -> bool:
+    def flag(self, name: str) -> bool:
         return bool(self.values.get(name, False))
 
-    def list(self, name: str) -> list[str]:
+    def many(self, name: str) -> list[str]:
         v = self.values.get(name, [])
         return v if isinstance(v, list) else [str(v)]
 

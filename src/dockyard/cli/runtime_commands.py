@@ -26,9 +26,9 @@ def _one_id(f: _args.Flags, usage: str) -> str:
 def _create_options(f: _args.Flags) -> Any:
     from dockyard.runtime.create import CreateOptions
 
-    return CreateOptions(pid_file=f.str("pid-file"), console_socket=f.str("console-socket"),
-                         no_pivot=f.bool("no-pivot"), no_new_keyring=f.bool("no-new-keyring"),
-                         preserve_fds=int(f.str("preserve-fds") or 0))
+    return CreateOptions(pid_file=f.opt("pid-file"), console_socket=f.opt("console-socket"),
+                         no_pivot=f.flag("no-pivot"), no_new_keyring=f.flag("no-new-keyring"),
+                         preserve_fds=int(f.opt("preserve-fds") or 0))
 
 
 def cmd_create(root: str, argv: list[str]) -> int:
@@ -36,7 +36,7 @@ def cmd_create(root: str, argv: list[str]) -> int:
 
     f = _args.parse(argv, CREATE_FLAGS)
     cid = _one_id(f, "create")
-    create(root, cid, f.str("bundle") or ".", _create_options(f))
+    create(root, cid, f.opt("bundle") or ".", _create_options(f))
     return 0
 
 
@@ -48,13 +48,13 @@ def cmd_run(root: str, argv: list[str]) -> int:
     opts = _create_options(f)
     from dockyard.oci.runtime_spec import load_spec
 
-    bundle = f.str("bundle") or "."
+    bundle = f.opt("bundle") or "."
     if (load_spec(bundle)["process"].get("terminal") and opts.console_socket is None
-            and not f.bool("detach")):
+            and not f.flag("detach")):
         from dockyard.runtime.console import run_with_terminal
 
         return run_with_terminal(root, cid, bundle, opts)
-    return run(root, cid, bundle, opts, detach=f.bool("detach"), keep=f.bool("keep"))
+    return run(root, cid, bundle, opts, detach=f.flag("detach"), keep=f.flag("keep"))
 
 
 def cmd_start(root: str, argv: list[str]) -> int:
@@ -80,7 +80,7 @@ def cmd_kill(root: str, argv: list[str]) -> int:
     if not 1 <= len(f.positional) <= 2:
         raise InvalidArgument('"kill" requires a minimum of 1 and maximum of 2 arguments')
     sig = parse_signal(f.positional[1] if len(f.positional) > 1 else "SIGTERM")
-    kill(root, f.positional[0], sig, all_processes=f.bool("all"))
+    kill(root, f.positional[0], sig, all_processes=f.flag("all"))
     return 0
 
 
@@ -91,7 +91,7 @@ def cmd_delete(root: str, argv: list[str]) -> int:
     if not f.positional:
         raise InvalidArgument('"delete" requires a minimum of 1 argument')
     for cid in f.positional:
-        delete(root, cid, force=f.bool("force"))
+        delete(root, cid, force=f.flag("force"))
     return 0
 
 
@@ -113,31 +113,31 @@ def cmd_exec(root: str, argv: list[str]) -> int:
         raise InvalidArgument('"exec" requires a minimum of 1 argument')
     cid, args = f.positional[0], f.positional[1:]
     process: Process
-    if f.str("process"):
+    if f.opt("process"):
         try:
-            with open(str(f.str("process")), "rb") as fh:
+            with open(str(f.opt("process")), "rb") as fh:
                 process = json.loads(fh.read())
         except (OSError, ValueError) as e:
-            raise InvalidArgument(f"process spec {f.str('process')}: {e}") from None
+            raise InvalidArgument(f"process spec {f.opt('process')}: {e}") from None
         process.setdefault("user", {"uid": 0, "gid": 0})
         process.setdefault("cwd", "/")
     else:
         if not args:
             raise InvalidArgument("exec: no command given: args must not be empty")
         uid = gid = None
-        if f.str("user"):
-            u, _, g = str(f.str("user")).partition(":")
+        if f.opt("user"):
+            u, _, g = str(f.opt("user")).partition(":")
             uid, gid = int(u), int(g) if g else 0
         base = Container.load(root, cid).spec["process"]
-        process = merge_process(base, args=args, env=f.list("env"), cwd=f.str("cwd"),
+        process = merge_process(base, args=args, env=f.many("env"), cwd=f.opt("cwd"),
                                 uid=uid, gid=gid,
-                                additional_gids=[int(g) for g in f.list("additional-gids")],
-                                tty=f.bool("tty"), caps=f.list("cap"),
-                                no_new_privs=f.bool("no-new-privs"))
+                                additional_gids=[int(g) for g in f.many("additional-gids")],
+                                tty=f.flag("tty"), caps=f.many("cap"),
+                                no_new_privs=f.flag("no-new-privs"))
     console_fd = -1
     if process.get("terminal"):
-        if not f.str("console-socket"):
-            if f.bool("detach"):
+        if not f.opt("console-socket"):
+            if f.flag("detach"):
                 raise InvalidArgument("cannot allocate tty if runc will detach without "
                                       "setting console socket")
             from dockyard.runtime.console import exec_with_terminal
@@ -145,11 +145,11 @@ def cmd_exec(root: str, argv: list[str]) -> int:
             return exec_with_terminal(root, cid, process)
         from dockyard.runtime.create import _connect_console
 
-        console_fd = _connect_console(str(f.str("console-socket")))
+        console_fd = _connect_console(str(f.opt("console-socket")))
     try:
-        _, code = exec_process(root, cid, process, detach=f.bool("detach"),
-                               pid_file=f.str("pid-file"), console_fd=console_fd,
-                               preserve_fds=int(f.str("preserve-fds") or 0))
+        _, code = exec_process(root, cid, process, detach=f.flag("detach"),
+                               pid_file=f.opt("pid-file"), console_fd=console_fd,
+                               preserve_fds=int(f.opt("preserve-fds") or 0))
     except ExecFailed as e:
         err = DockyardError(f"exec failed: unable to start container process: {e}")
         err.exit_status = 255  # type: ignore[attr-defined]
@@ -166,7 +166,7 @@ def cmd_ps(root: str, argv: list[str]) -> int:
         raise InvalidArgument('"ps" requires a minimum of 1 argument')
     c = Container.load(root, f.positional[0])
     pids = open_manager(c.spec.get("linux", {}).get("cgroupsPath", ""), c.id).pids()
-    if (f.str("format") or "table") == "json":
+    if (f.opt("format") or "table") == "json":
         sys.stdout.write(json.dumps(sorted(pids)) + "\n")
         return 0
     import subprocess  # the host's ps(1) makes the table, as runc does
@@ -199,9 +199,9 @@ def cmd_list(root: str, argv: list[str]) -> int:
             states.append(Container.load(root, cid).oci_state())
         except DockyardError:
             continue
-    if f.bool("quiet"):
+    if f.flag("quiet"):
         sys.stdout.write("".join(s["id"] + "\n" for s in states))
-    elif (f.str("format") or "table") == "json":
+    elif (f.opt("format") or "table") == "json":
         sys.stdout.write(json.dumps(states or None) + "\n")
     else:
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
@@ -245,11 +245,11 @@ def cmd_spec(root: str, argv: list[str]) -> int:
     from dockyard.runtime.spec import example_spec
 
     f = _args.parse(argv, {"bundle": "str", "b": "=bundle", "rootless": "bool"})
-    path = os.path.join(f.str("bundle") or ".", "config.json")
+    path = os.path.join(f.opt("bundle") or ".", "config.json")
     if os.path.exists(path):
         raise DockyardError("File config.json exists. Remove it first")
     with open(path, "w") as fh:
-        json.dump(example_spec(f.bool("rootless")), fh, indent="\t")
+        json.dump(example_spec(f.flag("rootless")), fh, indent="\t")
     return 0
 
 

@@ -90,17 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     log = _Log(None, "text")
     try:
         g = _args.parse(args, GLOBAL_FLAGS, stop_at_positional=True)
-        log = _Log(g.str("log"), g.str("log-format") or "text")
-        if g.bool("version"):
+        log = _Log(g.opt("log"), g.opt("log-format") or "text")
+        if g.flag("version"):
             sys.stdout.write(f"dockyard-runtime version {__version__}\nspec: 1.0.2-dev\n")
             return 0
-        if g.bool("help") or not g.positional:
+        if g.flag("help") or not g.positional:
             sys.stdout.write(USAGE)
             return 0
-        if g.bool("systemd-cgroup"):
+        if g.flag("systemd-cgroup"):
             raise DockyardError("systemd cgroup driver is not supported: "
                                 "use the cgroupfs driver (drop --systemd-cgroup)")
-        root = g.str("root") or os.environ.get("DOCKYARD_RUNTIME_ROOT") \
+        root = g.opt("root") or os.environ.get("DOCKYARD_RUNTIME_ROOT") \
             or "/run/dockyard-runtime"
         command, rest = g.positional[0], g.positional[1:]
         from dockyard.cli import runtime_commands

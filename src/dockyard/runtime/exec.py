@@ -117,8 +117,10 @@ def merge_process(base: Process, *, args: list[str] | None = None,
         p["terminal"] = tty
     if caps:
         sets = p.setdefault("capabilities", {})
-        for key in ("bounding", "effective", "permitted", "ambient"):
-            sets[key] = [*sets.get(key, []), *caps]  # type: ignore[literal-required]
+        sets["bounding"] = [*sets.get("bounding", []), *caps]
+        sets["effective"] = [*sets.get("effective", []), *caps]
+        sets["permitted"] = [*sets.get("permitted", []), *caps]
+        sets["ambient"] = [*sets.get("ambient", []), *caps]
     if no_new_privs:
         p["noNewPrivileges"] = True
     return p

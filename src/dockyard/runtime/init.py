@@ -109,7 +109,7 @@ def _create(plan: dict[str, Any], sync: int) -> None:
         finally:
             os.close(rootfd)
     _sysctl(linux.get("sysctl", {}))
-    if "hostname" in spec and spec["hostname"]:
+    if spec.get("hostname"):
         if "uts" not in new_ns:
             raise RuntimeError("unable to set hostname without a private UTS namespace")
         ns.sethostname(spec["hostname"])
@@ -253,8 +253,11 @@ def _cap_masks(process: Process) -> dict[str, int] | None:
         return None
     from dockyard.runtime.capabilities import caps_to_mask
 
-    return {k: caps_to_mask(caps.get(k, []))  # type: ignore[misc]
-            for k in ("bounding", "effective", "permitted", "inheritable", "ambient")}
+    return {"bounding": caps_to_mask(caps.get("bounding", [])),
+            "effective": caps_to_mask(caps.get("effective", [])),
+            "permitted": caps_to_mask(caps.get("permitted", [])),
+            "inheritable": caps_to_mask(caps.get("inheritable", [])),
+            "ambient": caps_to_mask(caps.get("ambient", []))}
 
 
 def _finalize(process: Process, caps: dict[str, int] | None, seccomp_filter: Any,
@@ -334,7 +337,7 @@ def _with_home(env: list[str], uid: int) -> list[str]:
 def _execve(path: str, args: list[str], env: list[str], process: Process) -> None:
     env = _with_home(env, process["user"]["uid"])
     try:
-        os.execve(path, args, env)
+        os.execve(path, args, dict(e.split("=", 1) for e in env if "=" in e))
     except OSError as e:
         import errno
 
