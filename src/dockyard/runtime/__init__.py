@@ -1,0 +1,3 @@
+"""The OCI runtime (runc's job): imports only ``dockyard.oci`` and ``dockyard.linux``."""
+
+__all__: list[str] = []
