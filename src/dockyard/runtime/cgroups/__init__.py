@@ -1,0 +1,96 @@
+"""The runtime's cgroup manager: one interface (``protocol.CgroupManager``), a driver
+chosen once per process from the host's cgroup mode (STYLE rule 6; runc ``manager/new.go``).
+
+``open_manager(cgroups_path, container_id)`` gives the manager of a container's cgroup;
+``cgroup_mode()`` says "v1", "hybrid" (v1 controllers plus a controller-less cgroup2 mount,
+which runc also joins) or "v2".
+"""
+
+from __future__ import annotations
+
+import errno
+
+from dockyard.errors import InvalidArgument
+from dockyard.linux.errors import SyscallError
+from dockyard.runtime.cgroups.fs import CgroupError
+from dockyard.runtime.cgroups.paths import (
+    Hierarchies,
+    cgroup_dir,
+    clean_path,
+    detect,
+    parse_proc_cgroup,
+    v1_dirs,
+)
+from dockyard.runtime.cgroups.v1 import V1Manager
+from dockyard.runtime.cgroups.v2 import V2Manager
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dockyard.runtime.cgroups.protocol import CgroupManager
+
+__all__ = ["CgroupError", "cgroup_mode", "open_manager"]
+
+_hierarchies: Hierarchies | None = None
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return f.read()
+    except OSError as e:
+        raise SyscallError(e.errno or errno.EIO, "read", path) from e
+
+
+def _host() -> Hierarchies:
+    """The host's hierarchies, parsed from /proc/self/mountinfo on first use only."""
+    global _hierarchies
+    if _hierarchies is None:
+        _hierarchies = detect(_read("/proc/self/mountinfo"))
+    return _hierarchies
+
+
+def cgroup_mode() -> str:
+    """ "v1", "hybrid" or "v2" for this host (decided once per process)."""
+    return _host().mode
+
+
+def open_manager(cgroups_path: str, container_id: str, *,
+                 paths: dict[str, str] | None = None) -> CgroupManager:
+    """The manager of ``linux.cgroupsPath`` (empty: ``/dockyard/<container_id>``).
+
+    An absolute path lies under each hierarchy's root, a relative one under the caller's
+    own cgroup (/proc/self/cgroup). The same arguments rebuild the same manager; a process
+    whose own cgroup differs (``delete`` run elsewhere) passes the stored ``paths()``.
+    """
+    host = _host()
+    if paths:
+        return manager_from_paths(host, paths)
+    path = clean_path(cgroups_path, container_id)
+    own = {} if path.startswith("/") else parse_proc_cgroup(_read("/proc/self/cgroup"))
+    return build_manager(host, own, path)
+
+
+def build_manager(host: Hierarchies, own: dict[str, str], path: str) -> CgroupManager:
+    """The driver for ``host`` with the cgroup at ``path`` (a :func:`clean_path` result);
+    ``own`` is the caller's parsed /proc/self/cgroup (only read for relative paths)."""
+    unified = cgroup_dir(host.unified, own.get(""), path) if host.unified else None
+    if host.mode == "v2" and host.unified is not None and unified is not None:
+        return V2Manager(unified, host.unified.mountpoint)
+    return V1Manager(v1_dirs(host, own, path), unified)
+
+
+def manager_from_paths(host: Hierarchies, paths: dict[str, str]) -> CgroupManager:
+    """Rebuild a manager from a stored ``paths()``; each directory must lie inside the
+    hierarchy it names, so a tampered state.json cannot point ``destroy`` elsewhere."""
+    checked: dict[str, str] = {}
+    for ctrl, d in paths.items():
+        mount = host.unified if ctrl == "unified" else host.v1.get(ctrl)
+        root = mount.mountpoint.rstrip("/") if mount else None
+        if root is None or not d.startswith(root + "/") or "/../" in d + "/":
+            raise InvalidArgument(f"cgroup: stored path {ctrl}={d} is not inside a "
+                                  "mounted hierarchy")
+        checked[ctrl] = d
+    unified = checked.pop("unified", None)
+    if host.mode == "v2" and host.unified is not None and unified is not None:
+        return V2Manager(unified, host.unified.mountpoint)
+    return V1Manager(checked, unified if host.mode == "hybrid" else None)
