@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         if g.flag("help") or not g.positional:
             sys.stdout.write(USAGE)
             return 0
+        if g.flag("debug"):
+            os.environ["DOCKYARD_RUNTIME_DEBUG"] = "1"
         if g.flag("systemd-cgroup"):
             raise DockyardError("systemd cgroup driver is not supported: "
                                 "use the cgroupfs driver (drop --systemd-cgroup)")

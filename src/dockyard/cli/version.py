@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import platform
 import sys
-from typing import TYPE_CHECKING
 
 from dockyard import __version__
 
+#: ``typing`` is not imported at run time: it costs milliseconds on the start path.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
 

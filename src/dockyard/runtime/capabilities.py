@@ -137,14 +137,17 @@ def drop_bounding(keep_mask: int) -> None:
             prctl(PR_CAPBSET_DROP, cap)
 
 
-def apply_process_caps(effective: int, permitted: int, inheritable: int, ambient: int) -> None:
+def apply_process_caps(effective: int, permitted: int, inheritable: int,
+                       ambient: int) -> list[str]:
     """Set the effective, permitted and inheritable sets, then the ambient set.
 
     Last step of the sequence in the module docstring, after the uid switch (made with
     PR_SET_KEEPCAPS so that the permitted set survived it). capset(2) comes first because
     ``PR_CAP_AMBIENT_RAISE`` needs the cap in both permitted and inheritable; an ambient cap
-    that is not is skipped with a warning, as runc does. A kernel without ambient caps
-    (EINVAL from ``PR_CAP_AMBIENT_CLEAR_ALL``) is accepted when ``ambient`` is empty.
+    that is not is skipped, as runc does, and returned: the caller decides where a
+    warning can go (the container init's stderr is the container's). A kernel without
+    ambient caps (EINVAL from ``PR_CAP_AMBIENT_CLEAR_ALL``) is accepted when ``ambient``
+    is empty.
     """
     capset(effective, permitted, inheritable)
     try:
@@ -152,7 +155,7 @@ def apply_process_caps(effective: int, permitted: int, inheritable: int, ambient
     except SyscallError as e:
         if e.errno != errno.EINVAL or ambient:
             raise
-        return
+        return []
     raisable = permitted & inheritable
     skipped = []
     for cap in range(64):
@@ -167,6 +170,4 @@ def apply_process_caps(effective: int, permitted: int, inheritable: int, ambient
             if e.errno != errno.EPERM:
                 raise
             skipped.append(_NAMES.get(cap, f"CAP_{cap}"))
-    if skipped:
-        _warn(f"can't raise ambient capabilities (need them permitted and inheritable): "
-              f"{', '.join(skipped)}")
+    return skipped

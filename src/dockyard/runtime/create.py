@@ -12,17 +12,21 @@ import json
 import os
 import shutil
 import sys
-from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import Conflict, InvalidArgument
 from dockyard.linux import namespaces as ns
 from dockyard.linux import process as proc
 from dockyard.oci.runtime_spec import load_spec
 from dockyard.runtime import protocol as msg
-from dockyard.runtime.launch import InitFailed, Launched, launch
+from dockyard.runtime.devices import cgroup_rules
+from dockyard.runtime.launch import InitFailed, Launched, cap_masks, join_cgroup, launch
 from dockyard.runtime.state import OCI_VERSION, START_SOCKET, Container, utc_now, validate_id
 
+#: ``typing`` is not imported at run time: it costs milliseconds on the start path.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.oci.runtime_types import Spec
     from dockyard.runtime.cgroups.protocol import CgroupManager
 
@@ -145,7 +149,9 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
     cgroup = open_manager(linux.get("cgroupsPath", ""), container_id)
     cgroup.create()
     cleanup.cgroup = cgroup
-    cgroup.set(linux.get("resources", {}))
+    resources = dict(linux.get("resources", {}))
+    resources["devices"] = cgroup_rules(linux.get("resources", {}), linux.get("devices", []))
+    cgroup.set(resources)  # type: ignore[arg-type]
 
     start_fd = _listen_start_socket(cleanup.cdir)
     console_fd = opts.console_fd
@@ -158,12 +164,12 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
         "mode": "create", "id": container_id, "bundle": bundle, "spec": spec,
         "new_ns": new, "userns": in_userns, "start_fd": start_fd, "console_fd": console_fd,
         "no_pivot": opts.no_pivot, "no_new_keyring": opts.no_new_keyring,
-        "preserve_fds": opts.preserve_fds,
+        "preserve_fds": opts.preserve_fds, "unshare_cgroupns": "cgroup" in new,
+        "caps": cap_masks(spec["process"]),
     }
     process = spec["process"]
 
     def before_go(stage1: int) -> None:
-        cgroup.add(stage1)
         _apply_rlimits(stage1, process.get("rlimits", []))
         if "oomScoreAdj" in process:
             with open(f"/proc/{stage1}/oom_score_adj", "w") as f:
@@ -172,6 +178,7 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
     launched = launch(plan, join=join, new_flags=flags, uid_maps=linux.get("uidMappings"),
                       gid_maps=linux.get("gidMappings"), before_go=before_go)
     cleanup.pid = launched.pid
+    join_cgroup(launched, cgroup)
     os.close(start_fd)
     if console_fd >= 0 and opts.console_socket is not None:
         os.close(console_fd)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import Conflict
 from dockyard.linux import namespaces as ns
 from dockyard.runtime import protocol as msg
 from dockyard.runtime.create import _apply_rlimits, write_pid_file
-from dockyard.runtime.launch import InitFailed, launch
+from dockyard.runtime.launch import InitFailed, cap_masks, join_cgroup, launch
 from dockyard.runtime.state import PAUSED, STOPPED, Container
 
+#: ``typing`` is not imported at run time: it costs milliseconds on the start path.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.oci.runtime_types import Process
 
 
@@ -42,17 +45,18 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
     join = [(n["type"], ns.ns_path(c.pid, n["type"])) for n in linux.get("namespaces", [])]
     plan: dict[str, Any] = {"mode": "exec", "id": container_id, "process": process,
                             "join": join, "seccomp": linux.get("seccomp"),
-                            "console_fd": console_fd, "preserve_fds": preserve_fds}
+                            "console_fd": console_fd, "preserve_fds": preserve_fds,
+                            "caps": cap_masks(process)}
     if console_fd >= 0:
         os.set_inheritable(console_fd, True)
     cgroup = open_manager(linux.get("cgroupsPath", ""), container_id)
 
     def before_go(stage1: int) -> None:
-        cgroup.add(stage1)
         _apply_rlimits(stage1, process.get("rlimits", []))
 
     launched = launch(plan, join=[], new_flags=ns.CLONE_NEWNS, before_go=before_go)
     try:
+        join_cgroup(launched, cgroup)
         pid = -1
         while True:
             tag, payload = launched.recv()

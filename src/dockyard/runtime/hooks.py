@@ -11,11 +11,14 @@ import json
 import os
 import signal
 import time
-from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import DockyardError
 
+#: ``typing`` is not imported at run time: it costs milliseconds on the start path.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.oci.runtime_types import Hook
 
 

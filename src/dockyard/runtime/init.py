@@ -15,13 +15,16 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from typing import TYPE_CHECKING, Any
 
 from dockyard.linux import namespaces as ns
 from dockyard.linux import process as proc
 from dockyard.runtime import protocol as msg
 
+#: ``typing`` is not imported at run time: it costs milliseconds on the start path.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.oci.runtime_types import Process, Spec
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -51,8 +54,15 @@ def main() -> None:
     sync = int(sys.argv[1])
     plan = _read_plan(int(sys.argv[2]))
     os.set_inheritable(sync, False)
+    global _DEBUG
+    _DEBUG = bool(plan.get("debug"))
     try:
         proc.prctl(proc.PR_SET_DUMPABLE, 0)
+        tag, _ = msg.recv(sync)
+        if tag != msg.CGROUP_DONE:
+            os._exit(1)
+        if plan.get("unshare_cgroupns"):
+            ns.unshare(ns.CLONE_NEWCGROUP)
         if plan["mode"] == "create":
             _create(plan, sync)
         else:
@@ -64,8 +74,17 @@ def main() -> None:
             os._exit(1)
 
 
+_DEBUG = False
+
+
 def _describe(e: BaseException) -> str:
+    """One line for the user; with ``--debug``, where it happened too."""
     text = str(e) or type(e).__name__
+    if _DEBUG and e.__traceback__ is not None:
+        tb = e.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        text += f" (at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno})"
     return text
 
 
@@ -74,6 +93,24 @@ def _warn(sync: int, text: str) -> None:
 
 
 # --- create ------------------------------------------------------------------------
+
+def _preload(process: Process, hooks: bool) -> None:
+    """Import now what runs after pivot_root: the host's stdlib is out of reach then."""
+    import errno  # noqa: F401
+
+    import dockyard.linux.sockets
+
+    if process.get("capabilities") is not None:
+        import dockyard.runtime.capabilities
+    if process.get("terminal"):
+        import fcntl  # noqa: F401
+        import socket  # noqa: F401
+        import termios  # noqa: F401
+
+        import dockyard.linux.mount
+    if hooks:
+        import dockyard.runtime.hooks  # noqa: F401
+
 
 def _create(plan: dict[str, Any], sync: int) -> None:
     from dockyard.runtime import devices, rootfs
@@ -85,13 +122,12 @@ def _create(plan: dict[str, Any], sync: int) -> None:
     in_userns: bool = plan["userns"]
     root = spec["root"]["path"]
     hooks = spec.get("hooks", {})
-    if hooks.get("createContainer") or hooks.get("startContainer"):
-        from dockyard.runtime import hooks as hookmod  # noqa: F401  (needed after pivot)
+    _preload(process, bool(hooks.get("createContainer") or hooks.get("startContainer")))
     if not plan.get("no_new_keyring"):
         _join_keyring(sync, plan["id"])
 
     seccomp_filter = _prepare_seccomp(linux.get("seccomp"))
-    caps = _cap_masks(process)
+    caps: dict[str, int] | None = plan.get("caps")
     if "mount" in new_ns:
         rootfs.set_root_propagation(spec)
         rootfs.bind_rootfs(root)
@@ -247,19 +283,6 @@ def _prepare_seccomp(section: Any) -> Any:
     return prepare_filter(section)
 
 
-def _cap_masks(process: Process) -> dict[str, int] | None:
-    caps = process.get("capabilities")
-    if caps is None:
-        return None
-    from dockyard.runtime.capabilities import caps_to_mask
-
-    return {"bounding": caps_to_mask(caps.get("bounding", [])),
-            "effective": caps_to_mask(caps.get("effective", [])),
-            "permitted": caps_to_mask(caps.get("permitted", [])),
-            "inheritable": caps_to_mask(caps.get("inheritable", [])),
-            "ambient": caps_to_mask(caps.get("ambient", []))}
-
-
 def _finalize(process: Process, caps: dict[str, int] | None, seccomp_filter: Any,
               preserve_fds: int) -> None:
     """runc's finalizeNamespace order: fds, bounding set, user (keeping caps), the
@@ -307,8 +330,11 @@ def _lookup(arg0: str, env: list[str], cwd: str) -> str:
     """Resolve the executable the way Go's exec.LookPath does inside the container."""
     if "/" in arg0:
         path = arg0 if arg0.startswith("/") else os.path.join(cwd, arg0)
-        if not os.path.exists(path):
-            raise ExecError(f'exec: "{arg0}": stat {arg0}: no such file or directory', 127)
+        try:
+            os.stat(path)
+        except OSError as e:
+            reason = (e.strerror or str(e)).lower()
+            raise ExecError(f'exec: "{arg0}": stat {arg0}: {reason}', 127) from None
         return path
     search = _env_get(env, "PATH")
     for d in (search if search is not None else DEFAULT_PATH).split(":"):
@@ -353,8 +379,9 @@ def _exec(plan: dict[str, Any], sync: int) -> None:
     from dockyard.runtime.launch import JOIN_ORDER
 
     process: Process = plan["process"]
+    _preload(process, False)
     seccomp_filter = _prepare_seccomp(plan.get("seccomp"))
-    caps = _cap_masks(process)
+    caps: dict[str, int] | None = plan.get("caps")
     joins = sorted(plan["join"], key=lambda j: JOIN_ORDER.index(j[0]))
     fds = [(kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path) for kind, path in joins]
     for kind, fd, path in fds:

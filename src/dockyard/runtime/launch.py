@@ -17,7 +17,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import DockyardError
 from dockyard.linux import mount as mnt
@@ -25,10 +24,14 @@ from dockyard.linux import namespaces as ns
 from dockyard.linux import process as proc
 from dockyard.runtime import protocol as msg
 
+#: ``typing`` is not imported at run time: it costs milliseconds on the start path.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
-    from dockyard.oci.runtime_types import IDMapping
+    from dockyard.oci.runtime_types import IDMapping, Process
+    from dockyard.runtime.cgroups.protocol import CgroupManager
 
 
 class InitFailed(DockyardError):
@@ -86,7 +89,9 @@ def _stage1(sock: int, plan_fd: int, join: list[tuple[str, str]], new_flags: int
                 os._exit(1)
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
-        ns.unshare(new_flags & ~ns.CLONE_NEWUSER)
+        # The cgroup namespace is unshared later, by the init, once the parent has put it
+        # in its cgroup: the namespace's root is the cgroup current at unshare time.
+        ns.unshare(new_flags & ~(ns.CLONE_NEWUSER | ns.CLONE_NEWCGROUP))
         pid = os.fork()
         if pid == 0:
             _exec_init(sock, plan_fd, new_flags)
@@ -111,6 +116,21 @@ def _exec_init(sock: int, plan_fd: int, new_flags: int) -> None:
     os.execv(exe, _bootstrap_argv(sock, plan_fd))
 
 
+def cap_masks(process: Process) -> dict[str, int] | None:
+    """The five capability sets as masks, computed here so that warnings about caps this
+    kernel lacks reach the runtime's stderr, not the container's."""
+    caps = process.get("capabilities")
+    if caps is None:
+        return None
+    from dockyard.runtime.capabilities import caps_to_mask
+
+    return {"bounding": caps_to_mask(caps.get("bounding", [])),
+            "effective": caps_to_mask(caps.get("effective", [])),
+            "permitted": caps_to_mask(caps.get("permitted", [])),
+            "inheritable": caps_to_mask(caps.get("inheritable", [])),
+            "ambient": caps_to_mask(caps.get("ambient", []))}
+
+
 class Launched:
     """The parent's handle on a started init: its pid and the sync socket."""
 
@@ -129,6 +149,17 @@ class Launched:
             self.sock = -1
 
 
+def join_cgroup(launched: Launched, cgroup: CgroupManager) -> None:
+    """Move the init into the container's cgroup, then let it go on.
+
+    The first migration into a v1 cgroup waits out an RCU grace period (~10 ms here,
+    for runc too); the init's interpreter starts meanwhile, and waits for CGROUP_DONE
+    before it forks, execs or unshares its cgroup namespace.
+    """
+    cgroup.add(launched.pid)
+    msg.send(launched.sock, msg.CGROUP_DONE)
+
+
 def write_id_maps(pid: int, uid_maps: list[IDMapping], gid_maps: list[IDMapping]) -> None:
     """/proc/PID/{uid,gid}_map, one "inside outside count" line per mapping."""
     for name, maps in (("uid_map", uid_maps), ("gid_map", gid_maps)):
@@ -142,12 +173,14 @@ def launch(plan: dict[str, Any], *, join: list[tuple[str, str]], new_flags: int,
            before_go: Callable[[int], None] | None = None) -> Launched:
     """Fork stage 1, let it build the namespaces, and return the init's pid.
 
-    ``before_go(stage1_pid)`` runs while stage 1 waits: the parent puts it in its cgroup
-    and sets its rlimits and OOM score there, so everything it forks inherits them.
+    ``before_go(stage1_pid)`` runs while stage 1 waits: the parent sets its rlimits and
+    OOM score there, so everything it forks inherits them. The caller then puts the init
+    in its cgroup and sends CGROUP_DONE (see :func:`join_cgroup`).
     """
     import socket
 
     proc.prctl(proc.PR_SET_CHILD_SUBREAPER, 1)
+    plan["debug"] = bool(os.environ.get("DOCKYARD_RUNTIME_DEBUG"))
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     plan_fd = _write_plan(plan)
     sys.stdout.flush()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING
 
 from dockyard.errors import InvalidArgument
 from dockyard.linux import fs
@@ -17,6 +16,8 @@ from dockyard.linux import mount as mnt
 from dockyard.linux.errors import SyscallError
 from dockyard.runtime import mountopts
 
+#: ``typing`` is not imported at run time: it costs milliseconds on the start path.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.oci.runtime_types import Mount, Spec
 
@@ -119,6 +120,10 @@ def _mount_cgroup(rootfd: int, dest: str, flags: int, own_cgroupns: bool) -> Non
             return
         mnt.mount("tmpfs", target, "tmpfs", mnt.MS_NOSUID | mnt.MS_NODEV | mnt.MS_NOEXEC,
                   "mode=755", display=dest)
+        # The fd still names the directory under the new tmpfs: look the path up again.
+        os.close(fd)
+        fd = fs.open_in_root(rootfd, dest, fs.O_PATH | os.O_DIRECTORY)
+        target = fs.fd_path(fd)
         for rel, fstype, data in hierarchies:
             sub = fs.mkdir_all_in_root(fd, rel)
             try:
