@@ -349,3 +349,24 @@ def test_missing_controller_is_unsupported() -> None:
     assert m.mode == "v1"
     with pytest.raises(Unsupported, match="freezer controller is not mounted"):
         m.freeze()
+
+
+def test_kill_all_rejects_bad_signal_before_freezing(fake: FakeV1) -> None:
+    m = fake.manager()
+    m.create()
+    fake.journal.clear()
+    for bad in (0, 65, -9):
+        with pytest.raises(InvalidArgument, match="invalid signal"):
+            m.kill_all(bad)
+    assert fake.journal == []
+
+
+def test_kernel_memory_is_ignored_with_warning(fake: FakeV1, capfd: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cgfs, "_warned", set())
+    m = fake.manager()
+    m.create()
+    fake.journal.clear()
+    m.set({"memory": {"kernel": 1 << 20, "kernelTCP": 1 << 20}})
+    assert fake.journal == []
+    assert "kernelTCP are deprecated" in capfd.readouterr().err

@@ -2,14 +2,13 @@
 
 Every failure becomes a :class:`CgroupError` naming the control file, e.g.
 ``cgroup: write memory.limit_in_bytes=33554432: Device or resource busy``. Run-time imports
-stay at os/errno/time/signal: the runtime's start-up pays for nothing else.
+stay at os/errno/time: the runtime's start-up pays for nothing else.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import signal
 import time
 
 from dockyard.errors import InvalidArgument
@@ -17,7 +16,12 @@ from dockyard.linux.errors import SyscallError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from dockyard.oci.runtime_types import Memory
     from dockyard.runtime.cgroups.protocol import CgroupManager
+
+#: <asm/signal.h> _NSIG (64) + 1: valid signals are 1..64. Checked by hand so that the
+#: runtime's start-up does not import ``signal`` (and ``enum`` with it).
+NSIG = 65
 
 _warned: set[str] = set()
 
@@ -46,6 +50,13 @@ def warn_once(key: str, message: str) -> None:
         os.write(2, f"dockyard: warning: {message}\n".encode())
     except OSError:
         pass
+
+
+def warn_kernel_memory(mem: Memory) -> None:
+    """OCI memory.kernel/kernelTCP: kernel memory limits are deprecated (kmem.limit_in_bytes
+    is gone since Linux 6.1, v2 never had one); runc ignores them, so does dockyard."""
+    if mem.get("kernel") or mem.get("kernelTCP"):
+        warn_once("kmem", "memory.kernel/kernelTCP are deprecated by the kernel and ignored")
 
 
 def write(directory: str, name: str, value: str) -> None:
@@ -183,12 +194,14 @@ def read_procs(path: str) -> list[int]:
     return sorted(set(pids))
 
 
+def check_signal(sig: int) -> None:
+    if not 0 < sig < NSIG:
+        raise InvalidArgument(f"cgroup: invalid signal {sig}")
+
+
 def signal_all(pids: list[int], sig: int) -> None:
     """kill(2) each pid; ESRCH (already gone) is not an error."""
-    try:
-        sig = signal.Signals(sig)
-    except ValueError:
-        raise InvalidArgument(f"cgroup: invalid signal {sig}") from None
+    check_signal(sig)
     for pid in pids:
         try:
             os.kill(pid, sig)
@@ -220,6 +233,7 @@ def destroy_dirs(dirs: list[str], created: list[str]) -> None:
 def kill_all(mgr: CgroupManager, sig: int) -> None:
     """Freeze, signal every process, thaw: a frozen cgroup cannot fork new processes
     between reading cgroup.procs and the kill(2) calls (runc ``signalAllProcesses``)."""
+    check_signal(sig)
     mgr.freeze()
     try:
         signal_all(mgr.pids(), sig)

@@ -135,6 +135,7 @@ class V1Manager:
             cgfs.write(d, "memory.limit_in_bytes", str(limit))
         if swap != 0 and not swap_first:
             cgfs.write(d, MEMSW, str(swap))
+        cgfs.warn_kernel_memory(mem)
         if mem.get("reservation"):
             cgfs.write(d, "memory.soft_limit_in_bytes", str(mem["reservation"]))
         if mem.get("disableOOMKiller"):
