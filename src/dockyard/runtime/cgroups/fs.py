@@ -53,8 +53,8 @@ def warn_once(key: str, message: str) -> None:
 
 
 def warn_kernel_memory(mem: Memory) -> None:
-    """OCI memory.kernel/kernelTCP: kernel memory limits are deprecated (kmem.limit_in_bytes
-    is gone since Linux 6.1, v2 never had one); runc ignores them, so does dockyard."""
+    """OCI memory.kernel/kernelTCP: the kernel deprecated v1 kmem limits in Linux 5.16 and
+    v2 never had them; runc ignores both fields, so does dockyard (with a warning)."""
     if mem.get("kernel") or mem.get("kernelTCP"):
         warn_once("kmem", "memory.kernel/kernelTCP are deprecated by the kernel and ignored")
 
