@@ -370,3 +370,15 @@ def test_kernel_memory_is_ignored_with_warning(fake: FakeV1, capfd: pytest.Captu
     m.set({"memory": {"kernel": 1 << 20, "kernelTCP": 1 << 20}})
     assert fake.journal == []
     assert "kernelTCP are deprecated" in capfd.readouterr().err
+
+
+def test_bad_device_rule_or_missing_controller_writes_nothing(fake: FakeV1) -> None:
+    m = fake.manager()
+    m.create()
+    fake.journal.clear()
+    with pytest.raises(InvalidArgument, match="device rule"):
+        m.set({"cpu": {"cpus": "0"}, "devices": [{"allow": True, "access": "x"}]})
+    no_pids = V1Manager({c: d for c, d in m.paths().items() if c not in ("pids", "unified")})
+    with pytest.raises(Unsupported, match="pids controller"):
+        no_pids.set({"cpu": {"cpus": "0"}, "pids": {"limit": 3}})
+    assert fake.journal == []
