@@ -382,3 +382,26 @@ def test_bad_device_rule_or_missing_controller_writes_nothing(fake: FakeV1) -> N
     with pytest.raises(Unsupported, match="pids controller"):
         no_pids.set({"cpu": {"cpus": "0"}, "pids": {"limit": 3}})
     assert fake.journal == []
+
+
+def test_mkdir_p_retries_vanished_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.mkdir
+    calls: list[str] = []
+
+    def mkdir(path: str, mode: int = 0o777) -> None:
+        calls.append(path)
+        if len(calls) == 2:  # the parent vanished right after we created it
+            os.rmdir(os.path.dirname(path))
+            raise FileNotFoundError(errno.ENOENT, "gone", path)
+        real(path, mode)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    created = cgfs.mkdir_p(str(tmp_path / "a" / "b"))
+    assert (tmp_path / "a" / "b").is_dir()
+    assert created == [str(tmp_path / "a"), str(tmp_path / "a" / "b")]
+
+
+def test_mkdir_p_error_names_dir(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(cgfs.CgroupError, match=r"cgroup: mkdir .*file/x: Not a directory"):
+        cgfs.mkdir_p(str(tmp_path / "file" / "x"))

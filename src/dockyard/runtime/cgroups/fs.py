@@ -122,22 +122,31 @@ def exists(directory: str, name: str) -> bool:
     return os.path.exists(os.path.join(directory, name))
 
 
-def mkdir_p(path: str) -> list[str]:
-    """``mkdir -p path``; returns the directories it created, outermost first."""
-    missing: list[str] = []
-    cur = path
-    while cur != "/" and not os.path.isdir(cur):
-        missing.append(cur)
-        cur = os.path.dirname(cur)
+def mkdir_p(path: str, attempts: int = 3) -> list[str]:
+    """``mkdir -p path``; returns the directories it created, outermost first.
+
+    An ancestor that vanishes meanwhile (another container's ``destroy`` removing the
+    shared, empty ``/dockyard`` parent) gives ENOENT: the walk is then started again.
+    """
     created: list[str] = []
-    for d in reversed(missing):
+    for attempt in range(attempts):
+        missing: list[str] = []
+        cur = path
+        while cur != "/" and not os.path.isdir(cur):
+            missing.append(cur)
+            cur = os.path.dirname(cur)
         try:
-            os.mkdir(d, 0o755)
-            created.append(d)
-        except FileExistsError:
-            pass
+            for d in reversed(missing):
+                try:
+                    os.mkdir(d, 0o755)
+                    if d not in created:
+                        created.append(d)
+                except FileExistsError:
+                    pass
+            return created
         except OSError as e:
-            raise CgroupError(e.errno or errno.EIO, "mkdir", d) from e
+            if e.errno != errno.ENOENT or attempt == attempts - 1:
+                raise CgroupError(e.errno or errno.EIO, "mkdir", e.filename or path) from e
     return created
 
 
