@@ -349,3 +349,59 @@ def test_missing_controller_is_unsupported() -> None:
     assert m.mode == "v1"
     with pytest.raises(Unsupported, match="freezer controller is not mounted"):
         m.freeze()
+
+
+def test_kill_all_rejects_bad_signal_before_freezing(fake: FakeV1) -> None:
+    m = fake.manager()
+    m.create()
+    fake.journal.clear()
+    for bad in (0, 65, -9):
+        with pytest.raises(InvalidArgument, match="invalid signal"):
+            m.kill_all(bad)
+    assert fake.journal == []
+
+
+def test_kernel_memory_is_ignored_with_warning(fake: FakeV1, capfd: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cgfs, "_warned", set())
+    m = fake.manager()
+    m.create()
+    fake.journal.clear()
+    m.set({"memory": {"kernel": 1 << 20, "kernelTCP": 1 << 20}})
+    assert fake.journal == []
+    assert "kernelTCP are deprecated" in capfd.readouterr().err
+
+
+def test_bad_device_rule_or_missing_controller_writes_nothing(fake: FakeV1) -> None:
+    m = fake.manager()
+    m.create()
+    fake.journal.clear()
+    with pytest.raises(InvalidArgument, match="device rule"):
+        m.set({"cpu": {"cpus": "0"}, "devices": [{"allow": True, "access": "x"}]})
+    no_pids = V1Manager({c: d for c, d in m.paths().items() if c not in ("pids", "unified")})
+    with pytest.raises(Unsupported, match="pids controller"):
+        no_pids.set({"cpu": {"cpus": "0"}, "pids": {"limit": 3}})
+    assert fake.journal == []
+
+
+def test_mkdir_p_retries_vanished_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.mkdir
+    calls: list[str] = []
+
+    def mkdir(path: str, mode: int = 0o777) -> None:
+        calls.append(path)
+        if len(calls) == 2:  # the parent vanished right after we created it
+            os.rmdir(os.path.dirname(path))
+            raise FileNotFoundError(errno.ENOENT, "gone", path)
+        real(path, mode)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    created = cgfs.mkdir_p(str(tmp_path / "a" / "b"))
+    assert (tmp_path / "a" / "b").is_dir()
+    assert created == [str(tmp_path / "a"), str(tmp_path / "a" / "b")]
+
+
+def test_mkdir_p_error_names_dir(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(cgfs.CgroupError, match=r"cgroup: mkdir .*file/x: Not a directory"):
+        cgfs.mkdir_p(str(tmp_path / "file" / "x"))

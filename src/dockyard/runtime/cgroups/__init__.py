@@ -4,6 +4,19 @@ chosen once per process from the host's cgroup mode (STYLE rule 6; runc ``manage
 ``open_manager(cgroups_path, container_id)`` gives the manager of a container's cgroup;
 ``cgroup_mode()`` says "v1", "hybrid" (v1 controllers plus a controller-less cgroup2 mount,
 which runc also joins) or "v2".
+
+What is not applied, by design (each warns once on stderr, or raises where noted):
+
+* v2 ``linux.resources.devices``: device control on v2 is an eBPF program attached to the
+  cgroup (BPF_PROG_TYPE_CGROUP_DEVICE), not built yet; warned and skipped.
+* v2 ``memory.swappiness`` and ``memory.disableOOMKiller``: no v2 file; warned, skipped.
+* v2 per-device ``blockIO.weightDevice`` without BFQ (runc writes them only to
+  io.bfq.weight); warned, skipped.
+* v2 realtime CPU fields: ``Unsupported``. v1/hybrid ``unified``: ``Unsupported``.
+* v1 ``memory.swap`` when ``memory.memsw.limit_in_bytes`` is missing (swap accounting
+  off): warned, skipped. ``memory.kernel``/``kernelTCP``: ignored as runc does.
+* The device rules written are exactly the OCI list given: the runtime adds the default
+  allowed devices (/dev/null, zero, full, tty, random, urandom, ptmx, pts) before ``set``.
 """
 
 from __future__ import annotations

@@ -2,14 +2,13 @@
 
 Every failure becomes a :class:`CgroupError` naming the control file, e.g.
 ``cgroup: write memory.limit_in_bytes=33554432: Device or resource busy``. Run-time imports
-stay at os/errno/time/signal: the runtime's start-up pays for nothing else.
+stay at os/errno/time: the runtime's start-up pays for nothing else.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import signal
 import time
 
 from dockyard.errors import InvalidArgument
@@ -17,7 +16,12 @@ from dockyard.linux.errors import SyscallError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from dockyard.oci.runtime_types import Memory
     from dockyard.runtime.cgroups.protocol import CgroupManager
+
+#: <asm/signal.h> _NSIG (64) + 1: valid signals are 1..64. Checked by hand so that the
+#: runtime's start-up does not import ``signal`` (and ``enum`` with it).
+NSIG = 65
 
 _warned: set[str] = set()
 
@@ -46,6 +50,13 @@ def warn_once(key: str, message: str) -> None:
         os.write(2, f"dockyard: warning: {message}\n".encode())
     except OSError:
         pass
+
+
+def warn_kernel_memory(mem: Memory) -> None:
+    """OCI memory.kernel/kernelTCP: the kernel deprecated v1 kmem limits in Linux 5.16 and
+    v2 never had them; runc ignores both fields, so does dockyard (with a warning)."""
+    if mem.get("kernel") or mem.get("kernelTCP"):
+        warn_once("kmem", "memory.kernel/kernelTCP are deprecated by the kernel and ignored")
 
 
 def write(directory: str, name: str, value: str) -> None:
@@ -111,22 +122,31 @@ def exists(directory: str, name: str) -> bool:
     return os.path.exists(os.path.join(directory, name))
 
 
-def mkdir_p(path: str) -> list[str]:
-    """``mkdir -p path``; returns the directories it created, outermost first."""
-    missing: list[str] = []
-    cur = path
-    while cur != "/" and not os.path.isdir(cur):
-        missing.append(cur)
-        cur = os.path.dirname(cur)
+def mkdir_p(path: str, attempts: int = 3) -> list[str]:
+    """``mkdir -p path``; returns the directories it created, outermost first.
+
+    An ancestor that vanishes meanwhile (another container's ``destroy`` removing the
+    shared, empty ``/dockyard`` parent) gives ENOENT: the walk is then started again.
+    """
     created: list[str] = []
-    for d in reversed(missing):
+    for attempt in range(attempts):
+        missing: list[str] = []
+        cur = path
+        while cur != "/" and not os.path.isdir(cur):
+            missing.append(cur)
+            cur = os.path.dirname(cur)
         try:
-            os.mkdir(d, 0o755)
-            created.append(d)
-        except FileExistsError:
-            pass
+            for d in reversed(missing):
+                try:
+                    os.mkdir(d, 0o755)
+                    if d not in created:
+                        created.append(d)
+                except FileExistsError:
+                    pass
+            return created
         except OSError as e:
-            raise CgroupError(e.errno or errno.EIO, "mkdir", d) from e
+            if e.errno != errno.ENOENT or attempt == attempts - 1:
+                raise CgroupError(e.errno or errno.EIO, "mkdir", e.filename or path) from e
     return created
 
 
@@ -183,12 +203,14 @@ def read_procs(path: str) -> list[int]:
     return sorted(set(pids))
 
 
+def check_signal(sig: int) -> None:
+    if not 0 < sig < NSIG:
+        raise InvalidArgument(f"cgroup: invalid signal {sig}")
+
+
 def signal_all(pids: list[int], sig: int) -> None:
     """kill(2) each pid; ESRCH (already gone) is not an error."""
-    try:
-        sig = signal.Signals(sig)
-    except ValueError:
-        raise InvalidArgument(f"cgroup: invalid signal {sig}") from None
+    check_signal(sig)
     for pid in pids:
         try:
             os.kill(pid, sig)
@@ -220,6 +242,7 @@ def destroy_dirs(dirs: list[str], created: list[str]) -> None:
 def kill_all(mgr: CgroupManager, sig: int) -> None:
     """Freeze, signal every process, thaw: a frozen cgroup cannot fork new processes
     between reading cgroup.procs and the kill(2) calls (runc ``signalAllProcesses``)."""
+    check_signal(sig)
     mgr.freeze()
     try:
         signal_all(mgr.pids(), sig)

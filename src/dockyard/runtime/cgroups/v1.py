@@ -17,9 +17,11 @@ from dockyard.runtime.cgroups import fs as cgfs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dockyard.oci.runtime_types import CPU, BlockIO, DeviceCgroup, Memory, Resources
+    from dockyard.oci.runtime_types import CPU, BlockIO, Memory, Resources
 
 MEMSW = "memory.memsw.limit_in_bytes"
+_MEMORY_KEYS = ("limit", "reservation", "swap", "disableOOMKiller", "swappiness")
+_CPU_KEYS = ("shares", "quota", "period", "realtimeRuntime", "realtimePeriod")
 
 
 class V1Manager:
@@ -86,12 +88,22 @@ class V1Manager:
         if mem.get("swappiness", -1) not in (-1, None):
             convert.swappiness(mem["swappiness"])
         cpu = resources.get("cpu") or {}
+        rules = [convert.device_rule(r) for r in resources.get("devices", [])]
+        for ctrl, wanted in (("cpuset", cpu.get("cpus") or cpu.get("mems")),
+                             ("devices", "devices" in resources),
+                             ("memory", any(mem.get(k) for k in _MEMORY_KEYS)),
+                             ("cpu", any(cpu.get(k) for k in _CPU_KEYS)
+                              or cpu.get("idle") is not None),
+                             ("pids", "pids" in resources),
+                             ("blkio", bool(resources.get("blockIO")))):
+            if wanted:
+                self._dir(ctrl)
         if cpu.get("cpus"):
             cgfs.write(self._dir("cpuset"), "cpuset.cpus", cpu["cpus"])
         if cpu.get("mems"):
             cgfs.write(self._dir("cpuset"), "cpuset.mems", cpu["mems"])
         if "devices" in resources:
-            self._set_devices(resources["devices"])
+            self._set_devices(rules)
         if mem:
             self._set_memory(mem)
         if cpu:
@@ -103,13 +115,12 @@ class V1Manager:
         if blkio:
             self._set_blkio(blkio)
 
-    def _set_devices(self, rules: list[DeviceCgroup]) -> None:
-        """cgroup-v1 devices.rst: "echo a > devices.deny" denies all, then each rule is
-        written in order to devices.allow or devices.deny."""
-        lines = [convert.device_rule(r) for r in rules]
+    def _set_devices(self, rules: list[tuple[str, str]]) -> None:
+        """cgroup-v1 devices.rst: "echo a > devices.deny" denies all, then each rule (from
+        convert.device_rule) is written in order to devices.allow or devices.deny."""
         d = self._dir("devices")
         cgfs.write(d, "devices.deny", "a")
-        for name, line in lines:
+        for name, line in rules:
             cgfs.write(d, name, line)
 
     def _set_memory(self, mem: Memory) -> None:
@@ -135,6 +146,7 @@ class V1Manager:
             cgfs.write(d, "memory.limit_in_bytes", str(limit))
         if swap != 0 and not swap_first:
             cgfs.write(d, MEMSW, str(swap))
+        cgfs.warn_kernel_memory(mem)
         if mem.get("reservation"):
             cgfs.write(d, "memory.soft_limit_in_bytes", str(mem["reservation"]))
         if mem.get("disableOOMKiller"):
@@ -146,8 +158,7 @@ class V1Manager:
         """runc fs ``CpuGroup.Set``. sched-bwc.rst: a period the kernel rejects (EINVAL:
         old quota / new period would exceed the parent's bandwidth) is retried after the
         quota; the realtime pair follows the same rule."""
-        needs = ("shares", "quota", "period", "idle", "realtimeRuntime", "realtimePeriod")
-        if not any(cpu.get(k) for k in needs) and cpu.get("idle") is None:
+        if not any(cpu.get(k) for k in _CPU_KEYS) and cpu.get("idle") is None:
             return
         d = self._dir("cpu")
         shares = cpu.get("shares", 0) or 0

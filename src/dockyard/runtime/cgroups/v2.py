@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import time
 
 from dockyard.errors import Unavailable, Unsupported
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
     from dockyard.oci.runtime_types import CPU, BlockIO, Memory, Resources
 
 FREEZE_TIMEOUT = 5.0
+SIGKILL = 9  # <asm/signal.h>; a literal keeps ``signal`` (and ``enum``) out of start-up
 
 
 class V2Manager:
@@ -129,6 +129,7 @@ class V2Manager:
         limit = convert.num_to_str(mem.get("limit", 0) or 0)
         if limit:
             cgfs.write(self._path, "memory.max", limit)
+        cgfs.warn_kernel_memory(mem)
         low = convert.num_to_str(mem.get("reservation", 0) or 0)
         if low:
             cgfs.write(self._path, "memory.low", low)
@@ -221,7 +222,7 @@ class V2Manager:
         """SIGKILL goes through cgroup.kill (kernel >= 5.14): "Writing "1" to the file
         causes the cgroup and all descendant cgroups to be killed"; other signals freeze,
         signal, thaw."""
-        if sig == signal.SIGKILL and cgfs.exists(self._path, "cgroup.kill"):
+        if sig == SIGKILL and cgfs.exists(self._path, "cgroup.kill"):
             cgfs.write(self._path, "cgroup.kill", "1")
         elif cgfs.exists(self._path, "cgroup.freeze"):
             cgfs.kill_all(self, sig)
