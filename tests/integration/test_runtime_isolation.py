@@ -1,0 +1,214 @@
+"""What a container's process observes, under dockyard-runtime and under runc alike."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.runtimes import Runtime, make_bundle
+
+pytestmark = pytest.mark.integration
+
+
+def run_in(runtime: Runtime, tmp_path: Path, rootfs: Path, script: str,
+           **changes: Any) -> tuple[int, str, str]:
+    mutate = changes.pop("mutate", None)
+    bundle = make_bundle(tmp_path, rootfs, ["sh", "-c", script], **changes)
+    if mutate is not None:
+        spec = json.loads((bundle / "config.json").read_text())
+        mutate(spec)
+        (bundle / "config.json").write_text(json.dumps(spec))
+    r = runtime("run", "--bundle", str(bundle), runtime.new_id())
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_own_hostname_and_pid_1(runtime: Runtime, tmp_path: Path, busybox_rootfs: Path) -> None:
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs, "hostname; echo $$",
+                            hostname="cage")
+    assert code == 0, err
+    assert out.split() == ["cage", "1"]
+
+
+def test_fresh_netns_has_only_lo(runtime: Runtime, tmp_path: Path, busybox_rootfs: Path) -> None:
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs, "ls /sys/class/net")
+    assert code == 0, err
+    assert out.split() == ["lo"]
+
+
+def test_host_mounts_are_invisible(runtime: Runtime, tmp_path: Path,
+                                   busybox_rootfs: Path) -> None:
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs, "cat /proc/self/mountinfo")
+    assert code == 0, err
+    points = [line.split()[4] for line in out.splitlines()]
+    assert "/" in points and "/proc" in points
+    assert not any(p.startswith(("/work", "/tmp/pytest", "/root")) for p in points), points
+    assert str(tmp_path) not in out
+
+
+def test_exit_code_is_the_process_exit_code(runtime: Runtime, tmp_path: Path,
+                                            busybox_rootfs: Path) -> None:
+    code, _, _ = run_in(runtime, tmp_path, busybox_rootfs, "exit 42")
+    assert code == 42
+
+
+def _caps(spec: dict[str, Any], names: list[str]) -> None:
+    spec["process"]["capabilities"] = {k: list(names) for k in
+                                       ("bounding", "effective", "permitted")}
+
+
+def test_capeff_equals_the_configured_set(runtime: Runtime, tmp_path: Path,
+                                          busybox_rootfs: Path) -> None:
+    names = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW", "CAP_SYS_CHROOT"]
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs, "grep Cap /proc/self/status",
+                            mutate=lambda s: _caps(s, names))
+    assert code == 0, err
+    fields = dict(line.split(":\t") for line in out.strip().splitlines())
+    want = (1 << 0) | (1 << 5) | (1 << 13) | (1 << 18)
+    assert int(fields["CapEff"], 16) == want
+    assert int(fields["CapPrm"], 16) == want
+    assert int(fields["CapBnd"], 16) == want
+    assert int(fields["CapAmb"], 16) == 0
+
+
+def test_seccomp_denied_syscall_gets_eperm(runtime: Runtime, tmp_path: Path,
+                                           busybox_rootfs: Path) -> None:
+    def deny_mkdir(spec: dict[str, Any]) -> None:
+        spec["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+        spec["root"]["readonly"] = False
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "mkdir /dev/shm/x; echo rc=$?; touch /dev/shm/y && echo touched",
+                            mutate=deny_mkdir)
+    assert code == 0, err
+    assert "Operation not permitted" in err
+    assert "rc=1" in out and "touched" in out
+
+
+def test_masked_paths_read_empty(runtime: Runtime, tmp_path: Path, busybox_rootfs: Path) -> None:
+    def mask(spec: dict[str, Any]) -> None:
+        spec["linux"]["maskedPaths"] = ["/proc/timer_list", "/proc/acpi", "/sys/firmware"]
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "wc -c < /proc/timer_list; ls -A /sys/firmware | wc -l; "
+                            "touch /sys/firmware/x 2>/dev/null || echo ro", mutate=mask)
+    assert code == 0, err
+    assert out.split() == ["0", "0", "ro"]
+
+
+def test_readonly_paths_refuse_writes(runtime: Runtime, tmp_path: Path,
+                                      busybox_rootfs: Path) -> None:
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "echo x > /proc/sys/kernel/hostname; echo rc=$?; "
+                            "touch /newfile; echo rc=$?")
+    assert code == 0
+    assert out.split() == ["rc=1", "rc=1"]
+    assert err.count("Read-only file system") == 2
+
+
+def test_memory_hog_is_oom_killed(runtime: Runtime, tmp_path: Path,
+                                  busybox_rootfs: Path) -> None:
+    def limit(spec: dict[str, Any]) -> None:
+        spec["linux"]["resources"]["memory"] = {"limit": 32 << 20, "swap": 32 << 20}
+
+    # The shell keeps the whole 200 MB of command output in memory.
+    code, out, _ = run_in(runtime, tmp_path, busybox_rootfs,
+                          "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived",
+                          mutate=limit)
+    assert code == 137
+    assert "survived" not in out
+
+
+def test_fork_bomb_stops_at_pids_max(runtime: Runtime, tmp_path: Path,
+                                     busybox_rootfs: Path) -> None:
+    def limit(spec: dict[str, Any]) -> None:
+        spec["linux"]["resources"]["pids"] = {"limit": 10}
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "i=0; while [ $i -lt 30 ]; do sleep 30 & i=$((i+1)); done; "
+                            "cat /sys/fs/cgroup/pids/pids.current; kill $(jobs -p) 2>/dev/null;"
+                            " true", mutate=limit)
+    assert "can't fork" in err or "Resource temporarily unavailable" in err
+    assert int(out.split()[0]) <= 10
+
+
+def test_cpu_quota_holds_a_busy_loop(runtime: Runtime, tmp_path: Path,
+                                     busybox_rootfs: Path) -> None:
+    def quota(spec: dict[str, Any]) -> None:
+        spec["linux"]["resources"]["cpu"] = {"quota": 20000, "period": 100000}
+
+    # Two seconds of a busy loop may use at most 20% of one CPU: ~0.4 s of CPU time.
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "timeout 2 sh -c 'while :; do :; done'; "
+                            "cat /sys/fs/cgroup/cpuacct/cpuacct.usage", mutate=quota)
+    used_s = int(out.split()[-1]) / 1e9
+    assert 0.1 < used_s < 0.8, (used_s, err)
+
+
+def test_dotdot_cannot_leave_the_rootfs(runtime: Runtime, tmp_path: Path,
+                                        busybox_rootfs: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    def escape(spec: dict[str, Any]) -> None:
+        spec["mounts"].append({"destination": "/../../../../" + str(outside) + "/m",
+                               "type": "tmpfs", "source": "tmpfs"})
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "ls /..; echo; ls -d " + str(outside) + "/m", mutate=escape)
+    assert code == 0, err
+    listing = out.split()
+    assert "bin" in listing and "etc" in listing
+    assert not (outside / "m").exists()
+    with open("/proc/self/mountinfo") as f:
+        assert str(outside) not in f.read()
+
+
+def test_no_host_fd_or_cwd_leaks_in(runtime: Runtime, tmp_path: Path,
+                                    busybox_rootfs: Path) -> None:
+    """CVE-2024-21626: only stdio (and ls's own directory fd) inside, cwd inside."""
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "ls /proc/self/fd; readlink /proc/self/cwd")
+    assert code == 0, err
+    lines = out.split()
+    assert lines[:3] == ["0", "1", "2"] and len(lines) <= 5, lines
+    assert lines[-1] == "/"
+
+
+def test_user_namespace_maps_root(runtime: Runtime, tmp_path: Path,
+                                  busybox_rootfs: Path) -> None:
+    def userns(spec: dict[str, Any]) -> None:
+        spec["linux"]["namespaces"].append({"type": "user"})
+        spec["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        spec["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "id -u; cat /proc/self/uid_map", mutate=userns)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "0"
+    assert lines[1].split() == ["0", "100000", "65536"]
+
+
+def test_environment_cwd_and_user(runtime: Runtime, tmp_path: Path,
+                                  busybox_rootfs: Path) -> None:
+    def setup(spec: dict[str, Any]) -> None:
+        spec["process"]["env"].append("GREETING=hi there")
+        spec["process"]["cwd"] = "/etc"
+        spec["process"]["user"] = {"uid": 65534, "gid": 65534, "additionalGids": [5]}
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            'echo "$GREETING"; pwd; id -u; id -g; id -G', mutate=setup)
+    assert code == 0, err
+    assert out.splitlines() == ["hi there", "/etc", "65534", "65534", "65534 5"]
+
+
+def test_rlimit_is_applied(runtime: Runtime, tmp_path: Path, busybox_rootfs: Path) -> None:
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs, "ulimit -n")
+    assert code == 0, err
+    assert out.strip() == "1024"
