@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dockyard.engine.profiles import default_seccomp_profile
+from dockyard.linux import seccomp as scmp
 from dockyard.linux._libc import libc
 from dockyard.linux.errors import SyscallError
 from dockyard.linux.namespaces import CLONE_NEWUSER, unshare
@@ -255,6 +256,21 @@ def test_send_to_missing_listener_is_an_error(tmp_path: os.PathLike[str]) -> Non
         send_to_listener(path, state, 0)
     assert e.value.errno == errno.ENOENT
     assert str(e.value) == f"send seccomp fd to {path}: No such file or directory"
+
+
+def test_libseccomp_load_directly() -> None:
+    """The linux layer's own seccomp_load path (the runtime loads through seccomp(2))."""
+    def child() -> str:
+        ctx = scmp.Context(scmp.SCMP_ACT_ALLOW)
+        nr = scmp.syscall_resolve_name("getcwd")
+        assert nr is not None
+        ctx.attr_set(scmp.SCMP_FLTATR_CTL_NNP, 0)
+        ctx.rule_add(scmp.act_errno(errno.EROFS), nr, name="getcwd")
+        ctx.load()
+        ctx.release()
+        return outcome(os.getcwd)
+
+    assert ok(*in_child(child)) == "EROFS"
 
 
 def test_no_notify_returns_none() -> None:

@@ -144,7 +144,11 @@ class SeccompFilter:
     def load(self) -> int | None:
         """Install the filter on this process; return the notify fd if it uses NOTIFY.
 
-        The context is released whatever happens; the filter, once loaded, stays.
+        The context is released whatever happens; the filter, once loaded, stays (and is
+        inherited across fork and execve). The kernel accepts a filter only from a caller
+        with NO_NEW_PRIVS set or CAP_SYS_ADMIN (else EACCES), so, as runc: with
+        ``process.noNewPrivileges`` set PR_SET_NO_NEW_PRIVS and load last, just before
+        execve; without it, load *before* dropping capabilities and switching user.
         """
         self._ctx.release()
         fd = scmp.set_mode_filter(self.program, self.flags)
