@@ -133,6 +133,7 @@ class SeccompFilter:
     def __init__(self, ctx: scmp.Context, program: bytes, flags: int,
                  uses_notify: bool) -> None:
         self._ctx = ctx
+        self._spent = False
         self.program = program
         self.flags = flags
         self.uses_notify = uses_notify
@@ -150,12 +151,15 @@ class SeccompFilter:
         ``process.noNewPrivileges`` set PR_SET_NO_NEW_PRIVS and load last, just before
         execve; without it, load *before* dropping capabilities and switching user.
         """
-        self._ctx.release()
+        if self._spent:
+            raise SyscallError(errno.EBADF, "seccomp", "(filter already loaded or released)")
+        self.release()
         fd = scmp.set_mode_filter(self.program, self.flags)
         return fd if self.uses_notify else None
 
     def release(self) -> None:
         """Drop the filter without loading it."""
+        self._spent = True
         self._ctx.release()
 
 
