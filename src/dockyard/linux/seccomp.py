@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import os
 
+from dockyard.linux._libc import libc
 from dockyard.linux.errors import SyscallError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
@@ -330,8 +331,6 @@ def set_mode_filter(program: bytes, flags: int = 0) -> int:
     CAP_SYS_ADMIN. With ``TSYNC`` (and no ``TSYNC_ESRCH``) the kernel returns the id of a
     thread it could not synchronise: that is an ESRCH error here.
     """
-    from dockyard.linux._libc import libc
-
     if not program or len(program) % 8:
         raise SyscallError(22, "seccomp", f"(program of {len(program)} bytes)")
     nr = syscall_resolve_name("seccomp")
