@@ -7,6 +7,7 @@ all-capable state.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import json
 import os
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dockyard.engine.profiles import default_seccomp_profile
+from dockyard.linux import seccomp as scmp
+from dockyard.linux._libc import libc
 from dockyard.linux.errors import SyscallError
 from dockyard.linux.namespaces import CLONE_NEWUSER, unshare
 from dockyard.linux.process import PR_SET_KEEPCAPS, prctl
@@ -105,14 +108,15 @@ def test_arg_filter() -> None:
     assert ok(*in_child(child)) == "EACCES ok"
 
 
-def test_default_errno_with_allow_list() -> None:
-    allowed = ["read", "write", "close", "exit", "exit_group", "mmap", "munmap", "brk",
-               "mremap", "madvise", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
-               "futex", "getpid", "gettid", "fstat", "newfstatat", "lseek", "ioctl"]
+_ALLOWED = ["read", "write", "close", "exit", "exit_group", "mmap", "munmap", "brk", "mremap",
+            "madvise", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "futex", "getpid",
+            "gettid", "fstat", "newfstatat", "lseek", "ioctl"]
 
+
+def test_default_errno_with_allow_list() -> None:
     def child() -> str:
         load({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": errno.ENOSYS,
-              "syscalls": [{"names": allowed, "action": "SCMP_ACT_ALLOW"}]})
+              "syscalls": [{"names": _ALLOWED, "action": "SCMP_ACT_ALLOW"}]})
         pid = os.getpid()
         return f"{pid > 0} {outcome(os.getcwd)} {outcome(lambda: os.open('/', os.O_RDONLY))}"
 
@@ -254,6 +258,21 @@ def test_send_to_missing_listener_is_an_error(tmp_path: os.PathLike[str]) -> Non
     assert str(e.value) == f"send seccomp fd to {path}: No such file or directory"
 
 
+def test_libseccomp_load_directly() -> None:
+    """The linux layer's own seccomp_load path (the runtime loads through seccomp(2))."""
+    def child() -> str:
+        ctx = scmp.Context(scmp.SCMP_ACT_ALLOW)
+        nr = scmp.syscall_resolve_name("getcwd")
+        assert nr is not None
+        ctx.attr_set(scmp.SCMP_FLTATR_CTL_NNP, 0)
+        ctx.rule_add(scmp.act_errno(errno.EROFS), nr, name="getcwd")
+        ctx.load()
+        ctx.release()
+        return outcome(os.getcwd)
+
+    assert ok(*in_child(child)) == "EROFS"
+
+
 def test_no_notify_returns_none() -> None:
     def child() -> str:
         return repr(load({"defaultAction": "SCMP_ACT_ALLOW",
@@ -269,10 +288,46 @@ def test_docker_default_profile() -> None:
         load(profile)
         echo = subprocess.run(["/bin/echo", "hi"], capture_output=True, check=True).stdout
         userns = outcome(lambda: unshare(CLONE_NEWUSER))
-        return f"{echo!r} {userns} {outcome(os.getcwd)}"
+        return f"{echo!r} {userns} {outcome(os.getcwd)} {clone3()}"
 
-    # as root, unshare(CLONE_NEWUSER) works; the profile denies it like Docker does
-    assert ok(*in_child(child)) == "b'hi\\n' EPERM ok"
+    # Unfiltered, clone3(NULL, 0) fails with EINVAL and root may unshare(CLONE_NEWUSER).
+    assert ok(*in_child(clone3)) == "EINVAL"
+    # The profile denies unshare like Docker does, and makes clone3 ENOSYS so libcs fall
+    # back to clone, whose flags it can filter.
+    assert ok(*in_child(child)) == "b'hi\\n' EPERM ok ENOSYS"
+
+
+def fchmodat2() -> str:
+    """errno name of fchmodat2(AT_FDCWD, "/nonexistent", 0, 0) (syscall 452, Linux 6.6):
+    newer than every syscall Docker's profile names, and what glibc 2.39 probes."""
+    ret = libc.syscall(452, -100, b"/nonexistent", 0, 0)
+    return "ok" if ret >= 0 else errno.errorcode[ctypes.get_errno()]
+
+
+def test_newer_syscalls_get_enosys_under_a_deny_profile() -> None:
+    assert ok(*in_child(fchmodat2)) == "ENOENT"  # the kernel has it
+
+    def child() -> str:
+        load(default_seccomp_profile())
+        return f"{fchmodat2()} {outcome(lambda: unshare(CLONE_NEWUSER))}"
+
+    # a syscall the profile does not know: ENOSYS; one it knows and denies: EPERM
+    assert ok(*in_child(child)) == "ENOSYS EPERM"
+
+
+def test_enosys_stub_keeps_a_custom_default_errno() -> None:
+    def child() -> str:
+        load({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": errno.EACCES,
+              "syscalls": [{"names": _ALLOWED, "action": "SCMP_ACT_ALLOW"}]})
+        return f"{fchmodat2()} {outcome(os.getcwd)}"
+
+    assert ok(*in_child(child)) == "ENOSYS EACCES"
+
+
+def clone3() -> str:
+    """errno name of clone3(NULL, 0) (x86_64 and aarch64: syscall 435)."""
+    ret = libc.syscall(435, None, 0)
+    return "ok" if ret >= 0 else errno.errorcode[ctypes.get_errno()]
 
 
 def _status_masks() -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dockyard.errors import InvalidArgument
-from dockyard.runtime.capabilities import CAPABILITIES, caps_to_mask, mask_to_names
+from dockyard.runtime.capabilities import CAPABILITIES, CapSets, caps_to_mask, mask_to_names
 
 
 def test_table_matches_capability_h() -> None:
@@ -58,3 +58,18 @@ def test_cap_beyond_kernel_is_skipped_with_warning(capfd: pytest.CaptureFixture[
 
 def test_running_kernel_last_cap() -> None:
     assert caps_to_mask(["CAP_CHOWN", "CAP_SYS_ADMIN"]) == 1 << 21 | 1
+
+
+def test_cap_sets_from_spec() -> None:
+    sets = CapSets.from_spec({"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"],
+                              "ambient": ["CAP_KILL"]}, last=40)
+    assert sets == CapSets(bounding=0x21, effective=0x20, ambient=0x20)
+    assert sets.permitted == 0
+    assert sets.inheritable == 0
+    assert repr(CapSets(bounding=1)) == ("CapSets(ambient=0x0, bounding=0x1, effective=0x0, "
+                                         "inheritable=0x0, permitted=0x0)")
+
+
+def test_cap_sets_from_spec_unknown() -> None:
+    with pytest.raises(InvalidArgument):
+        CapSets.from_spec({"permitted": ["CAP_NOPE"]})

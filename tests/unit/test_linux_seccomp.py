@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import struct
 
 import pytest
 
@@ -76,3 +77,22 @@ def test_arch_add_existing_is_false() -> None:
 def test_invalid_default_action() -> None:
     with pytest.raises(SyscallError):
         scmp.Context(0x12345678)
+
+
+def test_set_mode_filter_rejects_a_malformed_program() -> None:
+    for program in (b"", b"\x06\x00\x00\x00\x00\x00\xff"):
+        with pytest.raises(SyscallError) as e:
+            scmp.set_mode_filter(program)
+        assert e.value.errno == errno.EINVAL
+
+
+def test_export_bpf_is_sock_filters() -> None:
+    ctx = scmp.Context(scmp.SCMP_ACT_ALLOW)
+    try:
+        bpf = ctx.export_bpf()
+    finally:
+        ctx.release()
+    assert len(bpf) % 8 == 0
+    assert bpf[:8] == struct.pack("=HBBI", 0x20, 0, 0, 4)  # ld [4]: seccomp_data.arch
+    assert struct.pack("=HBBI", 0x06, 0, 0, scmp.SCMP_ACT_ALLOW) in bpf
+    assert bpf[-8:] == struct.pack("=HBBI", 0x06, 0, 0, scmp.SCMP_ACT_KILL_THREAD)  # bad arch

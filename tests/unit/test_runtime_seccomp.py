@@ -209,3 +209,11 @@ def test_runtime_seccomp_imports_no_typing() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out == "[]\n"
+
+
+def test_a_released_filter_cannot_be_loaded() -> None:
+    f = prepare_filter({"defaultAction": "SCMP_ACT_ALLOW"})
+    f.release()
+    with pytest.raises(OSError) as e:
+        f.load()
+    assert str(e.value) == "seccomp (filter already loaded or released): Bad file descriptor"

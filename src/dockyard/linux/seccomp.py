@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import os
 
+from dockyard.linux._libc import libc
 from dockyard.linux.errors import SyscallError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
@@ -40,6 +41,11 @@ __all__ = [
     "SCMP_FLTATR_CTL_OPTIMIZE",
     "SCMP_FLTATR_CTL_SSB",
     "SCMP_FLTATR_CTL_TSYNC",
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_NEW_LISTENER",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_TSYNC_ESRCH",
     "Context",
     "ScmpArgCmp",
     "act_errno",
@@ -47,6 +53,7 @@ __all__ = [
     "arch_native",
     "arch_resolve_name",
     "load_library",
+    "set_mode_filter",
     "syscall_resolve_name",
     "syscall_resolve_name_arch",
 ]
@@ -103,6 +110,14 @@ SCMP_FLTATR_CTL_OPTIMIZE = 8
 # seccomp-syscalls.h: #define __NR_SCMP_ERROR -1
 _NR_SCMP_ERROR = -1
 
+# linux/seccomp.h
+SECCOMP_SET_MODE_FILTER = 1
+SECCOMP_FILTER_FLAG_TSYNC = 1 << 0
+SECCOMP_FILTER_FLAG_LOG = 1 << 1
+SECCOMP_FILTER_FLAG_SPEC_ALLOW = 1 << 2
+SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
+SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 1 << 4
+
 
 class ScmpArgCmp(ctypes.Structure):
     """One argument comparison (seccomp.h)::
@@ -155,8 +170,9 @@ def _bind(lib: ctypes.CDLL) -> None:
         "seccomp_load": (cint, [ctx]),
         # int seccomp_notify_fd(const scmp_filter_ctx ctx);
         "seccomp_notify_fd": (cint, [ctx]),
-        # int seccomp_export_pfc(const scmp_filter_ctx ctx, int fd);
+        # int seccomp_export_pfc(const scmp_filter_ctx ctx, int fd); and _bpf
         "seccomp_export_pfc": (cint, [ctx, cint]),
+        "seccomp_export_bpf": (cint, [ctx, cint]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)
@@ -269,15 +285,21 @@ class Context:
 
     def export_pfc(self) -> str:
         """The filter as libseccomp's Pseudo Filter Code text (for tests and debugging)."""
-        fd = os.memfd_create("seccomp-pfc", os.MFD_CLOEXEC)
+        return self._export("seccomp_export_pfc").decode()
+
+    def export_bpf(self) -> bytes:
+        """The filter as the array of ``struct sock_filter`` the kernel runs (host endian)."""
+        return self._export("seccomp_export_bpf")
+
+    def _export(self, call: str) -> bytes:
+        fd = os.memfd_create(call, os.MFD_CLOEXEC)
         try:
-            _check(self._lib.seccomp_export_pfc(self._ptr("seccomp_export_pfc"), fd),
-                   "seccomp_export_pfc")
+            _check(getattr(self._lib, call)(self._ptr(call), fd), call)
             os.lseek(fd, 0, os.SEEK_SET)
             chunks = []
             while chunk := os.read(fd, 65536):
                 chunks.append(chunk)
-            return b"".join(chunks).decode()
+            return b"".join(chunks)
         finally:
             os.close(fd)
 
@@ -289,3 +311,38 @@ class Context:
 
     def __del__(self) -> None:
         self.release()
+
+
+class _SockFprog(ctypes.Structure):
+    """linux/filter.h::
+
+        struct sock_filter { __u16 code; __u8 jt; __u8 jf; __u32 k; };
+        struct sock_fprog { unsigned short len; struct sock_filter *filter; };
+    """
+
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+
+def set_mode_filter(program: bytes, flags: int = 0) -> int:
+    """seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog): install a raw cBPF ``program``.
+
+    ``program`` is packed ``struct sock_filter``s (8 bytes each). Returns the listener fd
+    with ``SECCOMP_FILTER_FLAG_NEW_LISTENER``, else 0. Without NO_NEW_PRIVS the caller needs
+    CAP_SYS_ADMIN. With ``TSYNC`` (and no ``TSYNC_ESRCH``) the kernel returns the id of a
+    thread it could not synchronise: that is an ESRCH error here.
+    """
+    if not program or len(program) % 8:
+        raise SyscallError(22, "seccomp", f"(program of {len(program)} bytes)")
+    nr = syscall_resolve_name("seccomp")
+    if nr is None:
+        raise SyscallError(38, "seccomp")
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_char_p))
+    ret = int(libc.syscall(ctypes.c_long(nr), ctypes.c_long(SECCOMP_SET_MODE_FILTER),
+                           ctypes.c_long(flags), ctypes.byref(prog)))
+    if ret == -1:
+        raise SyscallError(ctypes.get_errno(), "seccomp")
+    if ret > 0 and flags & SECCOMP_FILTER_FLAG_TSYNC and \
+            not flags & (SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_TSYNC_ESRCH):
+        raise SyscallError(3, "seccomp", f"(thread {ret} could not be synchronised)")
+    return ret if flags & SECCOMP_FILTER_FLAG_NEW_LISTENER else 0

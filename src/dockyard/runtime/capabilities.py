@@ -30,8 +30,11 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy kno
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from dockyard.oci.runtime_types import Capabilities
+
 __all__ = [
     "CAPABILITIES",
+    "CapSets",
     "apply_process_caps",
     "caps_to_mask",
     "drop_bounding",
@@ -85,8 +88,19 @@ CAPABILITIES: dict[str, int] = {
 _NAMES = {v: k for k, v in CAPABILITIES.items()}
 
 
+_last_cap: int | None = None
+
+
 def _warn(message: str) -> None:
     os.write(2, f"dockyard: warning: {message}\n".encode())
+
+
+def _kernel_last_cap() -> int:
+    """/proc/sys/kernel/cap_last_cap, read once: it cannot change while we run."""
+    global _last_cap
+    if _last_cap is None:
+        _last_cap = last_cap()
+    return _last_cap
 
 
 def caps_to_mask(names: Iterable[str], last: int | None = None) -> int:
@@ -97,7 +111,7 @@ def caps_to_mask(names: Iterable[str], last: int | None = None) -> int:
     on stderr, as runc does: a config written for a newer kernel still runs.
     """
     if last is None:
-        last = last_cap()
+        last = _kernel_last_cap()
     mask = 0
     unavailable = []
     for name in names:
@@ -126,13 +140,48 @@ def mask_to_names(mask: int) -> list[str]:
     return out
 
 
+class CapSets:
+    """The five capability sets of ``process.capabilities`` as masks (absent set: 0)."""
+
+    __slots__ = ("ambient", "bounding", "effective", "inheritable", "permitted")
+
+    def __init__(self, bounding: int = 0, effective: int = 0, permitted: int = 0,
+                 inheritable: int = 0, ambient: int = 0) -> None:
+        self.bounding = bounding
+        self.effective = effective
+        self.permitted = permitted
+        self.inheritable = inheritable
+        self.ambient = ambient
+
+    @classmethod
+    def from_spec(cls, caps: Capabilities, last: int | None = None) -> CapSets:
+        """Masks of an OCI ``process.capabilities`` object (see :func:`caps_to_mask`)."""
+        if last is None:
+            last = _kernel_last_cap()
+        return cls(bounding=caps_to_mask(caps.get("bounding", ()), last),
+                   effective=caps_to_mask(caps.get("effective", ()), last),
+                   permitted=caps_to_mask(caps.get("permitted", ()), last),
+                   inheritable=caps_to_mask(caps.get("inheritable", ()), last),
+                   ambient=caps_to_mask(caps.get("ambient", ()), last))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CapSets) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        sets = ", ".join(f"{k}={getattr(self, k):#x}" for k in self.__slots__)
+        return f"CapSets({sets})"
+
+
 def drop_bounding(keep_mask: int) -> None:
     """Drop every capability not in ``keep_mask`` from the bounding set.
 
     ``prctl(PR_CAPBSET_DROP, cap)`` needs CAP_SETPCAP in the effective set: call this
     first, while the init still runs as root, before switching uid (see module docstring).
     """
-    for cap in range(last_cap() + 1):
+    for cap in range(_kernel_last_cap() + 1):
         if not keep_mask >> cap & 1:
             prctl(PR_CAPBSET_DROP, cap)
 

@@ -2,17 +2,20 @@
 
 Two steps, because the container init needs them at two different times:
 
-1. :func:`prepare_filter` builds the whole filter context (arches, flags, rules) without
-   loading it. The init calls it *before* pivot_root: libseccomp is dlopen'ed from host paths.
-2. :meth:`SeccompFilter.load` installs the filter and releases the context. The init calls it
-   last, just before execve, so that its own set-up syscalls are not filtered.
+1. :func:`prepare_filter` builds the whole filter (arches, flags, rules) with libseccomp and
+   compiles it to cBPF, without loading it. The init calls it *before* pivot_root:
+   libseccomp is dlopen'ed from host paths.
+2. :meth:`SeccompFilter.load` installs the program with one seccomp(2) call. The init calls
+   it last, just before execve, so that its own set-up syscalls are not filtered.
 
 Semantics follow runc (``libcontainer/seccomp/seccomp_linux.go`` and ``specconv``): syscall
 names libseccomp does not know are skipped silently; a rule whose action equals the default
 action is skipped (libseccomp refuses it with EACCES); when two comparisons of one rule name
 the same argument index, each comparison becomes a rule of its own, else one rule holds all
 of them (an AND); ``SCMP_ACT_ERRNO``/``SCMP_ACT_TRACE`` return ``errnoRet`` (default EPERM);
-NO_NEW_PRIVS is left to the runtime (``SCMP_FLTATR_CTL_NNP`` = 0).
+NO_NEW_PRIVS is left to the runtime (``SCMP_FLTATR_CTL_NNP`` = 0). As runc's ``patchbpf``,
+the program libseccomp generates gets a stub in front that answers syscalls newer than the
+profile with ENOSYS (:mod:`dockyard.runtime.seccomp_enosys`), and is loaded by us.
 
 With ``SCMP_ACT_NOTIFY``, :meth:`SeccompFilter.load` returns the listener fd, and
 :func:`send_to_listener` hands it to the agent at ``listenerPath``, as runc does.
@@ -25,6 +28,7 @@ import errno
 from dockyard.errors import InvalidArgument, Unsupported
 from dockyard.linux import seccomp as scmp
 from dockyard.linux.errors import SyscallError
+from dockyard.runtime.seccomp_enosys import enosys_stub, last_syscalls, needs_stub
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
@@ -57,13 +61,14 @@ _OPS = {
     "SCMP_CMP_MASKED_EQ": scmp.SCMP_CMP_MASKED_EQ,
 }
 
-# Valid values of flags, and the libseccomp filter attribute that sets each
-# (seccomp(2): SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW).
+# Valid values of flags: the seccomp(2) flag, and the libseccomp filter attribute for it.
 _FLAGS = {
-    "SECCOMP_FILTER_FLAG_TSYNC": scmp.SCMP_FLTATR_CTL_TSYNC,
-    "SECCOMP_FILTER_FLAG_LOG": scmp.SCMP_FLTATR_CTL_LOG,
-    "SECCOMP_FILTER_FLAG_SPEC_ALLOW": scmp.SCMP_FLTATR_CTL_SSB,
+    "SECCOMP_FILTER_FLAG_TSYNC": (scmp.SECCOMP_FILTER_FLAG_TSYNC, scmp.SCMP_FLTATR_CTL_TSYNC),
+    "SECCOMP_FILTER_FLAG_LOG": (scmp.SECCOMP_FILTER_FLAG_LOG, scmp.SCMP_FLTATR_CTL_LOG),
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW": (scmp.SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+                                       scmp.SCMP_FLTATR_CTL_SSB),
 }
+_MAX_INSNS = 4096  # linux/bpf_common.h: BPF_MAXINSNS
 # Spec flags this libseccomp (2.5) cannot set.
 _UNSUPPORTED_FLAGS = {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}
 
@@ -119,10 +124,18 @@ def _comparisons(args: list[SeccompArg], name: str) -> list[tuple[int, int, int,
 
 class SeccompFilter:
     """A built, not yet loaded, filter. Lifecycle: :func:`prepare_filter` -> :meth:`load`
-    (once; the context is released) or :meth:`release` (to drop it unloaded)."""
+    (once; the context is released) or :meth:`release` (to drop it unloaded).
 
-    def __init__(self, ctx: scmp.Context, uses_notify: bool) -> None:
+    ``program`` is the cBPF the kernel will run (packed ``struct sock_filter``), ``flags``
+    the ``SECCOMP_FILTER_FLAG_*`` it is loaded with.
+    """
+
+    def __init__(self, ctx: scmp.Context, program: bytes, flags: int,
+                 uses_notify: bool) -> None:
         self._ctx = ctx
+        self._spent = False
+        self.program = program
+        self.flags = flags
         self.uses_notify = uses_notify
 
     def export_pfc(self) -> str:
@@ -132,16 +145,21 @@ class SeccompFilter:
     def load(self) -> int | None:
         """Install the filter on this process; return the notify fd if it uses NOTIFY.
 
-        The context is released whatever happens; the filter, once loaded, stays.
+        The context is released whatever happens; the filter, once loaded, stays (and is
+        inherited across fork and execve). The kernel accepts a filter only from a caller
+        with NO_NEW_PRIVS set or CAP_SYS_ADMIN (else EACCES), so, as runc: with
+        ``process.noNewPrivileges`` set PR_SET_NO_NEW_PRIVS and load last, just before
+        execve; without it, load *before* dropping capabilities and switching user.
         """
-        try:
-            self._ctx.load()
-            return self._ctx.notify_fd() if self.uses_notify else None
-        finally:
-            self._ctx.release()
+        if self._spent:
+            raise SyscallError(errno.EBADF, "seccomp", "(filter already loaded or released)")
+        self.release()
+        fd = scmp.set_mode_filter(self.program, self.flags)
+        return fd if self.uses_notify else None
 
     def release(self) -> None:
         """Drop the filter without loading it."""
+        self._spent = True
         self._ctx.release()
 
 
@@ -186,15 +204,21 @@ def prepare_filter(section: Seccomp) -> SeccompFilter:
         raise InvalidArgument("seccomp: listenerMetadata is set without listenerPath")
     ctx = scmp.Context(default)
     try:
-        for arch in section.get("architectures", []):
-            ctx.arch_add(_arch(arch))  # the native arch is there from seccomp_init
+        arches = [scmp.arch_native()]  # there from seccomp_init
+        for name in section.get("architectures", []):
+            arch = _arch(name)
+            if ctx.arch_add(arch):
+                arches.append(arch)
+        flags = 0
         for flag in section.get("flags", []):
             if flag in _UNSUPPORTED_FLAGS:
                 raise Unsupported(f"seccomp: flag {flag} needs libseccomp >= 2.6")
             try:
-                ctx.attr_set(_FLAGS[flag], 1)
+                kernel_flag, attr = _FLAGS[flag]
             except KeyError:
                 raise InvalidArgument(f"seccomp: unknown flag {flag!r}") from None
+            ctx.attr_set(attr, 1)
+            flags |= kernel_flag
         ctx.attr_set(scmp.SCMP_FLTATR_CTL_NNP, 0)
         rules = section.get("syscalls", [])
         if sum(len(r["names"]) for r in rules) > _OPTIMIZE_OVER:
@@ -205,12 +229,24 @@ def prepare_filter(section: Seccomp) -> SeccompFilter:
         uses_notify = False
         for rule in rules:
             uses_notify |= _add_rules(ctx, rule, default)
-        if uses_notify and not section.get("listenerPath"):
-            raise InvalidArgument("seccomp: SCMP_ACT_NOTIFY is used but listenerPath is not set")
+        if uses_notify:
+            if not section.get("listenerPath"):
+                raise InvalidArgument(
+                    "seccomp: SCMP_ACT_NOTIFY is used but listenerPath is not set")
+            flags |= scmp.SECCOMP_FILTER_FLAG_NEW_LISTENER
+            if flags & scmp.SECCOMP_FILTER_FLAG_TSYNC:
+                # seccomp(2): TSYNC with NEW_LISTENER needs TSYNC_ESRCH (the return value
+                # cannot be both a thread id and the fd).
+                flags |= scmp.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+        stub = enosys_stub(last_syscalls(section, arches)) if needs_stub(section) else b""
+        program = stub + ctx.export_bpf()
+        if len(program) // 8 > _MAX_INSNS:
+            raise InvalidArgument(f"seccomp: the profile compiles to {len(program) // 8} "
+                                  f"BPF instructions, more than the kernel's {_MAX_INSNS}")
     except BaseException:
         ctx.release()
         raise
-    return SeccompFilter(ctx, uses_notify)
+    return SeccompFilter(ctx, program, flags, uses_notify)
 
 
 def send_to_listener(listener_path: str, state: State, notify_fd: int,
