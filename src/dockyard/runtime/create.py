@@ -19,7 +19,7 @@ from dockyard.linux import process as proc
 from dockyard.oci.runtime_spec import load_spec
 from dockyard.runtime import protocol as msg
 from dockyard.runtime.devices import cgroup_rules
-from dockyard.runtime.launch import InitFailed, Launched, cap_masks, join_cgroup, launch
+from dockyard.runtime.launch import InitFailed, Launched, cap_masks, launch
 from dockyard.runtime.state import OCI_VERSION, START_SOCKET, Container, utc_now, validate_id
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
@@ -162,7 +162,8 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
             os.set_inheritable(fd, True)
     plan: dict[str, Any] = {
         "mode": "create", "id": container_id, "bundle": bundle, "spec": spec,
-        "new_ns": new, "userns": in_userns, "start_fd": start_fd, "console_fd": console_fd,
+        "new_ns": new, "userns": in_userns, "join": join, "new_flags": flags,
+        "start_fd": start_fd, "console_fd": console_fd,
         "no_pivot": opts.no_pivot, "no_new_keyring": opts.no_new_keyring,
         "preserve_fds": opts.preserve_fds, "unshare_cgroupns": "cgroup" in new,
         "caps": cap_masks(spec["process"]),
@@ -170,15 +171,15 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
     process = spec["process"]
 
     def before_go(stage1: int) -> None:
+        cgroup.add(stage1)
         _apply_rlimits(stage1, process.get("rlimits", []))
         if "oomScoreAdj" in process:
             with open(f"/proc/{stage1}/oom_score_adj", "w") as f:
                 f.write(str(process["oomScoreAdj"]))
 
-    launched = launch(plan, join=join, new_flags=flags, uid_maps=linux.get("uidMappings"),
+    launched = launch(plan, uid_maps=linux.get("uidMappings"),
                       gid_maps=linux.get("gidMappings"), before_go=before_go)
     cleanup.pid = launched.pid
-    join_cgroup(launched, cgroup)
     os.close(start_fd)
     if console_fd >= 0 and opts.console_socket is not None:
         os.close(console_fd)
@@ -212,7 +213,7 @@ def _converse(launched: Launched, spec: Spec, state: dict[str, Any]) -> None:
         if tag == msg.HOOKS:
             run_hooks("prestart", hooks.get("prestart", []), state)
             run_hooks("createRuntime", hooks.get("createRuntime", []), state)
-            msg.send(launched.sock, msg.OK, json.dumps(state).encode())
+            launched.send(msg.OK, json.dumps(state).encode())
         elif tag == msg.WARN:
             sys.stderr.write(f"warning: {payload.decode(errors='replace')}\n")
         elif tag == msg.ERROR:

@@ -8,7 +8,7 @@ from dockyard.errors import Conflict
 from dockyard.linux import namespaces as ns
 from dockyard.runtime import protocol as msg
 from dockyard.runtime.create import _apply_rlimits, write_pid_file
-from dockyard.runtime.launch import InitFailed, cap_masks, join_cgroup, launch
+from dockyard.runtime.launch import InitFailed, cap_masks, launch
 from dockyard.runtime.state import PAUSED, STOPPED, Container
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
@@ -44,7 +44,9 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
     linux = spec.get("linux", {})
     join = [(n["type"], ns.ns_path(c.pid, n["type"])) for n in linux.get("namespaces", [])]
     plan: dict[str, Any] = {"mode": "exec", "id": container_id, "process": process,
-                            "join": join, "seccomp": linux.get("seccomp"),
+                            "join": join, "new_flags": 0,
+                            "userns": any(k == "user" for k, _ in join),
+                            "seccomp": linux.get("seccomp"),
                             "console_fd": console_fd, "preserve_fds": preserve_fds,
                             "caps": cap_masks(process)}
     if console_fd >= 0:
@@ -52,25 +54,18 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
     cgroup = open_manager(linux.get("cgroupsPath", ""), container_id)
 
     def before_go(stage1: int) -> None:
+        cgroup.add(stage1)
         _apply_rlimits(stage1, process.get("rlimits", []))
 
-    launched = launch(plan, join=[], new_flags=ns.CLONE_NEWNS, before_go=before_go)
+    launched = launch(plan, before_go=before_go)
+    pid = launched.pid
     try:
-        join_cgroup(launched, cgroup)
-        pid = -1
-        while True:
+        while True:  # EOF: the process exec'd (the socket is close-on-exec)
             tag, payload = launched.recv()
-            if tag == msg.PID:
-                pid = int(payload)
-            elif tag == msg.ERROR:
-                _reap(launched.pid)
-                code = _reap(pid) if pid > 0 else 1
-                raise ExecFailed(payload.decode(errors="replace"), code)
-            elif not tag:
+            if tag == msg.ERROR:
+                raise ExecFailed(payload.decode(errors="replace"), _reap(pid))
+            if not tag:
                 break
-        _reap(launched.pid)
-        if pid < 0:
-            raise InitFailed("exec process exited before it started")
     finally:
         launched.close()
     if pid_file:

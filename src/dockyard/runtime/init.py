@@ -51,27 +51,72 @@ def _read_plan(fd: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    """Stage 1 in the sealed interpreter: namespaces, then fork the init (or exec child)."""
     sync = int(sys.argv[1])
     plan = _read_plan(int(sys.argv[2]))
+    host_mnt = int(sys.argv[3])
     os.set_inheritable(sync, False)
+    os.set_inheritable(host_mnt, False)
     global _DEBUG
     _DEBUG = bool(plan.get("debug"))
     try:
         proc.prctl(proc.PR_SET_DUMPABLE, 0)
+        create = plan["mode"] == "create"
+        process: Process = plan["spec"]["process"] if create else plan["process"]
+        spec_hooks = plan["spec"].get("hooks", {}) if create else {}
+        _preload(process, bool(spec_hooks.get("createContainer")
+                               or spec_hooks.get("startContainer")))
+        seccomp_section = (plan["spec"].get("linux", {}).get("seccomp") if create
+                           else plan.get("seccomp"))
+        seccomp_filter = _prepare_seccomp(seccomp_section)
         tag, _ = msg.recv(sync)
-        if tag != msg.CGROUP_DONE:
+        if tag != msg.GO:
             os._exit(1)
-        if plan.get("unshare_cgroupns"):
-            ns.unshare(ns.CLONE_NEWCGROUP)
-        if plan["mode"] == "create":
-            _create(plan, sync)
-        else:
-            _exec(plan, sync)
+        _enter_namespaces(plan, sync, host_mnt)
+        pid = os.fork()
+        if pid == 0:
+            if plan.get("unshare_cgroupns"):
+                ns.unshare(ns.CLONE_NEWCGROUP)
+            if create:
+                _create(plan, sync, seccomp_filter)
+            else:
+                _exec(plan, sync, seccomp_filter)
+        msg.send(sync, msg.PID, str(pid).encode())
+        os._exit(0)
     except BaseException as e:  # one line to the parent, never a traceback
         try:
             msg.send(sync, msg.ERROR, _describe(e).encode())
         finally:
             os._exit(1)
+
+
+def _enter_namespaces(plan: dict[str, Any], sync: int, host_mnt: int) -> None:
+    """Join the namespaces given by path (user first), create a user namespace (the
+    parent writes its maps), then unshare the rest but the cgroup namespace, which the
+    init unshares itself so that its root is the container's cgroup."""
+    from dockyard.runtime.launch import JOIN_ORDER
+
+    joins = sorted(plan["join"], key=lambda j: JOIN_ORDER.index(j[0]))
+    fds = [(kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path) for kind, path in joins]
+    flags: int = plan["new_flags"]
+    if not flags & ns.CLONE_NEWNS and not any(k == "mount" for k, _ in joins):
+        # The container shares the host's mounts: leave the sealing namespace for them.
+        ns.setns(host_mnt, ns.CLONE_NEWNS, path="/proc/self/ns/mnt")
+    os.close(host_mnt)
+    for kind, fd, path in fds:
+        ns.setns(fd, ns.NAMESPACES[kind][0], path=path)
+        os.close(fd)
+    if flags & ns.CLONE_NEWUSER:
+        ns.unshare(ns.CLONE_NEWUSER)
+        msg.send(sync, msg.MAPS)
+        tag, _ = msg.recv(sync)
+        if tag != msg.OK:
+            os._exit(1)
+    if plan.get("userns"):
+        # Everything from the host's interpreter is loaded: become the namespace's root.
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+    ns.unshare(flags & ~(ns.CLONE_NEWUSER | ns.CLONE_NEWCGROUP))
 
 
 _DEBUG = False
@@ -99,6 +144,8 @@ def _preload(process: Process, hooks: bool) -> None:
     import errno  # noqa: F401
 
     import dockyard.linux.sockets
+    import dockyard.runtime.devices
+    import dockyard.runtime.rootfs
 
     if process.get("capabilities") is not None:
         import dockyard.runtime.capabilities
@@ -112,7 +159,7 @@ def _preload(process: Process, hooks: bool) -> None:
         import dockyard.runtime.hooks  # noqa: F401
 
 
-def _create(plan: dict[str, Any], sync: int) -> None:
+def _create(plan: dict[str, Any], sync: int, seccomp_filter: Any) -> None:
     from dockyard.runtime import devices, rootfs
 
     spec: Spec = plan["spec"]
@@ -122,11 +169,9 @@ def _create(plan: dict[str, Any], sync: int) -> None:
     in_userns: bool = plan["userns"]
     root = spec["root"]["path"]
     hooks = spec.get("hooks", {})
-    _preload(process, bool(hooks.get("createContainer") or hooks.get("startContainer")))
     if not plan.get("no_new_keyring"):
         _join_keyring(sync, plan["id"])
 
-    seccomp_filter = _prepare_seccomp(linux.get("seccomp"))
     caps: dict[str, int] | None = plan.get("caps")
     if "mount" in new_ns:
         rootfs.set_root_propagation(spec)
@@ -374,23 +419,10 @@ def _execve(path: str, args: list[str], env: list[str], process: Process) -> Non
 
 # --- exec ----------------------------------------------------------------------------
 
-def _exec(plan: dict[str, Any], sync: int) -> None:
-    """Join the container's namespaces, fork into its pid namespace, exec the process."""
-    from dockyard.runtime.launch import JOIN_ORDER
-
+def _exec(plan: dict[str, Any], sync: int, seccomp_filter: Any) -> None:
+    """In the container's namespaces (stage 1 joined them): exec the process."""
     process: Process = plan["process"]
-    _preload(process, False)
-    seccomp_filter = _prepare_seccomp(plan.get("seccomp"))
     caps: dict[str, int] | None = plan.get("caps")
-    joins = sorted(plan["join"], key=lambda j: JOIN_ORDER.index(j[0]))
-    fds = [(kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path) for kind, path in joins]
-    for kind, fd, path in fds:
-        ns.setns(fd, ns.NAMESPACES[kind][0], path=path)
-        os.close(fd)
-    pid = os.fork()
-    if pid:
-        msg.send(sync, msg.PID, str(pid).encode())
-        os._exit(0)
     console = plan.get("console_fd", -1)
     if process.get("terminal") and console >= 0:
         _setup_console(console, process, bind_console=False)

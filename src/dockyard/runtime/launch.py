@@ -1,14 +1,18 @@
-"""Starting a process inside a container's namespaces, and sealing the interpreter first.
+"""Starting a process inside a container's namespaces, from a sealed interpreter.
 
-The parent forks **stage 1**, which joins the namespaces given by path, creates a user
-namespace if asked (the parent writes its maps), unshares the other new namespaces, and
-forks the **init**, the first process in the new pid namespace. The init re-executes
-the Python interpreter from a read-only bind mount in its private mount namespace before
-it does anything else: a container that makes its process exec ``/proc/self/exe`` (the
-attack of CVE-2019-5736) then reaches an interpreter it cannot write. After the re-exec
-the init runs :mod:`dockyard.runtime.init` with the plan the parent wrote to a memfd.
+The parent forks a child that first makes itself a private mount namespace, bind-mounts
+the Python interpreter read-only over itself there, and re-executes it: every process
+the runtime later puts in a container runs from an interpreter the container cannot
+write, so a container that makes it exec ``/proc/self/exe`` (CVE-2019-5736) reaches a
+read-only file. The re-executed **stage 1** (:func:`dockyard.runtime.init.main`) loads
+everything it will need while the host's files are still in reach, joins the namespaces
+given by path, creates a user namespace if asked (the parent writes its maps), unshares
+the other new namespaces and forks the **init** (or, for ``exec``, the new process).
 
-The parent becomes a child subreaper so the init, orphaned when stage 1 exits, is
+Meanwhile the parent sets stage 1's rlimits and OOM score and moves it into the
+container's cgroup (the first migration into a v1 cgroup waits out an RCU grace period,
+~10 ms, which overlaps the interpreter's start-up); everything stage 1 forks inherits
+them. The parent is a child subreaper, so the init, orphaned when stage 1 exits, is
 re-parented to it while it runs (``run`` and ``exec`` wait for it).
 """
 
@@ -31,7 +35,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from dockyard.oci.runtime_types import IDMapping, Process
-    from dockyard.runtime.cgroups.protocol import CgroupManager
 
 
 class InitFailed(DockyardError):
@@ -43,13 +46,14 @@ class InitFailed(DockyardError):
 JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
 
 
-def _bootstrap_argv(sync_fd: int, plan_fd: int) -> list[str]:
+def _bootstrap_argv(sync_fd: int, plan_fd: int, host_mnt_fd: int) -> list[str]:
     import dockyard
 
     pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(dockyard.__file__)))
     code = (f"import sys;sys.path.insert(0,{pkg_parent!r});"
             "from dockyard.runtime.init import main;main()")
-    return ["dockyard-init", "-I", "-S", "-c", code, str(sync_fd), str(plan_fd)]
+    return ["dockyard-init", "-I", "-S", "-c", code, str(sync_fd), str(plan_fd),
+            str(host_mnt_fd)]
 
 
 def interpreter() -> str:
@@ -58,9 +62,16 @@ def interpreter() -> str:
 
 
 def seal_interpreter(exe: str) -> None:
-    """Bind-mount the interpreter read-only over itself (this mount namespace only)."""
+    """Bind-mount the interpreter read-only over itself (this mount namespace only).
+
+    The remount repeats the flags the original mount has: the kernel refuses a remount
+    that would clear a flag locked by the mount's owner.
+    """
+    from dockyard.runtime.mountopts import locked_flags
+
     mnt.mount(exe, exe, None, mnt.MS_BIND)
-    mnt.mount(None, exe, None, mnt.MS_BIND | mnt.MS_REMOUNT | mnt.MS_RDONLY | mnt.MS_NODEV)
+    mnt.mount(None, exe, None, mnt.MS_BIND | mnt.MS_REMOUNT | mnt.MS_RDONLY
+              | locked_flags(os.statvfs(exe).f_flag))
 
 
 def _write_plan(plan: dict[str, Any]) -> int:
@@ -70,50 +81,23 @@ def _write_plan(plan: dict[str, Any]) -> int:
     return fd
 
 
-def _stage1(sock: int, plan_fd: int, join: list[tuple[str, str]], new_flags: int) -> None:
-    """Runs in the forked child; never returns."""
+def _seal_and_exec(sock: int, plan_fd: int) -> None:
+    """In the forked child: private mounts, sealed interpreter, re-exec. Never returns."""
     try:
-        tag, _ = msg.recv(sock)
-        if tag != msg.GO:
-            os._exit(1)
-        fds = [(kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path)
-               for kind, path in sorted(join, key=lambda j: JOIN_ORDER.index(j[0]))]
-        for kind, fd, path in fds:
-            ns.setns(fd, ns.NAMESPACES[kind][0], path=path)
-            os.close(fd)
-        if new_flags & ns.CLONE_NEWUSER:
-            ns.unshare(ns.CLONE_NEWUSER)
-            msg.send(sock, msg.MAPS)
-            tag, _ = msg.recv(sock)
-            if tag != msg.OK:
-                os._exit(1)
-            os.setresgid(0, 0, 0)
-            os.setresuid(0, 0, 0)
-        # The cgroup namespace is unshared later, by the init, once the parent has put it
-        # in its cgroup: the namespace's root is the cgroup current at unshare time.
-        ns.unshare(new_flags & ~(ns.CLONE_NEWUSER | ns.CLONE_NEWCGROUP))
-        pid = os.fork()
-        if pid == 0:
-            _exec_init(sock, plan_fd, new_flags)
-        msg.send(sock, msg.PID, str(pid).encode())
-        os._exit(0)
-    except BaseException as e:  # report, never unwind into the parent's code
-        try:
-            msg.send(sock, msg.ERROR, str(e).encode())
-        finally:
-            os._exit(1)
-
-
-def _exec_init(sock: int, plan_fd: int, new_flags: int) -> None:
-    exe = interpreter()
-    if new_flags & ns.CLONE_NEWNS:
-        # Slave to the host's mounts, so the sealing mount never propagates back; the init
-        # applies the spec's rootfsPropagation after the re-exec.
+        exe = interpreter()
+        host_mnt = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+        ns.unshare(ns.CLONE_NEWNS)
+        # Slave to the host's mounts, so the sealing mount never propagates back.
         mnt.mount(None, "/", None, mnt.MS_REC | mnt.MS_SLAVE)
         seal_interpreter(exe)
-    os.set_inheritable(sock, True)
-    os.set_inheritable(plan_fd, True)
-    os.execv(exe, _bootstrap_argv(sock, plan_fd))
+        for fd in (sock, plan_fd, host_mnt):
+            os.set_inheritable(fd, True)
+        os.execv(exe, _bootstrap_argv(sock, plan_fd, host_mnt))
+    except BaseException as e:  # report, never unwind into the parent's code
+        try:
+            msg.send(sock, msg.ERROR, f"sealing the runtime: {e}".encode())
+        finally:
+            os._exit(1)
 
 
 def cap_masks(process: Process) -> dict[str, int] | None:
@@ -143,21 +127,22 @@ class Launched:
     def recv(self) -> tuple[bytes, bytes]:
         return self.pending.pop(0) if self.pending else msg.recv(self.sock)
 
+    def send(self, tag: bytes, payload: bytes = b"") -> None:
+        """Send to the init; if it is gone, raise the reason it left behind."""
+        try:
+            msg.send(self.sock, tag, payload)
+        except (BrokenPipeError, ConnectionResetError):
+            while True:
+                got, text = self.recv()
+                if got == msg.ERROR:
+                    raise InitFailed(text.decode(errors="replace")) from None
+                if not got:
+                    raise InitFailed("container init exited unexpectedly") from None
+
     def close(self) -> None:
         if self.sock >= 0:
             os.close(self.sock)
             self.sock = -1
-
-
-def join_cgroup(launched: Launched, cgroup: CgroupManager) -> None:
-    """Move the init into the container's cgroup, then let it go on.
-
-    The first migration into a v1 cgroup waits out an RCU grace period (~10 ms here,
-    for runc too); the init's interpreter starts meanwhile, and waits for CGROUP_DONE
-    before it forks, execs or unshares its cgroup namespace.
-    """
-    cgroup.add(launched.pid)
-    msg.send(launched.sock, msg.CGROUP_DONE)
 
 
 def write_id_maps(pid: int, uid_maps: list[IDMapping], gid_maps: list[IDMapping]) -> None:
@@ -168,40 +153,39 @@ def write_id_maps(pid: int, uid_maps: list[IDMapping], gid_maps: list[IDMapping]
             f.write(text)
 
 
-def launch(plan: dict[str, Any], *, join: list[tuple[str, str]], new_flags: int,
-           uid_maps: list[IDMapping] | None = None, gid_maps: list[IDMapping] | None = None,
+def launch(plan: dict[str, Any], *, uid_maps: list[IDMapping] | None = None,
+           gid_maps: list[IDMapping] | None = None,
            before_go: Callable[[int], None] | None = None) -> Launched:
-    """Fork stage 1, let it build the namespaces, and return the init's pid.
+    """Start stage 1 with ``plan`` and return once it reports the init's pid.
 
-    ``before_go(stage1_pid)`` runs while stage 1 waits: the parent sets its rlimits and
-    OOM score there, so everything it forks inherits them. The caller then puts the init
-    in its cgroup and sends CGROUP_DONE (see :func:`join_cgroup`).
+    ``plan["join"]`` lists (kind, path) namespaces to join; ``plan["new_flags"]`` the
+    CLONE_NEW* namespaces to create. ``before_go(stage1_pid)`` runs while stage 1 starts:
+    the parent sets rlimits, OOM score and cgroup there, inherited by all it forks.
     """
-    import socket
+    import _socket
 
     proc.prctl(proc.PR_SET_CHILD_SUBREAPER, 1)
     plan["debug"] = bool(os.environ.get("DOCKYARD_RUNTIME_DEBUG"))
-    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    parent_sock, child_sock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     plan_fd = _write_plan(plan)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         parent_sock.close()
-        _stage1(child_sock.detach(), plan_fd, join, new_flags)
+        _seal_and_exec(child_sock.detach(), plan_fd)
     child_sock.close()
     os.close(plan_fd)
-    sock = parent_sock.detach()
-    launched = Launched(-1, sock)
+    launched = Launched(-1, parent_sock.detach())
     try:
         if before_go is not None:
             before_go(pid)
-        msg.send(sock, msg.GO)
+        launched.send(msg.GO)
         while launched.pid < 0:
-            tag, payload = msg.recv(sock)
+            tag, payload = launched.recv()
             if tag == msg.MAPS:
                 write_id_maps(pid, uid_maps or [], gid_maps or [])
-                msg.send(sock, msg.OK)
+                launched.send(msg.OK)
             elif tag == msg.PID:
                 launched.pid = int(payload)
             elif tag == msg.ERROR:

@@ -5,8 +5,6 @@ Each message is one datagram: a one-byte tag, then a payload.
     stage1 -> parent   M            "write my uid/gid maps" (after unshare(CLONE_NEWUSER))
     parent -> stage1   G / K        "go" / "maps written"
     stage1 -> parent   P<pid>       the init's pid, in the parent's pid namespace
-    parent -> init     C            the init is in its cgroup now (the parent migrates it
-                                    while the init's interpreter starts, in parallel)
     init   -> parent   H            "run prestart/createRuntime hooks now" (before pivot_root)
     parent -> init     K<state>     hooks done; the state JSON for createContainer hooks
     init   -> parent   W<text>      a warning for the runtime's log
@@ -22,7 +20,6 @@ GO = b"G"
 MAPS = b"M"
 OK = b"K"
 PID = b"P"
-CGROUP_DONE = b"C"
 HOOKS = b"H"
 WARN = b"W"
 READY = b"R"
