@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,21 @@ class Runtime:
         self.root = root
         self.ids: list[str] = []
 
-    def __call__(self, *args: str, check: bool = False, timeout: float = 60,
-                 input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*self.argv, "--root", str(self.root), *args],
-                              capture_output=True, text=True, check=check, timeout=timeout,
-                              input=input)
+    def __call__(self, *args: str, check: bool = False,
+                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run a command; stdout/stderr go to files, not pipes: a detached container's
+        init keeps its stdio open long after ``create`` or ``run -d`` has returned."""
+        cmd = [*self.argv, "--root", str(self.root), *args]
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                               timeout=timeout, check=False)
+            out.seek(0)
+            err.seek(0)
+            r = subprocess.CompletedProcess(cmd, p.returncode, out.read().decode(),
+                                            err.read().decode())
+        if check:
+            r.check_returncode()
+        return r
 
     def new_id(self) -> str:
         cid = f"t{uuid.uuid4().hex[:10]}"
