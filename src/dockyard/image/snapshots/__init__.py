@@ -1,0 +1,61 @@
+"""Snapshotters: layered root filesystems (containerd ``core/snapshots``).
+
+The backend is chosen once (STYLE rule 6): overlayfs when the kernel has it, else the
+copy fallback; ``DOCKYARD_SNAPSHOTTER=overlayfs|vfs`` forces one.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from dockyard.errors import InvalidArgument
+from dockyard.image.snapshots.base import Mount, SnapshotInfo, Snapshotter
+from dockyard.image.snapshots.copy import CopySnapshotter
+from dockyard.image.snapshots.overlay import OverlaySnapshotter, overlay_supported
+
+__all__ = [
+    "CopySnapshotter",
+    "Mount",
+    "OverlaySnapshotter",
+    "SnapshotInfo",
+    "Snapshotter",
+    "mount_all",
+    "new_snapshotter",
+    "unmount",
+]
+
+
+def new_snapshotter(root: str, conn: sqlite3.Connection,
+                    driver: str | None = None) -> Snapshotter:
+    choice = driver or os.environ.get("DOCKYARD_SNAPSHOTTER") or (
+        "overlayfs" if overlay_supported() else "vfs")
+    if choice in ("overlayfs", "overlay", "overlay2"):
+        return OverlaySnapshotter(root, conn)
+    if choice in ("vfs", "copy"):
+        return CopySnapshotter(root, conn)
+    raise InvalidArgument(f"unknown snapshotter {choice!r}: want overlayfs or vfs")
+
+
+def mount_all(mounts: list[Mount], target: str) -> None:
+    """Mount ``mounts`` on ``target``, in order (kernel ``mount(2)``; a read-only bind
+    needs a second MS_REMOUNT|MS_BIND|MS_RDONLY call)."""
+    from dockyard.linux import mount as m
+
+    for mnt in mounts:
+        if mnt.type == "bind":
+            flags = m.MS_BIND | (m.MS_REC if "rbind" in mnt.options else 0)
+            m.mount(mnt.source, target, None, flags)
+            if "ro" in mnt.options:
+                m.mount(None, target, None, m.MS_REMOUNT | m.MS_BIND | m.MS_RDONLY)
+        else:
+            opts = [o for o in mnt.options if o not in ("ro", "rw")]
+            flags = m.MS_RDONLY if "ro" in mnt.options else 0
+            m.mount(mnt.source, target, mnt.type, flags, ",".join(opts))
+
+
+def unmount(target: str) -> None:
+    """Lazily unmount whatever :func:`mount_all` put on ``target``."""
+    from dockyard.linux import mount as m
+
+    m.umount2(target, m.MNT_DETACH)
