@@ -1,0 +1,213 @@
+"""``save``/``load``: Docker image archives, which are also OCI image layouts.
+
+What ``save`` writes (the layout of Docker 25's ``docker save``, read by ``docker load``,
+``skopeo copy docker-archive:`` and ``skopeo copy oci-archive:``)::
+
+    oci-layout                {"imageLayoutVersion": "1.0.0"}      (image-spec layout.md)
+    index.json                OCI index: one manifest per image and tag, annotated with
+                              io.containerd.image.name and org.opencontainers.image.ref.name
+    blobs/sha256/<hex>        configs, manifests, uncompressed layer tars
+    manifest.json             [{"Config": "blobs/sha256/<hex>", "RepoTags": [...],
+                                "Layers": ["blobs/sha256/<hex>", ...]}]   (docker)
+    repositories              {"busybox": {"latest": "<top layer hex>"}}  (docker legacy)
+
+``load`` reads that, older Docker archives (``<id>/layer.tar``) and plain OCI layout
+archives (layers gzip, zstd or plain).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO
+
+from dockyard.errors import InvalidArgument
+from dockyard.image.service import ImageService, LayerBlob
+from dockyard.image.store import ImageRecord
+from dockyard.oci import image_types as mt
+from dockyard.oci.reference import Reference, parse_reference
+
+__all__ = ["LoadedImage", "load_archive", "save_archive"]
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    image: ImageRecord
+    tags: list[str]  # familiar names that now point at it
+
+
+def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes) -> None:
+    ti = tarfile.TarInfo(name)
+    ti.size = len(data)
+    ti.mode = 0o644
+    tf.addfile(ti, io.BytesIO(data))
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
+    """Write the images ``names`` (tags or IDs) to ``out`` as one archive."""
+    images: list[tuple[ImageRecord, list[Reference]]] = []
+    for n in names:
+        rec = svc.resolve(n)
+        try:
+            ref = parse_reference(n)
+        except InvalidArgument:
+            ref = None
+        if ref is not None and svc.store.lookup(str(ref)) == rec.id:
+            refs = [ref]  # saved by name: just that tag, as docker does
+        elif n.removeprefix("sha256:") and rec.id.removeprefix("sha256:").startswith(
+                n.removeprefix("sha256:")):
+            refs = []
+        else:
+            refs = [parse_reference(t) for t in svc.store.tags(rec.id)]
+        images.append((rec, refs))
+    written: set[str] = set()
+    index: list[dict[str, Any]] = []
+    manifest_json: list[dict[str, Any]] = []
+    repositories: dict[str, dict[str, str]] = {}
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+        _add_bytes(tf, "oci-layout", _dumps({"imageLayoutVersion": "1.0.0"}))
+
+        def blob(digest: str) -> str:
+            path = f"blobs/sha256/{digest.partition(':')[2]}"
+            if digest not in written:
+                written.add(digest)
+                info = svc.content.info(digest)
+                ti = tarfile.TarInfo(path)
+                ti.size, ti.mode = info.size, 0o644
+                with svc.content.open(digest) as f:
+                    tf.addfile(ti, f)
+            return path
+
+        for rec, refs in images:
+            manifest = svc.manifest(rec)
+            if any(lay["mediaType"] != mt.OCI_LAYER for lay in manifest["layers"]):
+                raise InvalidArgument(f"image {rec.id[7:19]}: compressed layers cannot be "
+                                      "saved yet")
+            layer_paths = [blob(lay["digest"]) for lay in manifest["layers"]]
+            config_path = blob(rec.id)
+            blob(rec.manifest_digest)
+            desc = {"mediaType": rec.manifest_media_type, "digest": rec.manifest_digest,
+                    "size": svc.content.info(rec.manifest_digest).size}
+            targets: list[Reference | None] = list(refs) or [None]
+            for ref in targets:
+                d: dict[str, Any] = dict(desc)
+                if ref is not None:
+                    d["annotations"] = {"io.containerd.image.name": str(ref),
+                                        "org.opencontainers.image.ref.name": ref.tag}
+                index.append(d)
+            manifest_json.append({"Config": config_path,
+                                  "RepoTags": [r.familiar() for r in refs] or None,
+                                  "Layers": layer_paths})
+            for r in refs:
+                top = layer_paths[-1].rpartition("/")[2] if layer_paths else ""
+                repositories.setdefault(r.familiar_name, {})[r.tag] = top
+        _add_bytes(tf, "index.json", _dumps({"schemaVersion": 2, "mediaType": mt.OCI_INDEX,
+                                             "manifests": index}))
+        _add_bytes(tf, "manifest.json", _dumps(manifest_json))
+        if repositories:
+            _add_bytes(tf, "repositories", _dumps(repositories))
+
+
+def _member(tf: tarfile.TarFile, name: str) -> IO[bytes]:
+    name = name.removeprefix("./")
+    try:
+        f = tf.extractfile(name)
+    except KeyError:
+        f = None
+    if f is None:
+        raise InvalidArgument(f"invalid archive: missing {name}")
+    return f
+
+
+def _json(tf: tarfile.TarFile, name: str) -> Any:
+    try:
+        return json.loads(_member(tf, name).read())
+    except ValueError as e:
+        raise InvalidArgument(f"invalid archive: {name}: {e}") from e
+
+
+def load_archive(svc: ImageService, src: BinaryIO) -> list[LoadedImage]:
+    """Load every image of a seekable archive ``src``; tag them as recorded."""
+    try:
+        tf = tarfile.open(fileobj=src, mode="r:*")  # noqa: SIM115
+    except tarfile.TarError as e:
+        raise InvalidArgument(f"invalid archive: {e}") from e
+    with tf, svc.writing():
+        names = {n.removeprefix("./") for n in tf.getnames()}
+        if "manifest.json" in names:
+            return [_load_docker(svc, tf, e) for e in _json(tf, "manifest.json")]
+        if "index.json" in names:
+            return _load_oci(svc, tf)
+        raise InvalidArgument("invalid archive: neither manifest.json nor index.json found")
+
+
+def _tag_all(svc: ImageService, rec: ImageRecord, names: list[str]) -> LoadedImage:
+    tags = []
+    for n in names:
+        ref = parse_reference(n)
+        svc.store.tag(str(ref), rec.id)
+        tags.append(ref.familiar())
+    return LoadedImage(svc.store.get(rec.id), tags)
+
+
+def _load_docker(svc: ImageService, tf: tarfile.TarFile, entry: dict[str, Any]
+                 ) -> LoadedImage:
+    try:
+        config = _member(tf, entry["Config"]).read()
+        layers = [svc.ingest_layer(_member(tf, p)) for p in entry["Layers"]]  # type: ignore[arg-type]
+        tags = list(entry.get("RepoTags") or [])
+    except (KeyError, TypeError) as e:
+        raise InvalidArgument(f"invalid archive: manifest.json: {e}") from e
+    return _tag_all(svc, svc.create(config, layers), tags)
+
+
+def _load_oci(svc: ImageService, tf: tarfile.TarFile) -> list[LoadedImage]:
+    out: list[LoadedImage] = []
+    by_id: dict[str, ImageRecord] = {}
+
+    def blob(digest: str) -> IO[bytes]:
+        return _member(tf, f"blobs/{digest.replace(':', '/')}")
+
+    def visit(desc: dict[str, Any], name: str) -> None:
+        media = desc.get("mediaType", "")
+        annotations = desc.get("annotations") or {}
+        name = annotations.get("io.containerd.image.name") or name or \
+            annotations.get("org.opencontainers.image.ref.name", "")
+        if media in mt.INDEX_TYPES:
+            for d in json.loads(blob(desc["digest"]).read()).get("manifests", []):
+                plat = d.get("platform")
+                host = mt.host_platform()
+                if plat and (plat.get("os"), plat.get("architecture")) != (
+                        host.os, host.architecture):
+                    continue
+                visit(d, name)
+            return
+        if media not in mt.MANIFEST_TYPES:
+            raise InvalidArgument(f"invalid archive: unsupported media type {media!r}")
+        manifest = json.loads(blob(desc["digest"]).read())
+        config = blob(manifest["config"]["digest"]).read()
+        layers: list[LayerBlob] = [svc.ingest_layer(blob(lay["digest"]))  # type: ignore[arg-type]
+                                   for lay in manifest["layers"]]
+        rec = svc.create(config, layers)
+        by_id[rec.id] = rec
+        tags = []
+        if name:
+            try:
+                parse_reference(name)
+                tags = [name] if "/" in name or ":" in name or "." in name else []
+            except InvalidArgument:
+                tags = []
+        out.append(_tag_all(svc, rec, tags))
+
+    try:
+        for d in _json(tf, "index.json").get("manifests", []):
+            visit(d, "")
+    except (KeyError, TypeError, ValueError) as e:
+        raise InvalidArgument(f"invalid archive: {e}") from e
+    return out
