@@ -49,15 +49,19 @@ def run(ctx: Context, p: Parser, argv: list[str],
     try:
         return body(images, args)
     except DockyardError as e:
-        sys.stderr.write(f"Error: {e}\n")
+        sys.stderr.write(f"Error: {one_line(e)}\n")
         return 1
     except OSError as e:
         if ctx.debug:
             raise
-        sys.stderr.write(f"Error: {e}\n")
+        sys.stderr.write(f"Error: {one_line(e)}\n")
         return 1
     finally:
         images.close()
+
+
+def one_line(e: BaseException) -> str:
+    return " ".join(str(e).split("\n")).strip()
 
 
 def human_size(n: float) -> str:

@@ -28,6 +28,6 @@ def _body(images: Images, a: argparse.Namespace) -> int:
         try:
             sys.stdout.write("".join(f"{line}\n" for line in images.remove(name, a.force)))
         except DockyardError as e:
-            sys.stderr.write(f"Error: {e}\n")
+            sys.stderr.write(f"Error: {ci.one_line(e)}\n")
             code = 1
     return code

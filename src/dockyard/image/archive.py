@@ -137,7 +137,7 @@ def load_archive(svc: ImageService, src: BinaryIO) -> list[LoadedImage]:
     try:
         tf = tarfile.open(fileobj=src, mode="r:*")  # noqa: SIM115
     except tarfile.TarError as e:
-        raise InvalidArgument(f"invalid archive: {e}") from e
+        raise InvalidArgument("invalid archive: not a tar archive") from e
     with tf, svc.writing():
         names = {n.removeprefix("./") for n in tf.getnames()}
         if "manifest.json" in names:
