@@ -64,12 +64,17 @@ class Images:
         cfg = new_config(plat.os, plat.architecture, plat.variant, [],
                          message or "Imported from -", now_rfc3339())
         apply_changes(cfg, changes)  # bad changes fail before any input is read
-        with self.svc.writing():
-            layer = self.svc.ingest_layer(src)
-            cfg["rootfs"]["diff_ids"] = [layer.digest]
-            rec = self.svc.create(json.dumps(cfg, separators=(",", ":")).encode(), [layer])
-            if ref is not None:
-                self.svc.store.tag(str(ref), rec.id)
+        try:
+            with self.svc.writing():
+                layer = self.svc.ingest_layer(src)
+                cfg["rootfs"]["diff_ids"] = [layer.digest]
+                rec = self.svc.create(json.dumps(cfg, separators=(",", ":")).encode(),
+                                      [layer])
+                if ref is not None:
+                    self.svc.store.tag(str(ref), rec.id)
+        except BaseException:
+            self.svc.gc_blobs()  # nothing of a failed import stays behind
+            raise
         return rec
 
     def resolve(self, name: str) -> ImageRecord:
@@ -198,7 +203,12 @@ class Images:
         from dockyard.image.archive import load_archive
 
         lines = []
-        for li in load_archive(self.svc, src):
+        try:
+            loaded = load_archive(self.svc, src)
+        except BaseException:
+            self.svc.gc_blobs()
+            raise
+        for li in loaded:
             if li.tags:
                 lines += [f"Loaded image: {t}" for t in li.tags]
             else:
