@@ -55,8 +55,8 @@ def _pairs(instr: str, arg: str) -> list[tuple[str, str]]:
     except ValueError as e:
         raise InvalidArgument(f"{instr}: {e}") from e
     if words and "=" not in words[0]:
-        if len(words) < 2 and instr == "ENV":
-            raise InvalidArgument(f"{instr} names can not be blank")
+        if len(words) < 2:
+            raise InvalidArgument(f"{instr} must have two arguments")
         return [(words[0], arg.strip()[len(words[0]):].strip())]
     out = []
     for w in words:

@@ -22,7 +22,6 @@ from dockyard.image.config import JSONDict
 from dockyard.image.content import LocalContentStore
 from dockyard.image.snapshots import Mount, Snapshotter, new_snapshotter
 from dockyard.image.store import ImageRecord, ImageStore, LayerRecord
-from dockyard.image.unpack import apply_layer, decompressed
 from dockyard.oci import image_types as mt
 from dockyard.oci.digest import chain_id
 from dockyard.oci.reference import parse_reference
@@ -58,6 +57,8 @@ class ImageService:
     def ingest_layer(self, src: BinaryIO) -> LayerBlob:
         """Store a (possibly compressed) layer stream as an uncompressed tar blob, whose
         digest is therefore its DiffID."""
+        from dockyard.image.unpack import decompressed
+
         reader = decompressed(src)
         with self.content.ingest() as w:
             size = 0
@@ -140,6 +141,8 @@ class ImageService:
         return chains
 
     def _unpack_one(self, chain: str, parent: str, diff_id: str, lb: LayerBlob) -> int:
+        from dockyard.image.unpack import apply_layer
+
         key = f"extract-{uuid.uuid4().hex[:12]}-{chain}"
         self.snapshots.prepare(key, parent)
         try:

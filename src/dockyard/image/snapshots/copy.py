@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 from typing import Literal
 
 from dockyard.errors import DockyardError
@@ -31,6 +30,8 @@ class CopySnapshotter:
     def _create(self, key: str, parent: str, kind: Literal["active", "view"]) -> list[Mount]:
         info = self.meta.create(key, parent, kind)
         if parent:
+            import subprocess
+
             src = self._fs(self.meta.get(parent))
             r = subprocess.run(["cp", "-a", "--reflink=auto", "-T", src, self._fs(info)],
                                capture_output=True, text=True)
