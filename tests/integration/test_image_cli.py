@@ -165,3 +165,34 @@ def test_save_is_read_by_skopeo_and_umoci(dy: Dy, busybox: str, tmp_path: Path) 
     r = dy("load", input=out.read_bytes(), check=True)
     assert r.stdout == "Loaded image: busybox:latest\n"
     assert dy("images", "-q", "--no-trunc", "busybox", check=True).stdout == busybox + "\n"
+
+
+def test_load_over_existing_tag_and_filters(dy: Dy, busybox: str, busybox_tar: Path,
+                                            tmp_path: Path) -> None:
+    out = tmp_path / "old.tar"
+    dy("save", "-o", str(out), "busybox", check=True)
+    newer = dy("import", str(busybox_tar), "busybox", check=True).stdout.strip()
+    r = dy("load", "-i", str(out), check=True)
+    assert r.stdout == (f"The image busybox:latest already exists, renaming the old one with "
+                        f"ID {newer} to empty string\nLoaded image: busybox:latest\n")
+    ids = dy("images", "-q", "--no-trunc", "-f", f"since={busybox}", check=True).stdout
+    assert ids == f"{newer}\n"
+    ids = dy("images", "-q", "--no-trunc", "-f", f"before={newer[7:19]}", check=True).stdout
+    assert ids == f"{busybox}\n"
+
+
+def test_prune_removes_dead_extractions(dy: Dy, root: Path, busybox: str) -> None:
+    from dockyard.image.service import ImageService
+
+    svc = ImageService(str(root))
+    try:
+        svc.snapshots.prepare("extract-deadbeef0000-sha256:" + "0" * 64)
+        assert len(svc.snapshots.walk()) == 2
+    finally:
+        svc.close()
+    dy("image", "prune", "-f", check=True)
+    svc = ImageService(str(root))
+    try:
+        assert [s.kind for s in svc.snapshots.walk()] == ["committed"]
+    finally:
+        svc.close()

@@ -92,6 +92,12 @@ class Images:
             flt.setdefault("reference", []).append(repo)
         rows: list[ImageRow] = []
         recs = sorted(self.svc.store.all(), key=lambda r: r.created, reverse=True)
+        for name in flt.get("before", []):
+            pivot = self.svc.resolve(name).created
+            recs = [r for r in recs if r.created < pivot]
+        for name in flt.get("since", []):
+            pivot = self.svc.resolve(name).created
+            recs = [r for r in recs if r.created > pivot]
         for rec in recs:
             tags = self.svc.familiar_tags(rec.id)
             if not tags and not all_ and self.svc.store.children(rec.id):
@@ -183,7 +189,8 @@ class Images:
         cfg = self.svc.config(rec.id)
         sizes = [lay.size for lay in self.svc.layers(rec)]
         rows: list[HistoryRow] = []
-        for h in cfg.get("history") or []:
+        history = cfg.get("history") or [{"created": rec.created}] * len(sizes)
+        for h in history:
             size = 0
             if not h.get("empty_layer") and sizes:
                 size = sizes.pop(0)
@@ -209,6 +216,9 @@ class Images:
             self.svc.gc_blobs()
             raise
         for li in loaded:
+            for tag, old in li.replaced:
+                lines.append(f"The image {tag} already exists, renaming the old one with ID "
+                             f"{old} to empty string")
             if li.tags:
                 lines += [f"Loaded image: {t}" for t in li.tags]
             else:
@@ -218,6 +228,7 @@ class Images:
     def prune(self, all_: bool = False) -> tuple[list[str], int]:
         lines: list[str] = []
         reclaimed = 0
+        self.svc.cleanup_stale()
         for rec in self.svc.store.all():
             tags = self.svc.store.tags(rec.id)
             if (tags and not all_) or self.svc.store.children(rec.id):

@@ -36,6 +36,7 @@ __all__ = ["LoadedImage", "load_archive", "save_archive"]
 class LoadedImage:
     image: ImageRecord
     tags: list[str]  # familiar names that now point at it
+    replaced: list[tuple[str, str]]  # (familiar name, image ID it pointed at before)
 
 
 def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -149,11 +150,14 @@ def load_archive(svc: ImageService, src: BinaryIO) -> list[LoadedImage]:
 
 def _tag_all(svc: ImageService, rec: ImageRecord, names: list[str]) -> LoadedImage:
     tags = []
+    replaced = []
     for n in names:
         ref = parse_reference(n)
-        svc.store.tag(str(ref), rec.id)
+        old = svc.store.tag(str(ref), rec.id)
+        if old:
+            replaced.append((ref.familiar(), old))
         tags.append(ref.familiar())
-    return LoadedImage(svc.store.get(rec.id), tags)
+    return LoadedImage(svc.store.get(rec.id), tags, replaced)
 
 
 def _load_docker(svc: ImageService, tf: tarfile.TarFile, entry: dict[str, Any]

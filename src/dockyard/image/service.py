@@ -202,6 +202,27 @@ class ImageService:
         return self.snapshots.prepare(key, chains[-1] if chains else "")
 
     # removing ---------------------------------------------------------------
+    def cleanup_stale(self) -> list[str]:
+        """Remove extraction snapshots whose process died mid-unpack: their chain ID's
+        lock is free (a live extraction holds it)."""
+        removed = []
+        for info in self.snapshots.walk():
+            if info.kind != "active" or not info.key.startswith("extract-"):
+                continue
+            chain = info.key.split("-", 2)[2]
+            fd = os.open(os.path.join(self.lock_dir, chain.partition(":")[2]),
+                         os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            else:
+                self.snapshots.remove(info.key)
+                removed.append(info.key)
+            finally:
+                os.close(fd)
+        return removed
+
     def untag(self, ref: str) -> str:
         return self.store.untag(ref)
 
@@ -224,7 +245,14 @@ class ImageService:
         return out
 
     def gc_blobs(self) -> None:
+        """Delete blobs no image uses, and ingests left by dead processes. Runs under the
+        exclusive ``gc`` lock, so no import or load is between ingest and record."""
         with self._flock("gc", fcntl.LOCK_EX):
+            for name in os.listdir(self.content.ingest_dir):
+                try:
+                    os.unlink(os.path.join(self.content.ingest_dir, name))
+                except FileNotFoundError:
+                    pass
             used = self.store.used_blobs()
             for info in list(self.content.walk()):
                 if info.digest not in used:
