@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
 from dockyard.errors import InvalidArgument
-from dockyard.image.service import ImageService, LayerBlob
+from dockyard.image.service import ImageService
 from dockyard.image.store import ImageRecord
 from dockyard.oci import image_types as mt
 from dockyard.oci.reference import Reference, parse_reference
@@ -173,45 +173,33 @@ def _load_docker(svc: ImageService, tf: tarfile.TarFile, entry: dict[str, Any]
 
 def _load_oci(svc: ImageService, tf: tarfile.TarFile) -> list[LoadedImage]:
     out: list[LoadedImage] = []
-    by_id: dict[str, ImageRecord] = {}
 
-    def blob(digest: str) -> IO[bytes]:
-        return _member(tf, f"blobs/{digest.replace(':', '/')}")
+    def blob(digest: str) -> bytes:
+        return _member(tf, f"blobs/{digest.replace(':', '/')}").read()
 
-    def visit(desc: dict[str, Any], name: str) -> None:
-        media = desc.get("mediaType", "")
-        annotations = desc.get("annotations") or {}
-        name = annotations.get("io.containerd.image.name") or name or \
-            annotations.get("org.opencontainers.image.ref.name", "")
-        if media in mt.INDEX_TYPES:
-            for d in json.loads(blob(desc["digest"]).read()).get("manifests", []):
-                plat = d.get("platform")
-                host = mt.host_platform()
-                if plat and (plat.get("os"), plat.get("architecture")) != (
-                        host.os, host.architecture):
-                    continue
+    def visit(desc: mt.Descriptor, name: str) -> None:
+        ann = desc.annotations
+        name = ann.get("io.containerd.image.name") or name or \
+            ann.get("org.opencontainers.image.ref.name", "")
+        if desc.media_type in mt.INDEX_TYPES:
+            index = mt.parse_index(blob(desc.digest), desc.media_type)
+            for d in index.for_platform(mt.host_platform()):
                 visit(d, name)
             return
-        if media not in mt.MANIFEST_TYPES:
-            raise InvalidArgument(f"invalid archive: unsupported media type {media!r}")
-        manifest = json.loads(blob(desc["digest"]).read())
-        config = blob(manifest["config"]["digest"]).read()
-        layers: list[LayerBlob] = [svc.ingest_layer(blob(lay["digest"]))  # type: ignore[arg-type]
-                                   for lay in manifest["layers"]]
+        manifest = mt.parse_manifest(blob(desc.digest), desc.media_type)
+        config = blob(manifest.config.digest)
+        layers = [svc.ingest_layer(_member(tf, f"blobs/{lay.digest.replace(':', '/')}"))  # type: ignore[arg-type]
+                  for lay in manifest.layers]
         rec = svc.create(config, layers)
-        by_id[rec.id] = rec
         tags = []
-        if name:
+        if name and ("/" in name or ":" in name):  # a bare ref.name is only a tag
             try:
-                parse_reference(name)
-                tags = [name] if "/" in name or ":" in name or "." in name else []
+                tags = [parse_reference(name).familiar()]
             except InvalidArgument:
                 tags = []
         out.append(_tag_all(svc, rec, tags))
 
-    try:
-        for d in _json(tf, "index.json").get("manifests", []):
-            visit(d, "")
-    except (KeyError, TypeError, ValueError) as e:
-        raise InvalidArgument(f"invalid archive: {e}") from e
+    index = mt.parse_index(_member(tf, "index.json").read())
+    for d in index.manifests:
+        visit(d, "")
     return out

@@ -6,8 +6,13 @@ per-platform manifests; a manifest names one config and its ordered layers.
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockyard.errors import InvalidArgument
+from dockyard.oci.digest import Digest, parse_digest
 
 __all__ = [
     "DOCKER_CONFIG",
@@ -24,8 +29,13 @@ __all__ = [
     "OCI_LAYER_GZIP",
     "OCI_LAYER_ZSTD",
     "OCI_MANIFEST",
+    "Descriptor",
+    "Index",
+    "Manifest",
     "Platform",
     "host_platform",
+    "parse_index",
+    "parse_manifest",
 ]
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -73,3 +83,93 @@ def host_platform(machine: str | None = None) -> Platform:
     m = machine or os.uname().machine
     arch, variant = _ARCH.get(m, (m, ""))
     return Platform("linux", arch, variant)
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """image-spec ``descriptor.md``: mediaType, digest and size are REQUIRED."""
+
+    media_type: str
+    digest: Digest
+    size: int
+    annotations: dict[str, str] = field(default_factory=dict)
+    platform: Platform | None = None
+
+    @classmethod
+    def from_json(cls, d: Any, where: str) -> Descriptor:
+        if not isinstance(d, dict):
+            raise InvalidArgument(f"{where}: descriptor must be an object")
+        media, size = d.get("mediaType"), d.get("size")
+        if not isinstance(media, str) or not media:
+            raise InvalidArgument(f"{where}: mediaType missing")
+        if not isinstance(size, int) or size < 0:
+            raise InvalidArgument(f"{where}: size must be a non-negative integer")
+        plat = d.get("platform")
+        platform = None
+        if isinstance(plat, dict):
+            platform = Platform(str(plat.get("os", "")), str(plat.get("architecture", "")),
+                                str(plat.get("variant", "")))
+        ann = d.get("annotations") or {}
+        return cls(media, parse_digest(str(d.get("digest", ""))), size,
+                   {str(k): str(v) for k, v in ann.items()} if isinstance(ann, dict) else {},
+                   platform)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """image-spec ``manifest.md`` (and Docker schema2, its twin)."""
+
+    media_type: str
+    config: Descriptor
+    layers: list[Descriptor]
+
+
+@dataclass(frozen=True)
+class Index:
+    """image-spec ``image-index.md`` (and Docker's manifest list)."""
+
+    media_type: str
+    manifests: list[Descriptor]
+
+    def for_platform(self, want: Platform) -> list[Descriptor]:
+        """Entries for ``want`` (os and architecture; a variant only when both have one),
+        or without any platform."""
+        return [d for d in self.manifests if d.platform is None or (
+            (d.platform.os, d.platform.architecture) == (want.os, want.architecture)
+            and (not d.platform.variant or not want.variant
+                 or d.platform.variant == want.variant))]
+
+
+def _load(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(data)
+    except ValueError as e:
+        raise InvalidArgument(f"invalid {what}: {e}") from e
+    if not isinstance(obj, dict) or obj.get("schemaVersion") != 2:
+        raise InvalidArgument(f"invalid {what}: schemaVersion must be 2")
+    return obj
+
+
+def parse_manifest(data: bytes, media_type: str = "") -> Manifest:
+    obj = _load(data, "manifest")
+    media = str(obj.get("mediaType") or media_type or OCI_MANIFEST)
+    if media not in MANIFEST_TYPES:
+        raise InvalidArgument(f"invalid manifest: unsupported mediaType {media!r}")
+    layers = obj.get("layers")
+    if not isinstance(layers, list):
+        raise InvalidArgument("invalid manifest: layers must be a list")
+    return Manifest(media, Descriptor.from_json(obj.get("config"), "manifest config"),
+                    [Descriptor.from_json(x, f"manifest layer {i}")
+                     for i, x in enumerate(layers)])
+
+
+def parse_index(data: bytes, media_type: str = "") -> Index:
+    obj = _load(data, "index")
+    media = str(obj.get("mediaType") or media_type or OCI_INDEX)
+    if media not in INDEX_TYPES:
+        raise InvalidArgument(f"invalid index: unsupported mediaType {media!r}")
+    manifests = obj.get("manifests")
+    if not isinstance(manifests, list):
+        raise InvalidArgument("invalid index: manifests must be a list")
+    return Index(media, [Descriptor.from_json(x, f"index entry {i}")
+                         for i, x in enumerate(manifests)])
