@@ -164,6 +164,16 @@ def test_save_is_read_by_skopeo_and_umoci(dy: Dy, busybox: str, tmp_path: Path) 
     dy("rmi", "busybox", check=True)
     r = dy("load", input=out.read_bytes(), check=True)
     assert r.stdout == "Loaded image: busybox:latest\n"
+    for fmt in ("gzip", "zstd"):  # OCI archives with compressed layers
+        oa = tmp_path / f"{fmt}.tar"
+        subprocess.run(["skopeo", "copy", "-q", "--dest-compress", "--dest-compress-format",
+                        fmt, f"docker-archive:{out}", f"oci-archive:{oa}:example.com/c:{fmt}"],
+                       check=True)
+        r = dy("load", "-i", str(oa), check=True)
+        assert r.stdout == f"Loaded image: example.com/c:{fmt}\n"
+        (info,) = json.loads(dy("image", "inspect", f"example.com/c:{fmt}", check=True).stdout)
+        assert info["RootFS"]["Layers"] == json.loads(dy(
+            "image", "inspect", "busybox", check=True).stdout)[0]["RootFS"]["Layers"]
     assert dy("images", "-q", "--no-trunc", "busybox", check=True).stdout == busybox + "\n"
 
 

@@ -12,7 +12,8 @@ What ``save`` writes (the layout of Docker 25's ``docker save``, read by ``docke
     repositories              {"busybox": {"latest": "<top layer hex>"}}  (docker legacy)
 
 ``load`` reads that, older Docker archives (``<id>/layer.tar``) and plain OCI layout
-archives (layers gzip, zstd or plain).
+archives (layers gzip, zstd or plain). Layers are written as stored: uncompressed for
+imported and loaded images.
 """
 
 from __future__ import annotations
@@ -87,9 +88,8 @@ def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
 
         for rec, refs in images:
             manifest = svc.manifest(rec)
-            if any(lay["mediaType"] != mt.OCI_LAYER for lay in manifest["layers"]):
-                raise InvalidArgument(f"image {rec.id[7:19]}: compressed layers cannot be "
-                                      "saved yet")
+            # compressed layers (pulled) are written as they are: docker load, skopeo and
+            # our load all detect compression in manifest.json's layer files
             layer_paths = [blob(lay["digest"]) for lay in manifest["layers"]]
             config_path = blob(rec.id)
             blob(rec.manifest_digest)
