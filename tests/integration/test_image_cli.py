@@ -206,3 +206,20 @@ def test_prune_removes_dead_extractions(dy: Dy, root: Path, busybox: str) -> Non
         assert [s.kind for s in svc.snapshots.walk()] == ["committed"]
     finally:
         svc.close()
+
+
+def test_rmi_respects_container_users(root: Path, busybox: str) -> None:
+    from dockyard.engine.images import Images
+    from dockyard.errors import Conflict
+
+    images = Images(str(root), users=lambda image_id: ["c0ffee" * 10])
+    try:
+        with pytest.raises(Conflict, match="must force"):
+            images.remove("busybox")
+        images.tag("busybox", "second:tag")
+        assert images.remove("second:tag") == ["Untagged: second:tag"]
+        assert images.remove("busybox", force=True) == ["Untagged: busybox:latest"]
+        assert images.resolve(busybox).id == busybox  # still there, dangling
+        assert images.prune(all_=True) == ([], 0)
+    finally:
+        images.close()

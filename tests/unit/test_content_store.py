@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.image.content import LocalContentStore
 from dockyard.oci.digest import digest_bytes
 
@@ -53,3 +53,25 @@ def test_bad_digest_rejected(tmp_path: object) -> None:
     cs = LocalContentStore(str(tmp_path))
     with pytest.raises(InvalidArgument):
         cs.exists("sha256:../../etc")
+
+
+def test_resume_by_ref(tmp_path: object) -> None:
+    cs = LocalContentStore(str(tmp_path))
+    data = b"0123456789" * 100
+    d = digest_bytes(data)
+    w = cs.ingest(d, len(data), ref="pull-x")
+    w.write(data[:300])
+    with pytest.raises(Conflict):
+        cs.ingest(d, len(data), ref="pull-x")  # one writer per ref
+    w.close()  # e.g. the connection dropped
+    assert not cs.exists(d)
+    with cs.ingest(d, len(data), ref="pull-x") as w2:
+        assert w2.offset == 300
+        w2.write(data[300:])
+        assert w2.commit() == d
+    assert cs.read(d) == data and os.listdir(cs.ingest_dir) == []
+    with cs.ingest(None, None, ref="pull-y") as w3:
+        w3.write(b"partial")
+    assert len(os.listdir(cs.ingest_dir)) == 1  # kept for a resume
+    cs.ingest(None, None, ref="pull-y").abort()
+    assert os.listdir(cs.ingest_dir) == []

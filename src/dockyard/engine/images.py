@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -51,8 +52,13 @@ class HistoryRow:
 
 
 class Images:
-    def __init__(self, root: str) -> None:
+    """``users(image_id)`` names the containers using an image (the container store
+    plugs in here); ``rmi`` refuses to delete a used image unless forced."""
+
+    def __init__(self, root: str,
+                 users: Callable[[str], list[str]] | None = None) -> None:
         self.svc = ImageService(root)
+        self.users = users or (lambda _image_id: [])
 
     def close(self) -> None:
         self.svc.close()
@@ -159,30 +165,38 @@ class Images:
 
     def remove(self, name: str, force: bool = False) -> list[str]:
         """Docker's ``rmi``: by name, untag, deleting the image when its last tag goes;
-        by ID, delete (an image tagged in several repositories needs ``force``)."""
+        by ID, delete (an image tagged in several repositories needs ``force``). An image
+        a container uses is only untagged, and only when forced or still tagged elsewhere.
+        """
         rec = self.svc.resolve(name)
         tags = self.svc.store.tags(rec.id)
-        out: list[str] = []
-        by_name = False
+        users = self.users(rec.id)
         try:
             ref = parse_reference(name)
-            by_name = self.svc.store.lookup(str(ref)) == rec.id
         except InvalidArgument:
             ref = None
+        by_name = ref is not None and self.svc.store.lookup(str(ref)) == rec.id
         if by_name and ref is not None:
+            if users and len(tags) == 1 and not force:
+                raise Conflict(f'conflict: unable to remove repository reference "{name}" '
+                               f"(must force) - container {users[0][:12]} is using its "
+                               f"referenced image {rec.id[7:19]}")
             self.svc.untag(str(ref))
-            out.append(f"Untagged: {ref.familiar()}")
-            if len(tags) > 1:
+            out = [f"Untagged: {ref.familiar()}"]
+            if len(tags) > 1 or users:
                 return out
-        else:
-            repos = {parse_reference(t).name for t in tags}
-            if len(repos) > 1 and not force:
-                raise Conflict(f"conflict: unable to delete {rec.id[7:19]} (must be forced) - "
-                               "image is referenced in multiple repositories")
-            for t in tags:
-                self.svc.untag(t)
-                out.append(f"Untagged: {parse_reference(t).familiar()}")
-        return out + self.svc.delete(rec.id)
+            return out + self.svc.delete(rec.id)
+        if users and not force:
+            raise Conflict(f"conflict: unable to delete {rec.id[7:19]} (cannot be forced) - "
+                           f"image is being used by running container {users[0][:12]}")
+        if len({parse_reference(t).name for t in tags}) > 1 and not force:
+            raise Conflict(f"conflict: unable to delete {rec.id[7:19]} (must be forced) - "
+                           "image is referenced in multiple repositories")
+        out = []
+        for t in tags:
+            self.svc.untag(t)
+            out.append(f"Untagged: {parse_reference(t).familiar()}")
+        return out if users else out + self.svc.delete(rec.id)
 
     def history(self, name: str) -> list[HistoryRow]:
         rec = self.svc.resolve(name)
@@ -231,7 +245,7 @@ class Images:
         self.svc.cleanup_stale()
         for rec in self.svc.store.all():
             tags = self.svc.store.tags(rec.id)
-            if (tags and not all_) or self.svc.store.children(rec.id):
+            if (tags and not all_) or self.svc.store.children(rec.id) or self.users(rec.id):
                 continue
             try:
                 for t in tags:

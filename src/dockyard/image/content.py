@@ -8,6 +8,11 @@ Layout: ``<root>/image/blobs/sha256/<hex>`` for committed blobs, ``<root>/image/
     w.commit()                                # verify digest and size, fsync, rename
     # or w.abort() / leaving the ``with`` block on an error: the temp file is removed
 
+An ingest named by ``ref`` (e.g. ``"pull-" + digest``) is resumable: a later
+``ingest(..., ref=same)`` reopens the partial file, re-hashes it and continues at
+``w.offset``; ``abort`` is then not called on errors, only ``close``. One writer per ref:
+a second concurrent one gets :class:`Conflict`.
+
 A blob appears under its digest only after ``commit`` checked it; a mismatch raises
 :class:`InvalidArgument` and leaves nothing under the digest. Committing content that is
 already present is not an error (the temp file is dropped).
@@ -15,6 +20,7 @@ already present is not an error (the temp file is dropped).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import uuid
@@ -23,7 +29,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO, Protocol
 
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.oci.digest import Digest, parse_digest
 
 __all__ = ["ContentStore", "Info", "LocalContentStore", "Writer"]
@@ -38,9 +44,18 @@ class Info:
 class Writer(Protocol):
     """An open ingest. ``commit`` verifies and publishes; ``abort`` discards."""
 
+    @property
+    def offset(self) -> int:
+        """Bytes written so far (non-zero when a ref'd ingest resumes)."""
+        ...
+
     def write(self, data: bytes) -> int: ...
     def commit(self) -> Digest: ...
     def abort(self) -> None: ...
+    def close(self) -> None:
+        """Stop writing; a ref'd ingest keeps its partial file for a later resume."""
+        ...
+
     def __enter__(self) -> Writer: ...
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None: ...
@@ -49,8 +64,10 @@ class Writer(Protocol):
 class ContentStore(Protocol):
     """Digest -> immutable bytes."""
 
-    def ingest(self, expected: str | None = None, size: int | None = None) -> Writer:
-        """Start writing a blob; ``expected``/``size`` (when given) are checked at commit."""
+    def ingest(self, expected: str | None = None, size: int | None = None,
+               ref: str | None = None) -> Writer:
+        """Start (or, with ``ref``, resume) writing a blob; ``expected``/``size`` (when
+        given) are checked at commit."""
         ...
 
     def exists(self, digest: str) -> bool: ...
@@ -79,14 +96,32 @@ class ContentStore(Protocol):
 
 class _FileWriter:
     def __init__(self, store: LocalContentStore, expected: Digest | None,
-                 size: int | None) -> None:
+                 size: int | None, ref: str | None) -> None:
         self._store = store
         self._expected = expected
         self._size = size
-        self._tmp = os.path.join(store.ingest_dir, uuid.uuid4().hex)
-        self._f: BinaryIO | None = open(self._tmp, "xb")  # noqa: SIM115
+        self._ref = ref
+        name = hashlib.sha256(ref.encode()).hexdigest() if ref else uuid.uuid4().hex
+        self._tmp = os.path.join(store.ingest_dir, name)
+        fd = os.open(self._tmp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+                     | (0 if ref else os.O_EXCL), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_ino != os.stat(self._tmp).st_ino:
+                raise FileNotFoundError(self._tmp)  # committed under us: start again
+        except (BlockingIOError, FileNotFoundError):
+            os.close(fd)
+            raise Conflict(f"ingest {ref}: being written by another process") from None
+        self._f: BinaryIO | None = os.fdopen(fd, "r+b")
         self._hash = hashlib.sha256()
         self._written = 0
+        while chunk := self._f.read(1 << 20):  # resuming: re-hash what is there
+            self._hash.update(chunk)
+            self._written += len(chunk)
+
+    @property
+    def offset(self) -> int:
+        return self._written
 
     def write(self, data: bytes) -> int:
         if self._f is None:
@@ -100,13 +135,10 @@ class _FileWriter:
         if self._f is None:
             raise InvalidArgument("commit of a closed ingest")
         f, self._f = self._f, None
-        try:
+        got = Digest("sha256:" + self._hash.hexdigest())
+        try:  # rename while the lock is held, so no resumer can open the file meanwhile
             f.flush()
             os.fsync(f.fileno())
-        finally:
-            f.close()
-        got = Digest("sha256:" + self._hash.hexdigest())
-        try:
             if self._size is not None and self._size != self._written:
                 raise InvalidArgument(
                     f"unexpected commit size {self._written}, expected {self._size}")
@@ -122,6 +154,8 @@ class _FileWriter:
         except BaseException:
             self._discard()
             raise
+        finally:
+            f.close()
         return got
 
     def _discard(self) -> None:
@@ -132,9 +166,16 @@ class _FileWriter:
 
     def abort(self) -> None:
         if self._f is not None:
+            self._discard()
             self._f.close()
             self._f = None
-        self._discard()
+        else:
+            self._discard()
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
 
     def __enter__(self) -> _FileWriter:
         return self
@@ -142,7 +183,10 @@ class _FileWriter:
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
         if self._f is not None:
-            self.abort()
+            if self._ref:
+                self.close()  # keep the partial file: resumable
+            else:
+                self.abort()
 
 
 class LocalContentStore:
@@ -161,9 +205,10 @@ class LocalContentStore:
             raise InvalidArgument(f"unsupported digest algorithm {d.algorithm!r}")
         return os.path.join(self.blob_dir, d.hex)
 
-    def ingest(self, expected: str | None = None, size: int | None = None) -> _FileWriter:
+    def ingest(self, expected: str | None = None, size: int | None = None,
+               ref: str | None = None) -> _FileWriter:
         exp = parse_digest(expected) if expected is not None else None
-        return _FileWriter(self, exp, size)
+        return _FileWriter(self, exp, size, ref)
 
     def put(self, data: bytes, expected: str | None = None) -> Digest:
         with self.ingest(expected, len(data)) as w:

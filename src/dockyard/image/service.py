@@ -201,6 +201,10 @@ class ImageService:
         chains = self.store.chain_ids(rec.id)
         return self.snapshots.prepare(key, chains[-1] if chains else "")
 
+    def release_rootfs(self, key: str) -> None:
+        """Drop a container's snapshot (after unmounting it)."""
+        self.snapshots.remove(key)
+
     # removing ---------------------------------------------------------------
     def cleanup_stale(self) -> list[str]:
         """Remove extraction snapshots whose process died mid-unpack: their chain ID's
