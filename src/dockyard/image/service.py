@@ -75,9 +75,13 @@ class ImageService:
             digest = w.commit()
         return LayerBlob(digest, mt.OCI_LAYER, size)
 
-    def create(self, config_bytes: bytes, layers: list[LayerBlob]) -> ImageRecord:
+    def create(self, config_bytes: bytes, layers: list[LayerBlob],
+               manifest: bytes | None = None, manifest_media_type: str = mt.OCI_MANIFEST,
+               ) -> ImageRecord:
         """Record an image from its config bytes (kept verbatim: their digest is the ID)
-        and its layer blobs, unpacking layers not yet unpacked."""
+        and its layer blobs (already in the content store, compressed or not), unpacking
+        layers not yet unpacked. ``manifest`` (a pulled one, kept verbatim for its digest)
+        must name these blobs; without it an OCI manifest is made."""
         try:
             cfg = json.loads(config_bytes)
             diff_ids = list(cfg["rootfs"]["diff_ids"])
@@ -88,18 +92,25 @@ class ImageService:
                 f"invalid image: config lists {len(diff_ids)} layers, found {len(layers)}")
         config_digest = self.content.put(config_bytes)
         chains = self.unpack(diff_ids, layers)
-        manifest = {
-            "schemaVersion": 2, "mediaType": mt.OCI_MANIFEST,
-            "config": {"mediaType": mt.OCI_CONFIG, "digest": config_digest,
-                       "size": len(config_bytes)},
-            "layers": [{"mediaType": lb.media_type, "digest": lb.digest, "size": lb.size}
-                       for lb in layers],
-        }
-        mbytes = json.dumps(manifest, separators=(",", ":")).encode()
-        mdigest = self.content.put(mbytes)
+        if manifest is None:
+            manifest = json.dumps({
+                "schemaVersion": 2, "mediaType": mt.OCI_MANIFEST,
+                "config": {"mediaType": mt.OCI_CONFIG, "digest": config_digest,
+                           "size": len(config_bytes)},
+                "layers": [{"mediaType": lb.media_type, "digest": lb.digest, "size": lb.size}
+                           for lb in layers],
+            }, separators=(",", ":")).encode()
+            manifest_media_type = mt.OCI_MANIFEST
+        else:
+            parsed = mt.parse_manifest(manifest, manifest_media_type)
+            if parsed.config.digest != config_digest or [d.digest for d in parsed.layers] != [
+                    lb.digest for lb in layers]:
+                raise InvalidArgument("invalid image: manifest does not name its config "
+                                      "and layers")
+        mdigest = self.content.put(manifest)
         size = sum(self.store.layer(c).size for c in chains)
-        rec = ImageRecord(config_digest, mdigest, mt.OCI_MANIFEST, str(cfg.get("created", "")),
-                          size, str(cfg.get("os", "linux")),
+        rec = ImageRecord(config_digest, mdigest, manifest_media_type,
+                          str(cfg.get("created", "")), size, str(cfg.get("os", "linux")),
                           str(cfg.get("architecture", "")), str(cfg.get("variant", "")))
         self.store.add_image(rec, chains)
         return self.store.get(config_digest)
@@ -258,6 +269,11 @@ class ImageService:
                 except FileNotFoundError:
                     pass
             used = self.store.used_blobs()
+            for rec in self.store.all():  # layers as a (pulled) manifest names them
+                try:
+                    used.update(d["digest"] for d in self.manifest(rec).get("layers", []))
+                except (NotFound, ValueError, KeyError, TypeError):
+                    continue
             for info in list(self.content.walk()):
                 if info.digest not in used:
                     try:
