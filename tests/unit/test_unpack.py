@@ -139,6 +139,21 @@ def test_escapes_rejected(tmp_path: Path, evil: list[tuple[tarfile.TarInfo, byte
     assert set(os.listdir("/tmp")) - before == set()
 
 
+@pytest.mark.parametrize("comp", ["bz2", "xz"])
+def test_bzip2_and_xz(tmp_path: Path, comp: str) -> None:
+    import bz2
+    import lzma
+
+    raw = tar_bytes(entry("a", data=b"hi"))
+    data = bz2.compress(raw) if comp == "bz2" else lzma.compress(raw)
+    assert apply(tmp_path / "d", data) == "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def test_link_to_directory_is_a_layer_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="invalid layer entry 'l'"):
+        apply(tmp_path / "d", tar_bytes(entry("dir", "dir"), entry("l", "link", link="dir")))
+
+
 def test_corrupt_archive(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="invalid layer archive"):
         apply(tmp_path / "d", b"\x1f\x8b" + b"garbage" * 100)

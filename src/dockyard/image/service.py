@@ -57,7 +57,7 @@ class ImageService:
     def ingest_layer(self, src: BinaryIO) -> LayerBlob:
         """Store a (possibly compressed) layer stream as an uncompressed tar blob, whose
         digest is therefore its DiffID."""
-        from dockyard.image.unpack import decompressed
+        from dockyard.image.unpack import decompressed, is_corrupt
 
         reader = decompressed(src)
         with self.content.ingest() as w:
@@ -66,12 +66,10 @@ class ImageService:
                 while chunk := reader.read(1 << 20):
                     w.write(chunk)
                     size += len(chunk)
-            except (OSError, EOFError) as e:
-                raise InvalidArgument(f"invalid layer archive: {e}") from e
             except Exception as e:
-                if type(e).__module__.startswith("zstandard"):
-                    raise InvalidArgument(f"invalid layer archive: {e}") from e
-                raise
+                if not is_corrupt(e):
+                    raise
+                raise InvalidArgument(f"invalid layer archive: {e}") from e
             digest = w.commit()
         return LayerBlob(digest, mt.OCI_LAYER, size)
 

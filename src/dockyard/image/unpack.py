@@ -31,7 +31,7 @@ from dockyard.linux.errors import SyscallError
 from dockyard.linux.fs import O_PATH, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, openat2
 from dockyard.oci.digest import Digest
 
-__all__ = ["LayerStats", "apply_layer", "decompressed", "is_whiteout"]
+__all__ = ["LayerStats", "apply_layer", "decompressed", "is_corrupt", "is_whiteout"]
 
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
@@ -39,6 +39,11 @@ _GZIP = b"\x1f\x8b"
 _ZSTD = b"\x28\xb5\x2f\xfd"
 _BENEATH = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
 Whiteouts = Literal["overlay", "delete"]
+#: errors that mean an entry cannot exist as the layer says (a link to a directory,
+#: a file where a directory must be...)
+_ENTRY_ERRNOS = frozenset({errno.EPERM, errno.EEXIST, errno.ENOTDIR, errno.EISDIR,
+                           errno.ELOOP, errno.EINVAL, errno.ENOENT, errno.EXDEV,
+                           errno.ENAMETOOLONG, errno.ENOTEMPTY})
 
 
 @dataclass
@@ -72,9 +77,18 @@ class _HashingReader(io.RawIOBase):
 
 
 def decompressed(f: BinaryIO) -> IO[bytes]:
-    """A reader of the uncompressed tar behind ``f`` (gzip, zstd or plain)."""
+    """A reader of the uncompressed tar behind ``f`` (gzip, zstd, bzip2, xz or plain,
+    as Docker's ``DecompressStream``)."""
     buf = io.BufferedReader(cast(io.RawIOBase, f))
-    head = buf.peek(4)[:4]
+    head = buf.peek(6)[:6]
+    if head.startswith(b"BZh"):
+        import bz2
+
+        return cast(IO[bytes], bz2.BZ2File(buf, "rb"))
+    if head.startswith(b"\xfd7zXZ\x00"):
+        import lzma
+
+        return cast(IO[bytes], lzma.LZMAFile(buf, "rb"))
     if head.startswith(_GZIP):
         import gzip
 
@@ -150,14 +164,20 @@ class _Applier:
             if not path:
                 continue
             parent, _, base = path.rpartition("/")
-            pfd = self._open_dir(parent, create=True)
             try:
-                if base.startswith(WH_PREFIX):
-                    self._whiteout(pfd, parent, base)
-                else:
-                    self._entry(tf, m, pfd, path, base)
-            finally:
-                os.close(pfd)
+                pfd = self._open_dir(parent, create=True)
+                try:
+                    if base.startswith(WH_PREFIX):
+                        self._whiteout(pfd, parent, base)
+                    else:
+                        self._entry(tf, m, pfd, path, base)
+                finally:
+                    os.close(pfd)
+            except OSError as e:
+                if e.errno not in _ENTRY_ERRNOS:
+                    raise  # the host's trouble (ENOSPC, EIO...), not the layer's
+                raise InvalidArgument(
+                    f"invalid layer entry {path!r}: {e.strerror or e}") from e
         for path, mtime in reversed(self.dirs):
             parent, _, base = path.rpartition("/")
             pfd = self._open_dir(parent, create=False)
@@ -297,12 +317,14 @@ def _rmtree_at(pfd: int, name: str) -> None:
     os.rmdir(name, dir_fd=pfd)
 
 
-def _is_corrupt(e: Exception) -> bool:
+def is_corrupt(e: Exception) -> bool:
     """Errors that mean the archive itself is bad (not the host)."""
     import gzip
+    import lzma
     import zlib
 
-    if isinstance(e, (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)):
+    if isinstance(e, (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile,
+                      lzma.LZMAError)):
         return True
     return type(e).__module__.startswith("zstandard")
 
@@ -322,7 +344,7 @@ def apply_layer(f: BinaryIO, dest: str, whiteouts: Whiteouts = "overlay") -> Lay
     except InvalidArgument:
         raise
     except Exception as e:
-        if not _is_corrupt(e):
+        if not is_corrupt(e):
             raise
         raise InvalidArgument(f"invalid layer archive: {e}") from e
     finally:
