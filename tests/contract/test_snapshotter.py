@@ -118,3 +118,17 @@ def test_three_layers_merged_view(sn: Snapshotter, tmp_path: Path) -> None:
     assert mounted_listing(sn, "ctr2", tmp_path / "mnt4") == {
         "etc/a": "a3", "new": "fresh", "opq/three": "t3", "x": "file3"}
     assert str(tmp_path) not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_choice_is_recorded_per_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockyard.image.snapshots import new_snapshotter
+
+    conn = connect(str(tmp_path))
+    try:
+        monkeypatch.setenv("DOCKYARD_SNAPSHOTTER", "vfs")
+        assert new_snapshotter(str(tmp_path), conn).name == "vfs"
+        monkeypatch.setenv("DOCKYARD_SNAPSHOTTER", "overlayfs")
+        assert new_snapshotter(str(tmp_path), conn).name == "vfs"
+        assert (tmp_path / "image/snapshotter").read_text() == "vfs\n"
+    finally:
+        conn.close()

@@ -1,7 +1,7 @@
 """Snapshotters: layered root filesystems (containerd ``core/snapshots``).
 
-The backend is chosen once (STYLE rule 6): overlayfs when the kernel has it, else the
-copy fallback; ``DOCKYARD_SNAPSHOTTER=overlayfs|vfs`` forces one.
+The backend is chosen once per root (STYLE rule 6): overlayfs when the kernel has it,
+else the copy fallback; ``DOCKYARD_SNAPSHOTTER=overlayfs|vfs`` picks one for a new root.
 """
 
 from __future__ import annotations
@@ -28,13 +28,30 @@ __all__ = [
 
 def new_snapshotter(root: str, conn: sqlite3.Connection,
                     driver: str | None = None) -> Snapshotter:
-    choice = driver or os.environ.get("DOCKYARD_SNAPSHOTTER") or (
+    """The root's snapshotter. The first use of a root picks it (``driver``, else
+    ``$DOCKYARD_SNAPSHOTTER``, else by kernel support) and records it in
+    ``<root>/image/snapshotter``; later uses keep it, so unpacked layers stay found."""
+    record = os.path.join(root, "image", "snapshotter")
+    try:
+        with open(record) as f:
+            recorded = f.read().strip()
+    except FileNotFoundError:
+        recorded = ""
+    choice = driver or recorded or os.environ.get("DOCKYARD_SNAPSHOTTER") or (
         "overlayfs" if overlay_supported() else "vfs")
+    sn: Snapshotter
     if choice in ("overlayfs", "overlay", "overlay2"):
-        return OverlaySnapshotter(root, conn)
-    if choice in ("vfs", "copy"):
-        return CopySnapshotter(root, conn)
-    raise InvalidArgument(f"unknown snapshotter {choice!r}: want overlayfs or vfs")
+        sn = OverlaySnapshotter(root, conn)
+    elif choice in ("vfs", "copy"):
+        sn = CopySnapshotter(root, conn)
+    else:
+        raise InvalidArgument(f"unknown snapshotter {choice!r}: want overlayfs or vfs")
+    if not recorded:
+        tmp = f"{record}.{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(sn.name + "\n")
+        os.replace(tmp, record)
+    return sn
 
 
 def mount_all(mounts: list[Mount], target: str) -> None:
