@@ -136,6 +136,7 @@ def test_bad_input_one_line_errors(dy: Dy, tmp_path: Path, busybox_tar: Path) ->
     assert dy("images", "-q", check=True).stdout == ""
 
 
+@pytest.mark.peer
 def test_save_is_read_by_skopeo_and_umoci(dy: Dy, busybox: str, tmp_path: Path) -> None:
     out = tmp_path / "bb.tar"
     dy("save", "-o", str(out), "busybox", check=True)

@@ -16,7 +16,8 @@ from tests.layertools import entry, tar_bytes
 from dockyard.errors import InvalidArgument
 from dockyard.image.unpack import apply_layer
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(os.geteuid() != 0, reason="needs root")]
 
 
 def apply(dest: Path, data: bytes, whiteouts: str = "overlay") -> str:
