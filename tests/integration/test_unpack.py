@@ -158,3 +158,38 @@ def test_link_to_directory_is_a_layer_error(tmp_path: Path) -> None:
 def test_corrupt_archive(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="invalid layer archive"):
         apply(tmp_path / "d", b"\x1f\x8b" + b"garbage" * 100)
+
+
+def test_diff_round_trip_overlay_format(tmp_path: Path) -> None:
+    """upper dir -> write_diff -> apply_layer gives the same tree, whiteouts included."""
+    from dockyard.image.snapshots.diff import write_diff
+
+    src = tmp_path / "src"
+    apply(src, tar_bytes(entry("etc", "dir", mode=0o750, uid=3), entry("etc/gone"),
+                         entry("etc/.wh.gone"), entry("opq", "dir"), entry("opq/.wh..wh..opq"),
+                         entry("opq/kept", data=b"k"), entry("a/f", data=b"x", mode=0o4755),
+                         entry("b/hl", "link", link="a/f"), entry("s", "sym", link="a/f"),
+                         entry("x", data=b"v", xattrs={"user.k": "v"}),
+                         entry("dev/null", "chr", dev=(1, 3))))
+    buf = io.BytesIO()
+    diff_id = write_diff(str(src), buf)
+    assert diff_id == "sha256:" + hashlib.sha256(buf.getvalue()).hexdigest()
+    with tarfile.open(fileobj=io.BytesIO(buf.getvalue())) as tf:
+        names = tf.getnames()
+    assert "etc/.wh.gone" in names and "opq/.wh..wh..opq" in names
+    dst = tmp_path / "dst"
+    apply(dst, buf.getvalue())
+
+    def snapshot(root: Path) -> dict[str, tuple[int, int, int, bytes, list[str]]]:
+        out = {}
+        for dirpath, dirs, files in os.walk(root):
+            for n in dirs + files:
+                p = os.path.join(dirpath, n)
+                st = os.lstat(p)
+                data = open(p, "rb").read() if stat.S_ISREG(st.st_mode) else b""  # noqa: SIM115
+                out[os.path.relpath(p, root)] = (st.st_mode, st.st_uid, st.st_rdev, data,
+                                                 sorted(os.listxattr(p, follow_symlinks=False)))
+        return out
+
+    assert snapshot(dst) == snapshot(src)
+    assert os.lstat(dst / "a/f").st_ino == os.lstat(dst / "b/hl").st_ino
