@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from dockyard.cli import _image as ci
-from dockyard.errors import NotFound
+from dockyard.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
@@ -32,6 +32,8 @@ def _body(images: Images, a: argparse.Namespace) -> int:
             f = open(a.source, "rb")  # noqa: SIM115
         except FileNotFoundError:
             raise NotFound(f"open {a.source}: no such file or directory") from None
+        except OSError as e:
+            raise InvalidArgument(f"open {a.source}: {e.strerror}") from e
         with f:
             rec = images.import_tar(f, a.repo, a.change, a.message)
     sys.stdout.write(f"{rec.id}\n")

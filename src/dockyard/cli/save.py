@@ -33,7 +33,11 @@ def _body(images: Images, a: argparse.Namespace) -> int:
         return 0
     tmp = f"{a.output}.tmp-{os.getpid()}"
     try:
-        with open(tmp, "wb") as f:
+        try:
+            f = open(tmp, "wb")  # noqa: SIM115
+        except OSError as e:
+            raise InvalidArgument(f"failed to save to {a.output}: {e.strerror}") from e
+        with f:
             images.save(a.images, f)
         os.rename(tmp, a.output)
     finally:
