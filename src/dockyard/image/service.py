@@ -75,11 +75,13 @@ class ImageService:
 
     def create(self, config_bytes: bytes, layers: list[LayerBlob],
                manifest: bytes | None = None, manifest_media_type: str = mt.OCI_MANIFEST,
-               ) -> ImageRecord:
+               parent: str = "") -> ImageRecord:
         """Record an image from its config bytes (kept verbatim: their digest is the ID)
         and its layer blobs (already in the content store, compressed or not), unpacking
         layers not yet unpacked. ``manifest`` (a pulled one, kept verbatim for its digest)
-        must name these blobs; without it an OCI manifest is made."""
+        must name these blobs; without it an OCI manifest is made. ``parent`` (an image ID)
+marks a build's intermediate chain: ``images`` hides untagged parents, ``rmi`` keeps them
+while children exist."""
         try:
             cfg = json.loads(config_bytes)
             diff_ids = list(cfg["rootfs"]["diff_ids"])
@@ -109,7 +111,8 @@ class ImageService:
         size = sum(self.store.layer(c).size for c in chains)
         rec = ImageRecord(config_digest, mdigest, manifest_media_type,
                           str(cfg.get("created", "")), size, str(cfg.get("os", "linux")),
-                          str(cfg.get("architecture", "")), str(cfg.get("variant", "")))
+                          str(cfg.get("architecture", "")), str(cfg.get("variant", "")),
+                          parent)
         self.store.add_image(rec, chains)
         return self.store.get(config_digest)
 
@@ -209,6 +212,22 @@ class ImageService:
         rec = self.resolve(image)
         chains = self.store.chain_ids(rec.id)
         return self.snapshots.prepare(key, chains[-1] if chains else "")
+
+    def diff_layer(self, key: str) -> LayerBlob:
+        """The changes of snapshot ``key`` (a container's rootfs, a build step) as an
+        uncompressed layer blob in the content store; its digest is its DiffID. Pass it
+        to :meth:`create` with a config whose diff_ids end with that digest."""
+        from dockyard.image.snapshots.diff import write_diff
+
+        info = self.snapshots.stat(key)
+        lower = None
+        if self.snapshots.whiteouts == "delete" and info.parent:
+            lower = self.snapshots.upper(info.parent)
+        with self.content.ingest() as w:
+            write_diff(self.snapshots.upper(key), w, lower)
+            size = w.offset
+            digest = w.commit()
+        return LayerBlob(digest, mt.OCI_LAYER, size)
 
     def release_rootfs(self, key: str) -> None:
         """Drop a container's snapshot (after unmounting it)."""

@@ -14,15 +14,19 @@ import hashlib
 import os
 import stat
 import tarfile
-from typing import BinaryIO
+from typing import Protocol
 
 from dockyard.oci.digest import Digest
 
 __all__ = ["write_diff"]
 
 
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
 class _HashWriter:
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: Sink) -> None:
         self.out = out
         self.hash = hashlib.sha256()
 
@@ -108,7 +112,7 @@ def _xattrs(path: str) -> list[str]:
     return sorted(n for n in names if not n.startswith("trusted.overlay."))
 
 
-def write_diff(upper: str, out: BinaryIO, lower: str | None = None) -> Digest:
+def write_diff(upper: str, out: Sink, lower: str | None = None) -> Digest:
     hw = _HashWriter(out)
     with tarfile.open(fileobj=hw, mode="w|", format=tarfile.PAX_FORMAT) as tf:  # type: ignore[call-overload]
         w = _Writer(tf)
