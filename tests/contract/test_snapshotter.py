@@ -132,3 +132,19 @@ def test_choice_is_recorded_per_root(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert (tmp_path / "image/snapshotter").read_text() == "vfs\n"
     finally:
         conn.close()
+
+
+def test_deep_chain_mounts(sn: Snapshotter, tmp_path: Path) -> None:
+    """More layers than fit one page of overlay lowerdir= paths (Docker allows 127)."""
+    parent = ""
+    for i in range(130):
+        layer(sn, f"layer-{i:03d}-" + "x" * 40, parent, tar_bytes(entry(f"f{i}", data=b"%d" % i)))
+        parent = f"layer-{i:03d}-" + "x" * 40
+    sn.prepare("deep", parent)
+    view = mounted_listing(sn, "deep", tmp_path / "mnt")
+    assert len(view) == 130 and view["f0"] == "0" and view["f129"] == "129"
+    assert no_leftover_mounts(tmp_path)
+
+
+def no_leftover_mounts(path: Path) -> bool:
+    return str(path) not in Path("/proc/self/mountinfo").read_text()

@@ -155,6 +155,13 @@ def test_link_to_directory_is_a_layer_error(tmp_path: Path) -> None:
         apply(tmp_path / "d", tar_bytes(entry("dir", "dir"), entry("l", "link", link="dir")))
 
 
+def test_layer_cannot_set_overlay_xattrs(tmp_path: Path) -> None:
+    apply(tmp_path / "d", tar_bytes(
+        entry("dir", "dir", xattrs={"trusted.overlay.redirect": "/etc",
+                                    "trusted.overlay.opaque": "y", "user.ok": "1"})))
+    assert os.listxattr(tmp_path / "d/dir") == ["user.ok"]
+
+
 def test_corrupt_archive(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="invalid layer archive"):
         apply(tmp_path / "d", b"\x1f\x8b" + b"garbage" * 100)

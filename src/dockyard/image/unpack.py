@@ -287,8 +287,11 @@ class _Applier:
 
     @staticmethod
     def _xattrs(target: int | str, m: tarfile.TarInfo) -> None:
+        """PAX ``SCHILY.xattr.NAME`` records. ``trusted.overlay.*`` ones are dropped: a
+        layer must not steer overlayfs (opaque, redirect, metacopy) except by whiteouts."""
         for key, value in m.pax_headers.items():
-            if key.startswith("SCHILY.xattr."):
+            if key.startswith("SCHILY.xattr.") and not key.startswith(
+                    "SCHILY.xattr.trusted.overlay."):
                 os.setxattr(target, key[len("SCHILY.xattr."):],
                             value.encode("utf-8", "surrogateescape"))
 

@@ -68,7 +68,33 @@ def mount_all(mounts: list[Mount], target: str) -> None:
         else:
             opts = [o for o in mnt.options if o not in ("ro", "rw")]
             flags = m.MS_RDONLY if "ro" in mnt.options else 0
-            m.mount(mnt.source, target, mnt.type, flags, ",".join(opts))
+            data = ",".join(opts)
+            if len(data) < _MOUNT_DATA_MAX:
+                m.mount(mnt.source, target, mnt.type, flags, data)
+                continue
+            fds: list[int] = []
+            try:
+                short = [_fd_paths(o, fds) if o.startswith("lowerdir=") else o for o in opts]
+                m.mount(mnt.source, target, mnt.type, flags, ",".join(short))
+            finally:
+                for fd in fds:
+                    os.close(fd)
+
+
+#: mount(2) copies at most one page of option data; overlayfs refuses longer lowerdir=
+_MOUNT_DATA_MAX = 4000
+
+
+def _fd_paths(opt: str, fds: list[int]) -> str:
+    """``lowerdir=/long/a:/long/b`` -> ``lowerdir=/proc/self/fd/7:/proc/self/fd/8``: the
+    kernel resolves each path at mount time, so an O_PATH fd names a layer in ~17 bytes
+    and a chain of ~200 layers fits in a page (Docker's overlay2 uses short symlinks)."""
+    out = []
+    for d in opt.removeprefix("lowerdir=").split(":"):
+        fd = os.open(d, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        fds.append(fd)
+        out.append(f"/proc/self/fd/{fd}")
+    return "lowerdir=" + ":".join(out)
 
 
 def unmount(target: str) -> None:
