@@ -155,6 +155,16 @@ def test_link_to_directory_is_a_layer_error(tmp_path: Path) -> None:
         apply(tmp_path / "d", tar_bytes(entry("dir", "dir"), entry("l", "link", link="dir")))
 
 
+def test_dir_replaced_within_one_layer_and_dir_mtimes(tmp_path: Path) -> None:
+    apply(tmp_path / "d", tar_bytes(entry("x", "dir", mtime=5), entry("x/y", data=b"1"),
+                                    entry("x", data=b"now a file", mtime=7),
+                                    entry("p", "dir", mtime=11), entry("p/q", "dir", mtime=13),
+                                    entry("p/q/r", data=b"r")))
+    d = tmp_path / "d"
+    assert (d / "x").read_bytes() == b"now a file" and os.lstat(d / "x").st_mtime == 7
+    assert os.lstat(d / "p").st_mtime == 11 and os.lstat(d / "p/q").st_mtime == 13
+
+
 def test_layer_cannot_set_overlay_xattrs(tmp_path: Path) -> None:
     apply(tmp_path / "d", tar_bytes(
         entry("dir", "dir", xattrs={"trusted.overlay.redirect": "/etc",

@@ -119,7 +119,7 @@ class _Applier:
         self.rootfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         self.whiteouts = whiteouts
         self.written: set[str] = set()
-        self.dirs: list[tuple[str, int]] = []
+        self.dirs: dict[str, int] = {}
         self.size = 0
 
     def close(self) -> None:
@@ -178,11 +178,18 @@ class _Applier:
                     raise  # the host's trouble (ENOSPC, EIO...), not the layer's
                 raise InvalidArgument(
                     f"invalid layer entry {path!r}: {e.strerror or e}") from e
-        for path, mtime in reversed(self.dirs):
+        # directory mtimes last, deepest first: creating entries changed them
+        for path, mtime in sorted(self.dirs.items(), key=lambda kv: -kv[0].count("/")):
             parent, _, base = path.rpartition("/")
-            pfd = self._open_dir(parent, create=False)
             try:
-                os.utime(base, ns=(mtime, mtime), dir_fd=pfd, follow_symlinks=False)
+                pfd = self._open_dir(parent, create=False)
+            except (OSError, InvalidArgument):
+                continue  # replaced later in the layer
+            try:
+                if stat.S_ISDIR(os.stat(base, dir_fd=pfd, follow_symlinks=False).st_mode):
+                    os.utime(base, ns=(mtime, mtime), dir_fd=pfd, follow_symlinks=False)
+            except FileNotFoundError:
+                pass
             finally:
                 os.close(pfd)
 
@@ -222,7 +229,7 @@ class _Applier:
                 os.mkdir(base, 0o700, dir_fd=pfd)
             fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=pfd)
             self._meta_fd(fd, m, mode)
-            self.dirs.append((path, int(m.mtime * 1e9)))
+            self.dirs[path] = int(m.mtime * 1e9)
             return
         if m.islnk():
             src = _clean(m.linkname)
