@@ -47,6 +47,7 @@ def test_create_from_compressed_blobs(tmp_path: Path) -> None:
             svc.create(cfg, [LayerBlob("sha256:" + "0" * 64, mt.OCI_LAYER, 1)], man,
                        mt.DOCKER_MANIFEST)
         svc.store.tag("docker.io/library/pulled:1", rec.id)
+        assert svc.resolve(f"pulled@{rec.manifest_digest}").id == rec.id
         svc.gc_blobs()
         assert svc.content.exists(layer.digest)
     finally:

@@ -145,7 +145,10 @@ while children exist."""
                 if not self.snapshots.exists(chain):
                     size = self._unpack_one(chain, parent, diff_ids[i], lb)
                 else:
-                    size = self.snapshots.usage(chain)
+                    try:
+                        size = self.store.layer(chain).size
+                    except NotFound:
+                        size = self.snapshots.usage(chain)
                 self.store.add_layer(LayerRecord(chain, diff_ids[i], parent, lb.digest,
                                                  lb.media_type, size))
             chains.append(chain)
@@ -181,6 +184,8 @@ while children exist."""
             ref = None
         if ref is not None:
             found = self.store.lookup(str(ref))
+            if ref.digest and not found:
+                found = self.store.by_manifest(ref.digest)
             if found:
                 return self.store.get(found)
         if hexpart and all(c in "0123456789abcdef" for c in hexpart):
@@ -265,35 +270,41 @@ while children exist."""
         if self.store.children(image_id):
             raise Conflict(f"conflict: unable to delete {image_id[7:19]} (cannot be forced)"
                            " - image has dependent child images")
-        unused = self.store.delete_image(rec.id)
-        out = [f"Deleted: {rec.id}"]
-        for chain in unused:
-            try:
-                self.snapshots.remove(chain)
-            except (NotFound, Conflict):
-                continue
-            out.append(f"Deleted: {chain}")
-        self.gc_blobs()
+        # exclusive: no import is between finding a layer unpacked and recording its image
+        with self._flock("gc", fcntl.LOCK_EX):
+            unused = self.store.delete_image(rec.id)
+            out = [f"Deleted: {rec.id}"]
+            for chain in unused:
+                try:
+                    self.snapshots.remove(chain)
+                except (NotFound, Conflict):
+                    continue
+                out.append(f"Deleted: {chain}")
+            self._gc_blobs_locked()
         return out
 
     def gc_blobs(self) -> None:
         """Delete blobs no image uses, and ingests left by dead processes. Runs under the
-        exclusive ``gc`` lock, so no import or load is between ingest and record."""
+        exclusive ``gc`` lock, so no import or load is between ingest and record (never
+        call it, or :meth:`delete`, inside :meth:`writing`)."""
         with self._flock("gc", fcntl.LOCK_EX):
-            for name in os.listdir(self.content.ingest_dir):
+            self._gc_blobs_locked()
+
+    def _gc_blobs_locked(self) -> None:
+        for name in os.listdir(self.content.ingest_dir):
+            try:
+                os.unlink(os.path.join(self.content.ingest_dir, name))
+            except FileNotFoundError:
+                pass
+        used = self.store.used_blobs()
+        for rec in self.store.all():  # layers as a (pulled) manifest names them
+            try:
+                used.update(d["digest"] for d in self.manifest(rec).get("layers", []))
+            except (NotFound, ValueError, KeyError, TypeError):
+                continue
+        for info in list(self.content.walk()):
+            if info.digest not in used:
                 try:
-                    os.unlink(os.path.join(self.content.ingest_dir, name))
-                except FileNotFoundError:
+                    self.content.delete(info.digest)
+                except NotFound:
                     pass
-            used = self.store.used_blobs()
-            for rec in self.store.all():  # layers as a (pulled) manifest names them
-                try:
-                    used.update(d["digest"] for d in self.manifest(rec).get("layers", []))
-                except (NotFound, ValueError, KeyError, TypeError):
-                    continue
-            for info in list(self.content.walk()):
-                if info.digest not in used:
-                    try:
-                        self.content.delete(info.digest)
-                    except NotFound:
-                        pass

@@ -115,6 +115,11 @@ class ImageStore:
             "SELECT id FROM images WHERE substr(id, 8, ?) = ?",
             (len(hex_prefix), hex_prefix))]
 
+    def by_manifest(self, digest: str) -> str | None:
+        r = self.conn.execute("SELECT id FROM images WHERE manifest_digest = ?",
+                              (digest,)).fetchone()
+        return r[0] if r else None
+
     def chain_ids(self, image_id: str) -> list[str]:
         return [r[0] for r in self.conn.execute(
             "SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx", (image_id,))]
