@@ -60,3 +60,11 @@ def test_render() -> None:
     assert render("{{json .Tag}}", rows[:1]) == '"1"\n'
     assert render("table {{.Repository}}\\t{{.Tag}}", rows).splitlines()[0].split() == [
         "REPOSITORY", "TAG"]
+
+
+def test_render_nested_go_style() -> None:
+    info = {"Id": "sha256:x", "Config": {"Cmd": ["sh", "-c", "x"], "Env": None,
+                                         "Labels": {"b": "2", "a": "1"}, "Tty": False}}
+    assert render("{{.Config.Cmd}} {{.Config.Labels}} {{.Config.Tty}} {{.Config.Env}}",
+                  [info]) == "[sh -c x] map[a:1 b:2] false <no value>\n"
+    assert render("{{json .Config.Cmd}}", [info]) == '["sh","-c","x"]\n'

@@ -130,12 +130,25 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "".join(out)
 
 
-_FIELD = re.compile(r"\{\{\s*(json\s+)?\.(\w*)\s*\}\}")
+_FIELD = re.compile(r"\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}")
+
+
+def go_str(v: Any) -> str:
+    """How Go's text/template prints a value: ``[a b]``, ``map[k:v]``, ``true``."""
+    if v is None:
+        return "<no value>"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return "[" + " ".join(go_str(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "map[" + " ".join(f"{k}:{go_str(x)}" for k, x in sorted(v.items())) + "]"
+    return str(v)
 
 
 def render(template: str, fields: list[dict[str, Any]]) -> str:
-    """A small subset of Go templates: ``{{.Field}}``, ``{{json .Field}}``, ``{{json .}}``,
-    a leading ``table`` (adds a header row), and ``\\t``/``\\n`` escapes."""
+    """A small subset of Go templates: ``{{.Field}}``, ``{{.A.B}}``, ``{{json .Field}}``,
+    ``{{json .}}``, a leading ``table`` (adds a header row), ``\\t``/``\\n`` escapes."""
     tmpl = template.replace("\\t", "\t").replace("\\n", "\n")
     is_table = tmpl.startswith("table")
     if is_table:
@@ -143,13 +156,16 @@ def render(template: str, fields: list[dict[str, Any]]) -> str:
 
     def one(f: dict[str, Any], header: bool) -> str:
         def sub(m: re.Match[str]) -> str:
-            key = m.group(2)
+            path = [p for p in m.group(2).split(".") if p]
             if header:
-                return re.sub(r"(?<!^)(?=[A-Z][a-z])", " ", key).upper() if key else ""
-            val = f if not key else f.get(key, "")
+                key = path[-1] if path else ""
+                return re.sub(r"(?<!^)(?=[A-Z][a-z])", " ", key).upper()
+            val: Any = f
+            for p in path:
+                val = val.get(p) if isinstance(val, dict) else None
             if m.group(1):
                 return json.dumps(val, separators=(",", ":"))
-            return str(val)
+            return go_str(val)
 
         return _FIELD.sub(sub, tmpl)
 
