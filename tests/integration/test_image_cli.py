@@ -25,8 +25,9 @@ def test_import_and_images(dy: Dy, busybox: str) -> None:
     assert dy("image", "ls", "-q", "--no-trunc", check=True).stdout == f"{busybox}\n"
     r = dy("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}", check=True)
     assert r.stdout == f"busybox:latest {busybox[7:19]}\n"
-    r = dy("images", "--format", "table {{.Repository}}\\t{{.Tag}}", check=True)
-    assert r.stdout.splitlines()[0].split() == ["REPOSITORY", "TAG"]
+    r = dy("images", "--format", "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}", check=True)
+    assert r.stdout.splitlines() == [
+        "REPOSITORY   TAG       IMAGE ID", f"busybox      latest    {busybox[7:19]}"]
     assert "DIGEST" in dy("images", "--digests", check=True).stdout.splitlines()[0]
 
 

@@ -146,7 +146,8 @@ def go_str(v: Any) -> str:
     return str(v)
 
 
-def render(template: str, fields: list[dict[str, Any]]) -> str:
+def render(template: str, fields: list[dict[str, Any]],
+           headers: dict[str, str] | None = None) -> str:
     """A small subset of Go templates: ``{{.Field}}``, ``{{.A.B}}``, ``{{json .Field}}``,
     ``{{json .}}``, a leading ``table`` (adds a header row), ``\\t``/``\\n`` escapes."""
     tmpl = template.replace("\\t", "\t").replace("\\n", "\n")
@@ -159,6 +160,8 @@ def render(template: str, fields: list[dict[str, Any]]) -> str:
             path = [p for p in m.group(2).split(".") if p]
             if header:
                 key = path[-1] if path else ""
+                if headers and key in headers:
+                    return headers[key]
                 return re.sub(r"(?<!^)(?=[A-Z][a-z])", " ", key).upper()
             val: Any = f
             for p in path:

@@ -41,7 +41,8 @@ def _body(images: Images, a: argparse.Namespace) -> int:
             "ID": short(r.id), "CreatedSince": ci.since(r.created), "CreatedAt": r.created,
             "CreatedBy": by(r.created_by), "Size": ci.human_size(r.size),
             "Comment": r.comment} for r in rows]
-        sys.stdout.write(ci.render(a.format, fields))
+        sys.stdout.write(ci.render(a.format, fields, {"ID": "IMAGE",
+                                                      "CreatedSince": "CREATED"}))
         return 0
     body = [[short(r.id), ci.since(r.created) if human else r.created, by(r.created_by),
              ci.human_size(r.size) if human else str(r.size), r.comment] for r in rows]

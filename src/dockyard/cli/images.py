@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from dockyard.engine.images import Images
 
 USAGE = "dockyard images [OPTIONS] [REPOSITORY[:TAG]]"
+HEADERS = {"ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"}
 
 
 def run(ctx: Context, argv: list[str]) -> int:
@@ -46,7 +47,7 @@ def _body(images: Images, a: argparse.Namespace) -> int:
             "Size": ci.human_size(r.size), "VirtualSize": ci.human_size(r.size),
             "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
         } for r in rows]
-        sys.stdout.write(ci.render(a.format, fields))
+        sys.stdout.write(ci.render(a.format, fields, HEADERS))
         return 0
     header = ["REPOSITORY", "TAG"] + (["DIGEST"] if a.digests else []) + [
         "IMAGE ID", "CREATED", "SIZE"]
