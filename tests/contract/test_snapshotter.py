@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,8 @@ from dockyard.sqlite import connect
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mounts)")
 
-IMPLS = {"overlay": OverlaySnapshotter, "copy": CopySnapshotter}
+IMPLS: dict[str, Callable[[str, sqlite3.Connection], Snapshotter]] = {
+    "overlay": OverlaySnapshotter, "copy": CopySnapshotter}
 
 
 @pytest.fixture(params=sorted(IMPLS))
