@@ -13,14 +13,18 @@ from typing import Any
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["apply_changes", "new_config", "now_rfc3339"]
+__all__ = ["apply_changes", "new_config", "now_rfc3339", "rfc3339"]
 
 JSONDict = dict[str, Any]
 
 
-def now_rfc3339() -> str:
-    t = time.time()
+def rfc3339(t: float) -> str:
+    """``2026-11-23T07:45:07.534871279Z``, as Docker prints times."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
+
+
+def now_rfc3339() -> str:
+    return rfc3339(time.time())
 
 
 def new_config(os_: str, arch: str, variant: str, diff_ids: list[str], comment: str,

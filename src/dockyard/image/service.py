@@ -247,17 +247,12 @@ while children exist."""
             if info.kind != "active" or not info.key.startswith("extract-"):
                 continue
             chain = info.key.split("-", 2)[2]
-            fd = os.open(os.path.join(self.lock_dir, chain.partition(":")[2]),
-                         os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                with self._flock(chain.partition(":")[2], fcntl.LOCK_EX | fcntl.LOCK_NB):
+                    self.snapshots.remove(info.key)
             except BlockingIOError:
-                continue
-            else:
-                self.snapshots.remove(info.key)
-                removed.append(info.key)
-            finally:
-                os.close(fd)
+                continue  # a live extraction
+            removed.append(info.key)
         return removed
 
     def untag(self, ref: str) -> str:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from dockyard.errors import NotFound
+from dockyard.image.config import rfc3339
 
 __all__ = ["ImageRecord", "ImageStore", "LayerRecord"]
 
@@ -64,10 +65,6 @@ class LayerRecord:
     blob_digest: str
     media_type: str
     size: int
-
-
-def _rfc3339(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
 
 
 class ImageStore:
@@ -160,7 +157,7 @@ class ImageStore:
             old = c.execute("SELECT image_id FROM image_tags WHERE ref = ?", (ref,)).fetchone()
             c.execute("INSERT OR REPLACE INTO image_tags VALUES (?, ?, ?)", (ref, image_id, now))
             c.execute("UPDATE images SET last_tag_time = ? WHERE id = ?",
-                      (_rfc3339(now), image_id))
+                      (rfc3339(now), image_id))
         return old[0] if old and old[0] != image_id else None
 
     def untag(self, ref: str) -> str:

@@ -21,17 +21,18 @@ import errno
 import hashlib
 import io
 import os
+import shutil
 import stat
 import tarfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, BinaryIO, Literal, cast
 
 from dockyard.errors import InvalidArgument
 from dockyard.linux.errors import SyscallError
-from dockyard.linux.fs import O_PATH, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, openat2
+from dockyard.linux.fs import O_PATH, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, fd_path, openat2
 from dockyard.oci.digest import Digest
 
-__all__ = ["LayerStats", "apply_layer", "decompressed", "is_corrupt", "is_whiteout"]
+__all__ = ["LayerStats", "apply_layer", "decompressed", "is_corrupt"]
 
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
@@ -50,7 +51,6 @@ _ENTRY_ERRNOS = frozenset({errno.EPERM, errno.EEXIST, errno.ENOTDIR, errno.EISDI
 class LayerStats:
     diff_id: Digest
     size: int  # bytes of file content written
-    paths: set[str] = field(default_factory=set)
 
 
 class _HashingReader(io.RawIOBase):
@@ -98,10 +98,6 @@ def decompressed(f: BinaryIO) -> IO[bytes]:
 
         return zstandard.ZstdDecompressor().stream_reader(buf)
     return buf
-
-
-def is_whiteout(name: str) -> bool:
-    return os.path.basename(name).startswith(WH_PREFIX)
 
 
 def _clean(name: str) -> str:
@@ -154,7 +150,7 @@ class _Applier:
         except FileNotFoundError:
             return
         if stat.S_ISDIR(st.st_mode):
-            _rmtree_at(pfd, name)
+            shutil.rmtree(name, dir_fd=pfd)  # fd-based: never follows a symlink out
         else:
             os.unlink(name, dir_fd=pfd)
 
@@ -203,7 +199,7 @@ class _Applier:
                     os.close(dfd)
             else:
                 prefix = f"{parent}/" if parent else ""
-                for child in os.listdir(pfd_path(pfd)):
+                for child in os.listdir(fd_path(pfd)):
                     if f"{prefix}{child}" not in self.written:
                         self._remove(pfd, child)
             return
@@ -262,7 +258,7 @@ class _Applier:
             os.mknod(base, kind | 0o600, os.makedev(m.devmajor, m.devminor), dir_fd=pfd)
             os.chown(base, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
             os.chmod(base, mode, dir_fd=pfd)
-            self._xattrs(pfd_path(pfd) + "/" + base, m)
+            self._xattrs(fd_path(pfd) + "/" + base, m)
         else:
             raise InvalidArgument(f"invalid layer entry {path!r}: unsupported type")
         self._utime(pfd, base, m)
@@ -308,25 +304,6 @@ class _Applier:
         os.utime(base, ns=(ns, ns), dir_fd=pfd, follow_symlinks=False)
 
 
-def pfd_path(fd: int) -> str:
-    return f"/proc/self/fd/{fd}"
-
-
-def _rmtree_at(pfd: int, name: str) -> None:
-    """Remove directory ``name`` under ``pfd`` and all it holds, never following links."""
-    dfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=pfd)
-    try:
-        for child in os.listdir(dfd):
-            st = os.stat(child, dir_fd=dfd, follow_symlinks=False)
-            if stat.S_ISDIR(st.st_mode):
-                _rmtree_at(dfd, child)
-            else:
-                os.unlink(child, dir_fd=dfd)
-    finally:
-        os.close(dfd)
-    os.rmdir(name, dir_fd=pfd)
-
-
 def is_corrupt(e: Exception) -> bool:
     """Errors that mean the archive itself is bad (not the host)."""
     import gzip
@@ -359,4 +336,4 @@ def apply_layer(f: BinaryIO, dest: str, whiteouts: Whiteouts = "overlay") -> Lay
         raise InvalidArgument(f"invalid layer archive: {e}") from e
     finally:
         ap.close()
-    return LayerStats(Digest("sha256:" + reader.hash.hexdigest()), ap.size, ap.written)
+    return LayerStats(Digest("sha256:" + reader.hash.hexdigest()), ap.size)

@@ -26,7 +26,7 @@ from typing import Literal, Protocol
 
 from dockyard.errors import Conflict, NotFound
 
-__all__ = ["Kind", "Mount", "SnapshotInfo", "Snapshotter"]
+__all__ = ["Kind", "MetaSnapshotter", "Mount", "SnapshotInfo", "Snapshotter"]
 
 Kind = Literal["active", "view", "committed"]
 
@@ -159,6 +159,36 @@ class SnapshotMeta:
     def walk(self) -> list[SnapshotInfo]:
         keys = [r[0] for r in self.conn.execute(f"SELECT key FROM {self.table} ORDER BY id")]
         return [self.get(k) for k in keys]
+
+
+class MetaSnapshotter:
+    """What both snapshotters share: metadata calls and ``<base>/<id>/fs`` paths."""
+
+    meta: SnapshotMeta
+
+    def _fs(self, info: SnapshotInfo) -> str:
+        return os.path.join(self.meta.dir(info.id), "fs")
+
+    def upper(self, key: str) -> str:
+        return self._fs(self.meta.get(key))
+
+    def commit(self, name: str, key: str) -> None:
+        self.meta.commit(name, key)
+
+    def remove(self, key: str) -> None:
+        self.meta.remove(key)
+
+    def stat(self, key: str) -> SnapshotInfo:
+        return self.meta.get(key)
+
+    def exists(self, key: str) -> bool:
+        return self.meta.exists(key)
+
+    def walk(self) -> list[SnapshotInfo]:
+        return self.meta.walk()
+
+    def usage(self, key: str) -> int:
+        return du(self.upper(key))
 
 
 def du(path: str) -> int:

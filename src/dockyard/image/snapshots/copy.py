@@ -12,20 +12,17 @@ import sqlite3
 from typing import Literal
 
 from dockyard.errors import DockyardError
-from dockyard.image.snapshots.base import Mount, SnapshotInfo, SnapshotMeta, du
+from dockyard.image.snapshots.base import MetaSnapshotter, Mount, SnapshotMeta
 
 __all__ = ["CopySnapshotter"]
 
 
-class CopySnapshotter:
+class CopySnapshotter(MetaSnapshotter):
     name = "vfs"
     whiteouts: Literal["overlay", "delete"] = "delete"
 
     def __init__(self, root: str, conn: sqlite3.Connection) -> None:
         self.meta = SnapshotMeta(conn, "copy", os.path.join(root, "image", "snapshots-copy"))
-
-    def _fs(self, info: SnapshotInfo) -> str:
-        return os.path.join(self.meta.dir(info.id), "fs")
 
     def _create(self, key: str, parent: str, kind: Literal["active", "view"]) -> list[Mount]:
         info = self.meta.create(key, parent, kind)
@@ -50,24 +47,3 @@ class CopySnapshotter:
         info = self.meta.get(key)
         mode = "ro" if info.kind != "active" else "rw"
         return [Mount("bind", self._fs(info), [mode, "rbind"])]
-
-    def upper(self, key: str) -> str:
-        return self._fs(self.meta.get(key))
-
-    def commit(self, name: str, key: str) -> None:
-        self.meta.commit(name, key)
-
-    def remove(self, key: str) -> None:
-        self.meta.remove(key)
-
-    def stat(self, key: str) -> SnapshotInfo:
-        return self.meta.get(key)
-
-    def exists(self, key: str) -> bool:
-        return self.meta.exists(key)
-
-    def walk(self) -> list[SnapshotInfo]:
-        return self.meta.walk()
-
-    def usage(self, key: str) -> int:
-        return du(self.upper(key))

@@ -16,7 +16,7 @@ import os
 import sqlite3
 from typing import Literal
 
-from dockyard.image.snapshots.base import Mount, SnapshotInfo, SnapshotMeta, du
+from dockyard.image.snapshots.base import MetaSnapshotter, Mount, SnapshotMeta
 
 __all__ = ["OverlaySnapshotter", "overlay_supported"]
 
@@ -29,15 +29,12 @@ def overlay_supported() -> bool:
         return False
 
 
-class OverlaySnapshotter:
+class OverlaySnapshotter(MetaSnapshotter):
     name = "overlayfs"
     whiteouts: Literal["overlay", "delete"] = "overlay"
 
     def __init__(self, root: str, conn: sqlite3.Connection) -> None:
         self.meta = SnapshotMeta(conn, "overlay", os.path.join(root, "image", "snapshots"))
-
-    def _fs(self, info: SnapshotInfo) -> str:
-        return os.path.join(self.meta.dir(info.id), "fs")
 
     def prepare(self, key: str, parent: str = "") -> list[Mount]:
         info = self.meta.create(key, parent, "active")
@@ -64,24 +61,3 @@ class OverlaySnapshotter:
         work = os.path.join(self.meta.dir(me.id), "work")
         return [Mount("overlay", "overlay",
                       [f"lowerdir={dirs}", f"upperdir={self._fs(me)}", f"workdir={work}"])]
-
-    def upper(self, key: str) -> str:
-        return self._fs(self.meta.get(key))
-
-    def commit(self, name: str, key: str) -> None:
-        self.meta.commit(name, key)
-
-    def remove(self, key: str) -> None:
-        self.meta.remove(key)
-
-    def stat(self, key: str) -> SnapshotInfo:
-        return self.meta.get(key)
-
-    def exists(self, key: str) -> bool:
-        return self.meta.exists(key)
-
-    def walk(self) -> list[SnapshotInfo]:
-        return self.meta.walk()
-
-    def usage(self, key: str) -> int:
-        return du(self.upper(key))
