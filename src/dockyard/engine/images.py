@@ -87,7 +87,9 @@ class Images:
         return self.svc.resolve(name)
 
     def list_images(self, all_: bool = False, filters: list[str] | None = None,
-             repo: str | None = None) -> list[ImageRow]:
+                    repo: str | None = None) -> list[ImageRow]:
+        """``docker images``: one row per tag (``<none>`` for an untagged image), newest
+        first; untagged parents of other images only with ``all_``."""
         flt: dict[str, list[str]] = {}
         for f in filters or []:
             k, eq, v = f.partition("=")
