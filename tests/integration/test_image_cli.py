@@ -51,6 +51,14 @@ def test_import_stdin_changes_message(dy: Dy, busybox_tar: Path) -> None:
     assert dy("images", "--filter", "label=org.x=z", "-q", check=True).stdout == ""
 
 
+def test_import_platform(dy: Dy, busybox_tar: Path) -> None:
+    dy("import", "--platform", "linux/arm64", str(busybox_tar), "armbox", check=True)
+    (info,) = json.loads(dy("image", "inspect", "armbox", check=True).stdout)
+    assert (info["Os"], info["Architecture"]) == ("linux", "arm64")
+    r = dy("import", "--platform", "a/b/c/d", str(busybox_tar))
+    assert r.returncode == 1 and r.stderr.startswith("Error: invalid platform")
+
+
 def test_inspect_shape(dy: Dy, busybox: str) -> None:
     (info,) = json.loads(dy("image", "inspect", "busybox", check=True).stdout)
     want = ["Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created", "Container",

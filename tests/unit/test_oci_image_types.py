@@ -34,3 +34,13 @@ def test_parse_manifest_and_index() -> None:
 def test_bad_manifests(doc: bytes) -> None:
     with pytest.raises(InvalidArgument):
         mt.parse_manifest(doc)
+
+
+def test_parse_platform() -> None:
+    assert str(mt.parse_platform("linux/amd64")) == "linux/amd64"
+    assert str(mt.parse_platform("linux/arm64")) == "linux/arm64/v8"  # containerd normalises
+    assert str(mt.parse_platform("aarch64")) == "linux/arm64/v8"
+    assert str(mt.parse_platform("linux/arm/v7")) == "linux/arm/v7"
+    for bad in ("", "a/b/c/d", "linux/"):
+        with pytest.raises(InvalidArgument):
+            mt.parse_platform(bad)

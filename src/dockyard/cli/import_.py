@@ -26,7 +26,7 @@ def run(ctx: Context, argv: list[str]) -> int:
 
 def _body(images: Images, a: argparse.Namespace) -> int:
     if a.source == "-":
-        rec = images.import_tar(sys.stdin.buffer, a.repo, a.change, a.message)
+        rec = images.import_tar(sys.stdin.buffer, a.repo, a.change, a.message, a.platform)
     else:
         try:
             f = open(a.source, "rb")  # noqa: SIM115
@@ -35,6 +35,6 @@ def _body(images: Images, a: argparse.Namespace) -> int:
         except OSError as e:
             raise InvalidArgument(f"open {a.source}: {e.strerror}") from e
         with f:
-            rec = images.import_tar(f, a.repo, a.change, a.message)
+            rec = images.import_tar(f, a.repo, a.change, a.message, a.platform)
     sys.stdout.write(f"{rec.id}\n")
     return 0

@@ -17,7 +17,7 @@ from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.image.config import apply_changes, new_config, now_rfc3339
 from dockyard.image.service import ImageService
 from dockyard.image.store import ImageRecord
-from dockyard.oci.image_types import host_platform
+from dockyard.oci.image_types import host_platform, parse_platform
 from dockyard.oci.reference import parse_reference
 
 __all__ = ["HistoryRow", "ImageRow", "Images"]
@@ -64,9 +64,9 @@ class Images:
         self.svc.close()
 
     def import_tar(self, src: BinaryIO, repo: str | None, changes: list[str],
-                   message: str) -> ImageRecord:
+                   message: str, platform: str | None = None) -> ImageRecord:
         ref = parse_reference(repo) if repo else None
-        plat = host_platform()
+        plat = parse_platform(platform) if platform else host_platform()
         cfg = new_config(plat.os, plat.architecture, plat.variant, [],
                          message or "Imported from -", now_rfc3339())
         apply_changes(cfg, changes)  # bad changes fail before any input is read

@@ -36,6 +36,7 @@ __all__ = [
     "host_platform",
     "parse_index",
     "parse_manifest",
+    "parse_platform",
 ]
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -76,6 +77,17 @@ class Platform:
     def __str__(self) -> str:
         tail = f"/{self.variant}" if self.variant else ""
         return f"{self.os}/{self.architecture}{tail}"
+
+
+def parse_platform(text: str) -> Platform:
+    """``linux/arm64/v8``, ``linux/amd64``, ``arm64`` (os defaults to linux)."""
+    parts = text.strip().lower().split("/")
+    if len(parts) == 1:
+        parts = ["linux", *parts]
+    if not 2 <= len(parts) <= 3 or not all(parts):
+        raise InvalidArgument(f"invalid platform {text!r}: want os/arch[/variant]")
+    arch, variant = _ARCH.get(parts[1], (parts[1], ""))
+    return Platform(parts[0], arch, parts[2] if len(parts) == 3 else variant)
 
 
 def host_platform(machine: str | None = None) -> Platform:
