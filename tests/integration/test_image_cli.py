@@ -233,3 +233,16 @@ def test_rmi_respects_container_users(root: Path, busybox: str) -> None:
         assert images.prune(all_=True) == ([], 0)
     finally:
         images.close()
+
+
+def test_two_word_forms(dy: Dy, busybox: str, tmp_path: Path) -> None:
+    dy("image", "tag", "busybox", "two:words", check=True)
+    assert dy("image", "list", "-q", "two", check=True).stdout == busybox[7:19] + "\n"
+    assert dy("image", "history", "-q", "two:words", check=True).stdout.strip() == busybox[7:19]
+    dy("image", "save", "-o", str(tmp_path / "t.tar"), "two:words", check=True)
+    assert dy("image", "rm", "two:words", check=True).stdout == "Untagged: two:words\n"
+    assert dy("image", "load", "-i", str(tmp_path / "t.tar"), check=True).stdout == (
+        "Loaded image: two:words\n")
+    r = dy("image", "frob")
+    assert r.returncode == 125 and "'image frob' is not a dockyard command" in r.stderr
+    assert "Manage images" in dy("image", "--help", check=True).stdout
