@@ -16,6 +16,14 @@ from dockyard import __version__
 #: ("image ls", "container ls") are listed as "image", "container" and dispatched there.
 COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("version", "Show the dockyard version information"),
+    "image": ("image", "Manage images"),
+    "images": ("images", "List images"),
+    "import": ("import_", "Import the contents from a tarball to create a filesystem image"),
+    "tag": ("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+    "rmi": ("rmi", "Remove one or more images"),
+    "history": ("history", "Show the history of an image"),
+    "save": ("save", "Save one or more images to a tar archive"),
+    "load": ("load", "Load an image from a tar archive or STDIN"),
 }
 
 USAGE_HEAD = """\

@@ -1,3 +1,3 @@
-"""The engine: wires the image, runtime, network and volume stores together (the library API)."""
+"""The engine: wires the stores together; the library API the CLI and the API call."""
 
 __all__: list[str] = []

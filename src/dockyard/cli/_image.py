@@ -1,0 +1,180 @@
+"""Shared by the image verbs: argument parsing, Docker's formatting, exit codes.
+
+Docker's image verbs exit 1 when the daemon reports an error (``Error: ...``) and 125
+for bad flags; :func:`run` does that for a verb body.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from dockyard.errors import DockyardError
+
+if TYPE_CHECKING:
+    from dockyard.cli.main import Context
+    from dockyard.engine.images import Images
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def parser(prog: str, usage: str) -> Parser:
+    return Parser(prog=f"dockyard {prog}", usage=usage, add_help=True)
+
+
+def run(ctx: Context, p: Parser, argv: list[str],
+        body: Callable[[Images, argparse.Namespace], int]) -> int:
+    try:
+        args = p.parse_args(argv)
+    except UsageError as e:
+        sys.stderr.write(f"dockyard: {e}\nSee '{p.prog} --help'.\n")
+        return 125
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
+    from dockyard.engine.images import Images
+
+    images = Images(ctx.root)
+    try:
+        return body(images, args)
+    except DockyardError as e:
+        sys.stderr.write(f"Error: {one_line(e)}\n")
+        return 1
+    except OSError as e:
+        if ctx.debug:
+            raise
+        sys.stderr.write(f"Error: {one_line(e)}\n")
+        return 1
+    finally:
+        images.close()
+
+
+def one_line(e: BaseException) -> str:
+    return " ".join(str(e).split("\n")).strip()
+
+
+def human_size(n: float) -> str:
+    """go-units ``HumanSizeWithPrecision(n, 3)``: decimal units, 3 significant digits."""
+    units = ["B", "kB", "MB", "GB", "TB", "PB"]
+    i = 0
+    while n >= 1000 and i < len(units) - 1:
+        n /= 1000.0
+        i += 1
+    return f"{n:.3g}{units[i]}"
+
+
+def parse_time(rfc3339: str) -> float:
+    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?", rfc3339)
+    if not m:
+        return 0.0
+    import calendar
+
+    base = calendar.timegm((*(int(x) for x in m.groups()[:6]), 0, 0, 0))
+    frac = float("0." + m.group(7)) if m.group(7) else 0.0
+    return base + frac
+
+
+def human_duration(seconds: float) -> str:
+    """go-units ``HumanDuration``."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    m = round(seconds / 60)
+    if m == 1:
+        return "About a minute"
+    if m < 60:
+        return f"{m} minutes"
+    h = round(seconds / 3600)
+    if h == 1:
+        return "About an hour"
+    if h < 48:
+        return f"{h} hours"
+    if h < 24 * 7 * 2:
+        return f"{h // 24} days"
+    if h < 24 * 30 * 2:
+        return f"{h // 24 // 7} weeks"
+    if h < 24 * 365 * 2:
+        return f"{h // 24 // 30} months"
+    return f"{h // 24 // 365} years"
+
+
+def since(rfc3339: str) -> str:
+    t = parse_time(rfc3339)
+    return human_duration(time.time() - t) + " ago" if t else "N/A"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """Docker's ``tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)``: a column is as wide as
+    its widest cell plus 3 spaces, and at least 10."""
+    widths = [max(10, 3 + max(len(r[i]) for r in [header, *rows]))
+              for i in range(len(header))]
+    out = []
+    for r in [header, *rows]:
+        cells = [c.ljust(widths[i]) for i, c in enumerate(r[:-1])] + [r[-1]]
+        out.append("".join(cells).rstrip() + "\n")
+    return "".join(out)
+
+
+_FIELD = re.compile(r"\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}")
+
+
+def go_str(v: Any) -> str:
+    """How Go's text/template prints a value: ``[a b]``, ``map[k:v]``, ``true``."""
+    if v is None:
+        return "<no value>"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return "[" + " ".join(go_str(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "map[" + " ".join(f"{k}:{go_str(x)}" for k, x in sorted(v.items())) + "]"
+    return str(v)
+
+
+def render(template: str, fields: list[dict[str, Any]],
+           headers: dict[str, str] | None = None) -> str:
+    """A small subset of Go templates: ``{{.Field}}``, ``{{.A.B}}``, ``{{json .Field}}``,
+    ``{{json .}}``, a leading ``table`` (adds a header row), ``\\t``/``\\n`` escapes."""
+    tmpl = template.replace("\\t", "\t").replace("\\n", "\n")
+    is_table = tmpl.startswith("table")
+    if is_table:
+        tmpl = tmpl[5:].lstrip()
+
+    def one(f: dict[str, Any], header: bool) -> str:
+        def sub(m: re.Match[str]) -> str:
+            path = [p for p in m.group(2).split(".") if p]
+            if header:
+                key = path[-1] if path else ""
+                if headers and key in headers:
+                    return headers[key]
+                return re.sub(r"(?<!^)(?=[A-Z][a-z])", " ", key).upper()
+            val: Any = f
+            for p in path:
+                val = val.get(p) if isinstance(val, dict) else None
+            if m.group(1):
+                return json.dumps(val, separators=(",", ":"))
+            return go_str(val)
+
+        return _FIELD.sub(sub, tmpl)
+
+    lines = ([one({}, True)] if is_table else []) + [one(f, False) for f in fields]
+    if is_table:
+        rows = [ln.split("\t") for ln in lines]
+        if all(len(r) == len(rows[0]) for r in rows) and len(rows[0]) > 1:
+            return table(rows[0], rows[1:])
+    return "".join(ln + "\n" for ln in lines)

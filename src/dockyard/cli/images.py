@@ -1,0 +1,57 @@
+"""``dockyard images`` / ``dockyard image ls``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from dockyard.cli import _image as ci
+
+if TYPE_CHECKING:
+    from dockyard.cli.main import Context
+    from dockyard.engine.images import Images
+
+USAGE = "dockyard images [OPTIONS] [REPOSITORY[:TAG]]"
+HEADERS = {"ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"}
+
+
+def run(ctx: Context, argv: list[str]) -> int:
+    p = ci.parser("images", USAGE)
+    p.add_argument("repo", nargs="?")
+    p.add_argument("-a", "--all", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--digests", action="store_true")
+    p.add_argument("--no-trunc", action="store_true")
+    p.add_argument("-f", "--filter", action="append", default=[])
+    p.add_argument("--format")
+    return ci.run(ctx, p, argv, _body)
+
+
+def _body(images: Images, a: argparse.Namespace) -> int:
+    rows = images.list_images(a.all, a.filter, a.repo)
+
+    def short(i: str) -> str:
+        return i if a.no_trunc else i[7:19]
+
+    if a.quiet:
+        sys.stdout.write("".join(f"{short(r.id)}\n" for r in rows))
+        return 0
+    if a.format:
+        fields: list[dict[str, Any]] = [{
+            "ID": short(r.id), "Repository": r.repository, "Tag": r.tag,
+            "Digest": r.digest, "CreatedSince": ci.since(r.created),
+            "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC",
+                                       time.gmtime(ci.parse_time(r.created))),
+            "Size": ci.human_size(r.size), "VirtualSize": ci.human_size(r.size),
+            "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
+        } for r in rows]
+        sys.stdout.write(ci.render(a.format, fields, HEADERS))
+        return 0
+    header = ["REPOSITORY", "TAG"] + (["DIGEST"] if a.digests else []) + [
+        "IMAGE ID", "CREATED", "SIZE"]
+    body = [[r.repository, r.tag] + ([r.digest] if a.digests else []) + [
+        short(r.id), ci.since(r.created), ci.human_size(r.size)] for r in rows]
+    sys.stdout.write(ci.table(header, body))
+    return 0

@@ -1,0 +1,275 @@
+"""The images facade: what ``dockyard image ...`` and the Engine API call.
+
+Thin on purpose: it resolves names, applies Docker's rules (untag vs delete, dangling,
+filters) and shapes results; the work is in :mod:`dockyard.image`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from dockyard.errors import Conflict, InvalidArgument, NotFound
+from dockyard.image.config import apply_changes, new_config, now_rfc3339
+from dockyard.image.service import ImageService
+from dockyard.image.store import ImageRecord
+from dockyard.oci.image_types import host_platform, parse_platform
+from dockyard.oci.reference import parse_reference
+
+__all__ = ["HistoryRow", "ImageRow", "Images"]
+
+_CONTAINER_CONFIG_KEYS = ["Hostname", "Domainname", "User", "AttachStdin", "AttachStdout",
+                          "AttachStderr", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd",
+                          "Image", "Volumes", "WorkingDir", "Entrypoint", "OnBuild", "Labels"]
+_DEFAULTS: dict[str, Any] = {"Hostname": "", "Domainname": "", "User": "", "Image": "",
+                             "WorkingDir": "", "AttachStdin": False, "AttachStdout": False,
+                             "AttachStderr": False, "Tty": False, "OpenStdin": False,
+                             "StdinOnce": False}
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    id: str
+    repository: str
+    tag: str
+    digest: str
+    created: str
+    size: int
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: str
+    created: str
+    created_by: str
+    size: int
+    comment: str
+
+
+class Images:
+    """``users(image_id)`` names the containers using an image (the container store
+    plugs in here); ``rmi`` refuses to delete a used image unless forced."""
+
+    def __init__(self, root: str,
+                 users: Callable[[str], list[str]] | None = None) -> None:
+        self.svc = ImageService(root)
+        self.users = users or (lambda _image_id: [])
+
+    def close(self) -> None:
+        self.svc.close()
+
+    def import_tar(self, src: BinaryIO, repo: str | None, changes: list[str],
+                   message: str, platform: str | None = None) -> ImageRecord:
+        ref = parse_reference(repo) if repo else None
+        plat = parse_platform(platform) if platform else host_platform()
+        cfg = new_config(plat.os, plat.architecture, plat.variant, [],
+                         message or "Imported from -", now_rfc3339())
+        apply_changes(cfg, changes)  # bad changes fail before any input is read
+        try:
+            with self.svc.writing():
+                layer = self.svc.ingest_layer(src)
+                cfg["rootfs"]["diff_ids"] = [layer.digest]
+                rec = self.svc.create(json.dumps(cfg, separators=(",", ":")).encode(),
+                                      [layer])
+                if ref is not None:
+                    self.svc.store.tag(str(ref), rec.id)
+        except BaseException:
+            self.svc.gc_blobs()  # nothing of a failed import stays behind
+            raise
+        return rec
+
+    def resolve(self, name: str) -> ImageRecord:
+        return self.svc.resolve(name)
+
+    def list_images(self, all_: bool = False, filters: list[str] | None = None,
+                    repo: str | None = None) -> list[ImageRow]:
+        """``docker images``: one row per tag (``<none>`` for an untagged image), newest
+        first; untagged parents of other images only with ``all_``."""
+        flt: dict[str, list[str]] = {}
+        for f in filters or []:
+            k, eq, v = f.partition("=")
+            if not eq or k not in ("dangling", "reference", "label", "before", "since"):
+                raise InvalidArgument(f"invalid filter '{f}'")
+            flt.setdefault(k, []).append(v)
+        if repo:
+            flt.setdefault("reference", []).append(repo)
+        rows: list[ImageRow] = []
+        recs = sorted(self.svc.store.all(), key=lambda r: r.created, reverse=True)
+        for name in flt.get("before", []):
+            pivot = self.svc.resolve(name).created
+            recs = [r for r in recs if r.created < pivot]
+        for name in flt.get("since", []):
+            pivot = self.svc.resolve(name).created
+            recs = [r for r in recs if r.created > pivot]
+        for rec in recs:
+            tags = self.svc.familiar_tags(rec.id)
+            if not tags and not all_ and self.svc.store.children(rec.id):
+                continue
+            if "dangling" in flt:
+                want = flt["dangling"][-1].lower() in ("true", "1")
+                if want != (not tags):
+                    continue
+            labels = (self.svc.config(rec.id).get("config") or {}).get("Labels") or {}
+            if "label" in flt and not all(_label_match(labels, lab) for lab in flt["label"]):
+                continue
+            if "reference" in flt:
+                tags = [t for t in tags if any(_ref_match(t, p) for p in flt["reference"])]
+                if not tags:
+                    continue
+            for t in tags or ["<none>:<none>"]:
+                name, _, tag = t.rpartition(":")
+                rows.append(ImageRow(rec.id, name, tag, "<none>", rec.created, rec.size,
+                                     labels))
+        return rows
+
+    def inspect(self, name: str) -> dict[str, Any]:
+        rec = self.svc.resolve(name)
+        cfg = self.svc.config(rec.id)
+        layers = self.svc.layers(rec)
+        graph: dict[str, str] = {}
+        if layers:
+            graph["UpperDir"] = self.svc.snapshots.upper(layers[-1].chain_id)
+            lower = [self.svc.snapshots.upper(lay.chain_id) for lay in reversed(layers[:-1])]
+            if lower:
+                graph["LowerDir"] = ":".join(lower)
+        container_cfg = {k: _DEFAULTS.get(k) for k in _CONTAINER_CONFIG_KEYS}
+        image_cfg = dict(container_cfg)
+        for k, v in (cfg.get("config") or {}).items():
+            image_cfg[k] = v
+        out: dict[str, Any] = {
+            "Id": rec.id, "RepoTags": self.svc.familiar_tags(rec.id), "RepoDigests": [],
+            "Parent": rec.parent, "Comment": cfg.get("comment", ""), "Created": rec.created,
+            "Container": "", "ContainerConfig": container_cfg, "DockerVersion": "",
+            "Author": cfg.get("author", ""), "Config": image_cfg,
+            "Architecture": rec.architecture, "Os": rec.os,
+        }
+        if rec.variant:
+            out["Variant"] = rec.variant
+        out.update({
+            "Size": rec.size, "VirtualSize": rec.size,
+            "GraphDriver": {"Data": graph, "Name": self.svc.snapshots.name},
+            "RootFS": {"Type": "layers", "Layers": [lay.diff_id for lay in layers]},
+            "Metadata": {"LastTagTime": rec.last_tag_time or "0001-01-01T00:00:00Z"},
+        })
+        return out
+
+    def tag(self, source: str, target: str) -> None:
+        rec = self.svc.resolve(source)
+        ref = parse_reference(target)
+        if ref.digest:
+            raise InvalidArgument("refusing to create a tag with a digest reference")
+        self.svc.store.tag(str(ref), rec.id)
+
+    def remove(self, name: str, force: bool = False) -> list[str]:
+        """Docker's ``rmi``: by name, untag, deleting the image when its last tag goes;
+        by ID, delete (an image tagged in several repositories needs ``force``). An image
+        a container uses is only untagged, and only when forced or still tagged elsewhere.
+        """
+        rec = self.svc.resolve(name)
+        tags = self.svc.store.tags(rec.id)
+        users = self.users(rec.id)
+        try:
+            ref = parse_reference(name)
+        except InvalidArgument:
+            ref = None
+        by_name = ref is not None and self.svc.store.lookup(str(ref)) == rec.id
+        if by_name and ref is not None:
+            if users and len(tags) == 1 and not force:
+                raise Conflict(f'conflict: unable to remove repository reference "{name}" '
+                               f"(must force) - container {users[0][:12]} is using its "
+                               f"referenced image {rec.id[7:19]}")
+            self.svc.untag(str(ref))
+            out = [f"Untagged: {ref.familiar()}"]
+            if len(tags) > 1 or users:
+                return out
+            return out + self.svc.delete(rec.id)
+        if users and not force:
+            raise Conflict(f"conflict: unable to delete {rec.id[7:19]} (cannot be forced) - "
+                           f"image is being used by running container {users[0][:12]}")
+        if len({parse_reference(t).name for t in tags}) > 1 and not force:
+            raise Conflict(f"conflict: unable to delete {rec.id[7:19]} (must be forced) - "
+                           "image is referenced in multiple repositories")
+        out = []
+        for t in tags:
+            self.svc.untag(t)
+            out.append(f"Untagged: {parse_reference(t).familiar()}")
+        return out if users else out + self.svc.delete(rec.id)
+
+    def history(self, name: str) -> list[HistoryRow]:
+        rec = self.svc.resolve(name)
+        cfg = self.svc.config(rec.id)
+        sizes = [lay.size for lay in self.svc.layers(rec)]
+        rows: list[HistoryRow] = []
+        history = cfg.get("history") or [{"created": rec.created}] * len(sizes)
+        for h in history:
+            size = 0
+            if not h.get("empty_layer") and sizes:
+                size = sizes.pop(0)
+            rows.append(HistoryRow("<missing>", h.get("created", ""), h.get("created_by", ""),
+                                   size, h.get("comment", "")))
+        rows.reverse()
+        if rows:
+            rows[0] = dataclasses.replace(rows[0], id=rec.id)
+        return rows
+
+    def save(self, names: list[str], out: BinaryIO) -> None:
+        from dockyard.image.archive import save_archive
+
+        save_archive(self.svc, names, out)
+
+    def load(self, src: BinaryIO) -> list[str]:
+        from dockyard.image.archive import load_archive
+
+        lines = []
+        try:
+            loaded = load_archive(self.svc, src)
+        except BaseException:
+            self.svc.gc_blobs()
+            raise
+        for li in loaded:
+            for tag, old in li.replaced:
+                lines.append(f"The image {tag} already exists, renaming the old one with ID "
+                             f"{old} to empty string")
+            if li.tags:
+                lines += [f"Loaded image: {t}" for t in li.tags]
+            else:
+                lines.append(f"Loaded image ID: {li.image.id}")
+        return lines
+
+    def prune(self, all_: bool = False) -> tuple[list[str], int]:
+        lines: list[str] = []
+        reclaimed = 0
+        self.svc.cleanup_stale()
+        for rec in self.svc.store.all():
+            tags = self.svc.store.tags(rec.id)
+            if (tags and not all_) or self.svc.store.children(rec.id) or self.users(rec.id):
+                continue
+            try:
+                for t in tags:
+                    self.svc.untag(t)
+                    lines.append(f"untagged: {parse_reference(t).familiar()}")
+                deleted = self.svc.delete(rec.id)
+            except (NotFound, Conflict):
+                continue
+            lines += [d.replace("Deleted:", "deleted:") for d in deleted]
+            reclaimed += rec.size
+        return lines, reclaimed
+
+
+def _label_match(labels: dict[str, str], want: str) -> bool:
+    k, eq, v = want.partition("=")
+    return k in labels and (not eq or labels[k] == v)
+
+
+def _ref_match(familiar: str, pattern: str) -> bool:
+    """Docker matches ``reference=`` with path.Match against the name and name:tag."""
+    name = familiar.rpartition(":")[0]
+    for cand in (familiar, name):
+        if fnmatch.fnmatchcase(cand, pattern) and (cand.count("/") == pattern.count("/")):
+            return True
+    return False
