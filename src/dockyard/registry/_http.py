@@ -1,0 +1,124 @@
+"""A small HTTP(S) transport over ``http.client``: one connection per request, redirects
+followed for GET/HEAD (``Authorization`` dropped when the host changes, as Docker does),
+connection failures turned into :class:`~dockyard.errors.Unavailable`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import urllib.parse
+from collections.abc import Mapping
+from typing import IO
+
+from dockyard.errors import InvalidArgument, Unavailable
+
+__all__ = ["Response", "open_url"]
+
+_MAX_REDIRECTS = 5
+_BLOCK = 1 << 16
+_USER_AGENT = "dockyard/0.1 (registry client)"
+
+Body = bytes | IO[bytes] | None
+
+
+class Response:
+    """An open response; read the body with :meth:`read` or :meth:`stream`, then ``close``."""
+
+    def __init__(self, url: str, conn: http.client.HTTPConnection,
+                 resp: http.client.HTTPResponse) -> None:
+        self.url = url
+        self.status = resp.status
+        self.headers = resp.headers
+        self._conn = conn
+        self._resp = resp
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def read(self, limit: int = 16 << 20) -> bytes:
+        """The whole body (at most ``limit`` bytes: manifests and errors are small)."""
+        try:
+            data = self._resp.read(limit + 1)
+        finally:
+            self.close()
+        if len(data) > limit:
+            raise InvalidArgument(f"response from {self.url} larger than {limit} bytes")
+        return data
+
+    def read_chunk(self, size: int = 1 << 20) -> bytes:
+        return self._resp.read(size)
+
+    def close(self) -> None:
+        self._resp.close()
+        self._conn.close()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _connect(url: urllib.parse.SplitResult, verify_tls: bool,
+             timeout: float) -> http.client.HTTPConnection:
+    host = url.hostname or ""
+    if url.scheme == "https":
+        ctx = ssl.create_default_context()
+        if not verify_tls:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return http.client.HTTPSConnection(host, url.port, timeout=timeout, context=ctx,
+                                           blocksize=_BLOCK)
+    if url.scheme == "http":
+        return http.client.HTTPConnection(host, url.port, timeout=timeout, blocksize=_BLOCK)
+    raise InvalidArgument(f"unsupported URL scheme in {urllib.parse.urlunsplit(url)!r}")
+
+
+def open_url(method: str, url: str, *, headers: Mapping[str, str] | None = None,
+             body: Body = None, verify_tls: bool = True, timeout: float = 60.0,
+             what: str | None = None) -> Response:
+    """Send one request and return the response with its body unread.
+
+    ``what`` names the peer in errors ("registry 127.0.0.1:5000"); it defaults to the host.
+    Redirects are followed only for bodiless methods.
+    """
+    hdrs = {"User-Agent": _USER_AGENT, **(headers or {})}
+    for _ in range(_MAX_REDIRECTS + 1):
+        parts = urllib.parse.urlsplit(url)
+        peer = what or f"registry {parts.netloc}"
+        conn = _connect(parts, verify_tls, timeout)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        try:
+            conn.request(method, target, body=body, headers=hdrs)
+            resp = conn.getresponse()
+        except ssl.SSLCertVerificationError as e:
+            conn.close()
+            raise Unavailable(f"{peer}: TLS certificate verification failed: "
+                              f"{e.verify_message}") from e
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or repr(e)
+            raise Unavailable(f"{peer} is not reachable: {reason}") from e
+        location = resp.headers.get("Location")
+        if resp.status in (301, 302, 303, 307, 308) and location and body is None \
+                and method in ("GET", "HEAD"):
+            resp.read()
+            conn.close()
+            new = urllib.parse.urljoin(url, location)
+            if urllib.parse.urlsplit(new).netloc != parts.netloc:
+                hdrs = {k: v for k, v in hdrs.items() if k.lower() != "authorization"}
+            url = new
+            continue
+        return Response(url, conn, resp)
+    raise Unavailable(f"{what or 'registry'}: too many redirects fetching {url}")
+
+
+def is_tls_mismatch(err: BaseException) -> bool:
+    """Did an HTTPS attempt fail because the peer speaks plain HTTP (or no TLS at all)?"""
+    cause = err.__cause__
+    return isinstance(cause, ssl.SSLError | ConnectionResetError | socket.timeout) and \
+        not isinstance(cause, ssl.SSLCertVerificationError)

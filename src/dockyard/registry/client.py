@@ -1,0 +1,362 @@
+"""A client for one registry's OCI distribution API (distribution-spec ``spec.md``, v2).
+
+Every piece of content is checked against its digest before anyone sees it: manifests
+fetched by digest, the ``Docker-Content-Digest`` a registry claims, every blob. A registry
+that lies about a digest gets :class:`DigestMismatch`, never wrong content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import json
+import os
+import re
+import threading
+import urllib.parse
+from collections.abc import Sequence
+from typing import IO, NamedTuple
+
+from dockyard.errors import (
+    DockyardError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+    Unsupported,
+)
+from dockyard.registry._http import Response, is_tls_mismatch, open_url
+from dockyard.registry._ref import is_loopback, validate_digest
+from dockyard.registry.auth import Authenticator, Credentials, load_credentials
+from dockyard.registry.protocol import MANIFEST_MEDIA_TYPES, Descriptor
+
+__all__ = ["DigestMismatch", "FetchedManifest", "RegistryClient"]
+
+_MANIFEST_LIMIT = 4 << 20
+_CHUNK = 1 << 20
+_UNSET = Credentials("", "")
+
+
+class DigestMismatch(DockyardError):
+    """Content from a registry does not match the digest it was asked or claimed to have."""
+
+    http_status = 502
+
+
+class FetchedManifest(NamedTuple):
+    data: bytes
+    media_type: str
+    digest: str
+
+
+def _hasher(digest: str) -> hashlib._Hash:
+    algorithm = digest.partition(":")[0]
+    if algorithm not in ("sha256", "sha384", "sha512"):
+        raise Unsupported(f"unsupported digest algorithm {algorithm!r} in {digest}")
+    return hashlib.new(algorithm)
+
+
+def _digest_of(data: bytes, like: str = "sha256:") -> str:
+    h = _hasher(like)
+    h.update(data)
+    return f"{h.name}:{h.hexdigest()}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+class RegistryClient:
+    """The ``/v2/`` API of one registry ``host`` (``host[:port]``).
+
+    HTTPS with the system CAs. For a loopback host or ``insecure=True`` (Docker's
+    ``insecure-registries``) HTTPS is tried without verification, then plain HTTP.
+    ``credentials`` default to those stored for ``host`` in ``config.json``; pass ``None``
+    for anonymous access. Safe to share between threads.
+    """
+
+    def __init__(self, host: str, *, insecure: bool = False,
+                 credentials: Credentials | None = _UNSET, config_dir: str | None = None,
+                 timeout: float = 60.0, retries: int = 3) -> None:
+        if not host or "/" in host:
+            raise InvalidArgument(f"invalid registry host {host!r}")
+        self.host = host
+        self.retries = retries
+        self._plain_ok = insecure or is_loopback(host)
+        self._verify = not self._plain_ok
+        self._timeout = timeout
+        self._base: str | None = None
+        self._lock = threading.Lock()
+        if credentials is _UNSET:
+            credentials = load_credentials(host, config_dir)
+        self.auth = Authenticator(host, credentials, verify_tls=self._verify, timeout=timeout)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _base_url(self) -> str:
+        with self._lock:
+            if self._base is None:
+                self._base = f"https://{self.host}"
+                if self._plain_ok:
+                    try:
+                        open_url("GET", f"https://{self.host}/v2/", verify_tls=False,
+                                 timeout=self._timeout).close()
+                    except Unavailable as e:
+                        if not is_tls_mismatch(e):
+                            raise
+                        self._base = f"http://{self.host}"
+            return self._base
+
+    def _url(self, path: str) -> str:
+        return self._base_url() + path
+
+    def _what(self, repo: str, ref: str | None = None) -> str:
+        if ref is None:
+            return f"{self.host}/{repo}"
+        return f"{self.host}/{repo}{'@' if ':' in ref else ':'}{ref}"
+
+    @staticmethod
+    def _scopes(repo: str | None, push: bool = False) -> list[str]:
+        return [f"repository:{repo}:{'pull,push' if push else 'pull'}"] if repo else []
+
+    def _request(self, method: str, url: str, *, scopes: Sequence[str], what: str,
+                 headers: dict[str, str] | None = None, body: bytes | IO[bytes] | None = None,
+                 ok: Sequence[int] = (200,)) -> Response:
+        """One API call: retried once after a 401 with what the challenge asks for."""
+        for attempt in range(2):
+            if attempt and body is not None and not isinstance(body, bytes):
+                body.seek(0)
+            hdrs = {**(headers or {}), **self.auth.headers(scopes)}
+            resp = open_url(method, url, headers=hdrs, body=body, verify_tls=self._verify,
+                            timeout=self._timeout)
+            if resp.status == 401 and attempt == 0:
+                challenge = resp.header("WWW-Authenticate")
+                resp.close()
+                self.auth.on_unauthorized(challenge, scopes, what)
+                continue
+            if resp.status in ok:
+                return resp
+            self._raise_for(resp, what)
+        raise AssertionError("unreachable")
+
+    def _raise_for(self, resp: Response, what: str) -> None:
+        code, message = "", ""
+        try:
+            doc = json.loads(resp.read(1 << 16) or b"{}")
+            first = (doc.get("errors") or [{}])[0]
+            code, message = str(first.get("code", "")), _one_line(str(first.get("message", "")))
+        except (ValueError, AttributeError, IndexError, TypeError, DockyardError, OSError,
+                http.client.HTTPException):
+            resp.close()
+        status = resp.status
+        if status == 401:
+            if self.auth.credentials is not None and self.auth.scheme == "basic":
+                raise PermissionDenied(
+                    f"unauthorized: incorrect username or password for {self.host}")
+            raise PermissionDenied(
+                f"unauthorized: {message or 'authentication required'} for {what}")
+        if status == 403:
+            raise PermissionDenied(
+                f"denied: {message or 'requested access to the resource is denied'}: {what}")
+        if status == 404:
+            raise NotFound(f"{message or 'not found'}: {what}")
+        if status == 429:
+            raise Unavailable(f"toomanyrequests: {message or 'rate limit exceeded'}: {what}")
+        if 400 <= status < 500:
+            raise InvalidArgument(f"{message or code or f'HTTP {status}'}: {what}")
+        raise Unavailable(f"registry {self.host} answered HTTP {status} for {what}"
+                          + (f": {message}" if message else ""))
+
+    # --- API -----------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """``GET /v2/``, authenticating if the registry asks: what ``login`` verifies."""
+        self._request("GET", self._url("/v2/"), scopes=[], what=self.host).close()
+
+    def head_manifest(self, repo: str, reference: str,
+                      accept: Sequence[str] = MANIFEST_MEDIA_TYPES) -> Descriptor:
+        """The descriptor of a manifest without its body (falls back to GET if needed)."""
+        what = self._what(repo, reference)
+        resp = self._request("HEAD", self._url(f"/v2/{repo}/manifests/{reference}"),
+                             scopes=self._scopes(repo), what=what,
+                             headers={"Accept": ", ".join(accept)})
+        resp.close()
+        digest = resp.header("Docker-Content-Digest")
+        media_type = (resp.header("Content-Type") or "").split(";")[0].strip()
+        length = resp.header("Content-Length")
+        if digest and media_type and length and length.isdigit():
+            if ":" in reference and digest != reference:
+                raise DigestMismatch(f"registry answered {digest} for {what}")
+            return Descriptor(media_type, validate_digest(digest), int(length))
+        m = self.get_manifest(repo, reference, accept)
+        return Descriptor(m.media_type, m.digest, len(m.data))
+
+    def get_manifest(self, repo: str, reference: str,
+                     accept: Sequence[str] = MANIFEST_MEDIA_TYPES) -> FetchedManifest:
+        """Fetch a manifest or index by tag or digest, verified against its digest."""
+        what = self._what(repo, reference)
+        resp = self._request("GET", self._url(f"/v2/{repo}/manifests/{reference}"),
+                             scopes=self._scopes(repo), what=what,
+                             headers={"Accept": ", ".join(accept)})
+        claimed = resp.header("Docker-Content-Digest")
+        media_type = (resp.header("Content-Type") or "").split(";")[0].strip()
+        data = resp.read(_MANIFEST_LIMIT)
+        pinned = reference if ":" in reference else None
+        for expected in filter(None, (pinned, claimed)):
+            actual = _digest_of(data, expected)
+            if actual != expected:
+                raise DigestMismatch(f"manifest digest mismatch for {what}: "
+                                     f"expected {expected}, got {actual}")
+        if media_type in ("", "application/json", "text/plain",
+                          "application/octet-stream"):
+            with contextlib.suppress(ValueError, AttributeError):
+                media_type = str(json.loads(data).get("mediaType") or media_type)
+        return FetchedManifest(data, media_type, pinned or claimed or _digest_of(data))
+
+    def put_manifest(self, repo: str, reference: str, data: bytes, media_type: str) -> str:
+        """``PUT`` a manifest under a tag (or its digest); returns its digest."""
+        digest = _digest_of(data)
+        what = self._what(repo, reference)
+        resp = self._request("PUT", self._url(f"/v2/{repo}/manifests/{reference}"),
+                             scopes=self._scopes(repo, push=True), what=what, body=data,
+                             headers={"Content-Type": media_type}, ok=(201,))
+        resp.close()
+        claimed = resp.header("Docker-Content-Digest")
+        if claimed and claimed != digest:
+            raise DigestMismatch(f"registry stored {what} as {claimed}, expected {digest}")
+        return digest
+
+    def list_tags(self, repo: str) -> list[str]:
+        """All tags of ``repo``, following ``Link: <...>; rel="next"`` pages."""
+        tags: list[str] = []
+        url: str | None = self._url(f"/v2/{repo}/tags/list")
+        while url:
+            resp = self._request("GET", url, scopes=self._scopes(repo),
+                                 what=self._what(repo))
+            link = resp.header("Link")
+            try:
+                tags += json.loads(resp.read()).get("tags") or []
+            except (ValueError, AttributeError) as e:
+                raise Unavailable(f"registry {self.host} sent an invalid tag list") from e
+            m = re.search(r'<([^>]+)>\s*;\s*rel="?next"?', link or "")
+            url = urllib.parse.urljoin(url, m.group(1)) if m else None
+        return tags
+
+    def blob_exists(self, repo: str, digest: str) -> bool:
+        """``HEAD`` the blob: ``True`` if the registry has it in ``repo``."""
+        resp = self._request("HEAD", self._url(f"/v2/{repo}/blobs/{digest}"),
+                             scopes=self._scopes(repo), what=self._what(repo, digest),
+                             ok=(200, 404))
+        resp.close()
+        return resp.status == 200
+
+    def fetch_blob(self, repo: str, digest: str, dest: str, size: int | None = None) -> None:
+        """Download a blob into ``dest``, verifying size and digest.
+
+        Bytes already in ``dest`` (an interrupted earlier download) are kept and the rest is
+        asked for with ``Range:``; a connection cut mid-body is resumed the same way up to
+        ``retries`` times, then ``Unavailable`` is raised with the partial file kept. On a
+        digest or size mismatch ``dest`` is deleted and :class:`DigestMismatch` raised.
+        """
+        what = self._what(repo, digest)
+        url = self._url(f"/v2/{repo}/blobs/{digest}")
+        h = _hasher(digest)
+        offset = 0
+        if os.path.exists(dest):
+            with open(dest, "rb") as f:
+                while block := f.read(_CHUNK):
+                    h.update(block)
+                    offset += len(block)
+        if size is not None and offset > size:
+            h, offset = _hasher(digest), 0
+            open(dest, "wb").close()
+        failures = 0
+        while size is None or offset < size:
+            headers = {"Range": f"bytes={offset}-"} if offset else {}
+            try:
+                resp = self._request("GET", url, scopes=self._scopes(repo), what=what,
+                                     headers=headers, ok=(200, 206))
+            except Unavailable:
+                failures += 1
+                if failures > self.retries:
+                    raise
+                continue
+            with resp, open(dest, "ab") as f:
+                if offset and (resp.status != 206 or not (resp.header("Content-Range") or "")
+                               .startswith(f"bytes {offset}-")):
+                    f.truncate(0)
+                    h, offset = _hasher(digest), 0
+                try:
+                    while block := resp.read_chunk(_CHUNK):
+                        f.write(block)
+                        h.update(block)
+                        offset += len(block)
+                        if size is not None and offset > size:
+                            break
+                except (OSError, http.client.HTTPException) as e:
+                    failures += 1
+                    if failures > self.retries:
+                        raise Unavailable(f"download of {what} interrupted at byte {offset}: "
+                                          f"{e!r}") from e
+                    continue
+            if size is None or offset >= size:
+                break
+            failures += 1
+            if failures > self.retries:
+                raise Unavailable(f"download of {what} ended early at byte {offset} of {size}")
+        actual = f"{h.name}:{h.hexdigest()}"
+        if actual != digest or (size is not None and offset != size):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dest)
+            raise DigestMismatch(f"blob digest mismatch for {what}: got {actual}"
+                                 f" ({offset} bytes, expected {size})")
+
+    def push_blob(self, repo: str, digest: str, path: str, size: int | None = None, *,
+                  mount_from: str | None = None, chunk_size: int | None = None) -> None:
+        """Upload a blob: ``POST`` an upload, then one ``PUT`` (monolithic) or ``PATCH``
+        chunks of ``chunk_size`` bytes and a closing ``PUT ?digest=``. With ``mount_from``
+        the registry is first asked to mount the blob from that repository (``201``).
+        """
+        what = self._what(repo, digest)
+        size = os.path.getsize(path) if size is None else size
+        scopes = self._scopes(repo, push=True)
+        query = ""
+        if mount_from:
+            scopes += self._scopes(mount_from)
+            query = "?" + urllib.parse.urlencode({"mount": digest, "from": mount_from})
+        resp = self._request("POST", self._url(f"/v2/{repo}/blobs/uploads/{query}"),
+                             scopes=scopes, what=what, ok=(201, 202))
+        resp.close()
+        if resp.status == 201:
+            return
+        location = self._location(resp, what)
+        with open(path, "rb") as f:
+            if chunk_size and size > chunk_size:
+                offset = 0
+                while chunk := f.read(chunk_size):
+                    resp = self._request(
+                        "PATCH", location, scopes=scopes, what=what, body=chunk, ok=(202,),
+                        headers={"Content-Type": "application/octet-stream",
+                                 "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
+                                 "Content-Length": str(len(chunk))})
+                    resp.close()
+                    location = self._location(resp, what)
+                    offset += len(chunk)
+                body: bytes | IO[bytes] = b""
+                length = 0
+            else:
+                body, length = f, size
+            sep = "&" if "?" in location else "?"
+            resp = self._request(
+                "PUT", location + sep + urllib.parse.urlencode({"digest": digest}),
+                scopes=scopes, what=what, body=body, ok=(201,),
+                headers={"Content-Type": "application/octet-stream",
+                         "Content-Length": str(length)})
+            resp.close()
+
+    def _location(self, resp: Response, what: str) -> str:
+        location = resp.header("Location")
+        if not location:
+            raise Unavailable(f"registry {self.host} gave no upload location for {what}")
+        return urllib.parse.urljoin(resp.url, location)
