@@ -222,8 +222,9 @@ class TokenServer:
 
 class MangleProxy:
     """HTTP proxy on 127.0.0.1 in front of ``upstream``. ``mode``: ``"corrupt"`` flips one
-    byte of every blob body; ``"truncate-once"`` cuts the first blob body in half and drops
-    the connection; ``"pass"`` forwards untouched. ``log`` records (method, path, Range)."""
+    byte of every blob body; ``"truncate-once"`` cuts the first blob body (over 1 KiB) in
+    half and drops the connection; ``"lie-digest"`` sends a wrong ``Docker-Content-Digest``
+    with manifests; ``"pass"`` forwards untouched. ``log`` records (method, path, Range)."""
 
     def __init__(self, upstream: str, mode: str) -> None:
         self.upstream = upstream
@@ -273,10 +274,13 @@ class MangleProxy:
         elif is_blob and self.mode == "truncate-once" and self.cuts == 0 and len(data) > 1024:
             self.cuts += 1
             cut = True
+        lie = self.mode == "lie-digest" and "/manifests/" in req.path
         req.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("connection", "keep-alive", "transfer-encoding",
                                  "content-length"):
+                if lie and k.lower() == "docker-content-digest":
+                    v = "sha256:" + hashlib.sha256(b"something else").hexdigest()
                 req.send_header(k, v)
         if req.command == "HEAD":
             req.send_header("Content-Length", resp.getheader("Content-Length") or "0")

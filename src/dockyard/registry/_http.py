@@ -41,14 +41,27 @@ class Response:
         """The whole body (at most ``limit`` bytes: manifests and errors are small)."""
         try:
             data = self._resp.read(limit + 1)
+            truncated = self.truncated
+        except (OSError, http.client.HTTPException) as e:
+            raise Unavailable(f"reading {self.url} failed: {e!r}") from e
         finally:
             self.close()
         if len(data) > limit:
             raise InvalidArgument(f"response from {self.url} larger than {limit} bytes")
+        if truncated:
+            raise Unavailable(f"reading {self.url} failed: connection closed mid-body")
         return data
 
-    def read_chunk(self, size: int = 1 << 20) -> bytes:
+    def read_chunk(self, size: int = 1 << 16) -> bytes:
+        """Up to ``size`` bytes; ``b""`` at the end of the body (see :attr:`truncated`)."""
         return self._resp.read(size)
+
+    @property
+    def truncated(self) -> bool:
+        """Did the body end (connection closed) before its ``Content-Length``?
+        ``http.client`` reports that as a quiet end of body to ``read(amt)``."""
+        remaining = self._resp.length
+        return remaining is not None and remaining > 0
 
     def close(self) -> None:
         self._resp.close()

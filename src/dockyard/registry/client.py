@@ -288,12 +288,14 @@ class RegistryClient:
                     f.truncate(0)
                     h, offset = _hasher(digest), 0
                 try:
-                    while block := resp.read_chunk(_CHUNK):
+                    while block := resp.read_chunk():
                         f.write(block)
                         h.update(block)
                         offset += len(block)
                         if size is not None and offset > size:
                             break
+                    if resp.truncated:
+                        raise http.client.IncompleteRead(b"", None)
                 except (OSError, http.client.HTTPException) as e:
                     failures += 1
                     if failures > self.retries:

@@ -1,0 +1,168 @@
+"""Pull and push against a real docker-registry on 127.0.0.1, checked with skopeo/umoci."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import IMAGE_NAME, skopeo_copy
+from registry_fixture import (
+    MangleProxy,
+    Registry,
+    add_image,
+    add_index,
+    free_port,
+)
+
+from dockyard.errors import NotFound, Unavailable
+from dockyard.registry import DigestMismatch, Platform, RegistryClient, pull, push
+from dockyard.registry.ocidir import OciLayout
+from dockyard.registry.protocol import MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST
+
+pytestmark = [pytest.mark.integration, pytest.mark.peer]
+
+
+def _skopeo_inspect(target: str, *extra: str) -> dict[str, object]:
+    out = subprocess.run(["skopeo", "inspect", *extra, target], check=True,
+                         capture_output=True, text=True).stdout
+    doc: dict[str, object] = json.loads(out)
+    return doc
+
+
+def _layer_digest(layout: OciLayout) -> str:
+    manifest = json.loads(layout.read_blob(layout.resolve(IMAGE_NAME).digest))
+    return str(manifest["layers"][0]["digest"])
+
+
+def test_pull_image_pushed_by_skopeo(registry: Registry, image_layout: OciLayout,
+                                     tmp_path: Path) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    sink = OciLayout(str(tmp_path / "pulled"))
+    result = pull(RegistryClient(registry.host), f"{registry.host}/test/busybox:1", sink)
+
+    assert result.digest == image_layout.resolve(IMAGE_NAME).digest
+    assert [d.digest for d in result.layers] == [_layer_digest(image_layout)]
+    assert sink.has_blob(result.layers[0].digest) and sink.has_blob(result.config.digest)
+    assert not os.path.exists(os.path.join(sink.path, ".ingest"))
+    # Interop: skopeo and umoci read what was pulled.
+    inspected = _skopeo_inspect(f"oci:{sink.path}:1")
+    assert inspected["Digest"] == result.digest
+    assert inspected["Layers"] == [result.layers[0].digest]
+    bundle = tmp_path / "bundle"
+    subprocess.run(["umoci", "unpack", "--image", f"{sink.path}:1", str(bundle)], check=True,
+                   capture_output=True)
+    assert (bundle / "rootfs" / "bin" / "busybox").is_file()
+    assert os.readlink(bundle / "rootfs" / "bin" / "sh") == "busybox"
+    # Blobs already present are not downloaded again.
+    again = pull(RegistryClient(registry.host), f"{registry.host}/test/busybox:1", sink)
+    assert again.fetched == ()
+
+
+def test_push_then_skopeo_inspect(registry: Registry, image_layout: OciLayout) -> None:
+    client = RegistryClient(registry.host)
+    result = push(client, f"{registry.host}/test/pushed:2", image_layout, name=IMAGE_NAME)
+    assert len(result.pushed) == 2
+    inspected = _skopeo_inspect(f"docker://{registry.host}/test/pushed:2", "--tls-verify=false")
+    assert inspected["Digest"] == result.digest
+    assert inspected["Layers"] == [_layer_digest(image_layout)]
+    assert client.list_tags("test/pushed") == ["2"]
+    head = client.head_manifest("test/pushed", "2")
+    assert (head.digest, head.media_type) == (result.digest, MEDIA_OCI_MANIFEST)
+    # Blobs the registry has are skipped.
+    assert push(client, f"{registry.host}/test/pushed:3", image_layout,
+                name=IMAGE_NAME).pushed == ()
+
+
+def test_chunked_upload_and_cross_repo_mount(registry: Registry,
+                                             image_layout: OciLayout) -> None:
+    client = RegistryClient(registry.host)
+    digest = _layer_digest(image_layout)
+    path = image_layout.blob_path(digest)
+    assert not client.blob_exists("test/chunked", digest)
+    client.push_blob("test/chunked", digest, path, chunk_size=256 * 1024)
+    assert client.blob_exists("test/chunked", digest)
+    client.push_blob("test/mounted", digest, path, mount_from="test/chunked")
+    assert client.blob_exists("test/mounted", digest)
+
+
+def test_index_platform_selection(registry: Registry, image_layout: OciLayout,
+                                  layer: tuple[bytes, str], tmp_path: Path) -> None:
+    amd = image_layout.resolve(IMAGE_NAME)
+    amd = type(amd)(amd.media_type, amd.digest, amd.size, {"os": "linux",
+                                                          "architecture": "amd64"})
+    arm = add_image(image_layout, "busybox:arm", b"not really a layer", layer[1], arch="arm64")
+    add_index(image_layout, "busybox:multi", [amd, arm])
+    client = RegistryClient(registry.host)
+    pushed = push(client, f"{registry.host}/test/multi:1", image_layout, name="busybox:multi")
+    assert client.get_manifest("test/multi", "1").media_type == MEDIA_OCI_INDEX
+
+    sink = OciLayout(str(tmp_path / "arm"))
+    got = pull(client, f"{registry.host}/test/multi:1", sink, Platform.parse("linux/arm64"))
+    assert got.digest == pushed.digest
+    assert got.manifest.digest == arm.digest
+    assert sink.read_blob(got.layers[0].digest) == b"not really a layer"
+    with pytest.raises(NotFound, match="no matching manifest for linux/s390x"):
+        pull(client, f"{registry.host}/test/multi:1", sink, Platform.parse("linux/s390x"))
+
+
+def test_unknown_tag_is_not_found(registry: Registry, image_layout: OciLayout) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    with pytest.raises(NotFound) as err:
+        RegistryClient(registry.host).get_manifest("test/busybox", "nope")
+    assert str(err.value) == f"manifest unknown: {registry.host}/test/busybox:nope"
+
+
+def test_registry_down_is_unavailable() -> None:
+    host = f"127.0.0.1:{free_port()}"
+    with pytest.raises(Unavailable) as err:
+        RegistryClient(host).get_manifest("test/busybox", "1")
+    assert str(err.value).startswith(f"registry {host} is not reachable: ")
+    assert "\n" not in str(err.value)
+
+
+def test_corrupted_blob_is_rejected_and_not_committed(registry: Registry,
+                                                      image_layout: OciLayout,
+                                                      tmp_path: Path) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    proxy = MangleProxy(registry.host, "corrupt")
+    try:
+        sink = OciLayout(str(tmp_path / "sink"))
+        with pytest.raises(DigestMismatch, match="digest mismatch"):
+            pull(RegistryClient(proxy.host), f"{proxy.host}/test/busybox:1", sink)
+    finally:
+        proxy.stop()
+    assert not sink.has_blob(_layer_digest(image_layout))
+    assert sink.images() == []
+    assert os.listdir(os.path.join(sink.path, "blobs", "sha256")) == []
+    assert not os.path.exists(os.path.join(sink.path, ".ingest"))
+
+
+def test_lying_manifest_digest_is_rejected(registry: Registry,
+                                           image_layout: OciLayout) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    proxy = MangleProxy(registry.host, "lie-digest")
+    try:
+        with pytest.raises(DigestMismatch, match="manifest digest mismatch"):
+            RegistryClient(proxy.host).get_manifest("test/busybox", "1")
+    finally:
+        proxy.stop()
+
+
+def test_truncated_download_resumes_with_range(registry: Registry, image_layout: OciLayout,
+                                               tmp_path: Path) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    proxy = MangleProxy(registry.host, "truncate-once")
+    try:
+        sink = OciLayout(str(tmp_path / "sink"))
+        result = pull(RegistryClient(proxy.host), f"{proxy.host}/test/busybox:1", sink)
+    finally:
+        proxy.stop()
+    layer = _layer_digest(image_layout)
+    assert proxy.cuts == 1
+    ranged = [r for m, p, r in proxy.log if m == "GET" and p.endswith(layer) and r]
+    assert len(ranged) == 1 and ranged[0].startswith("bytes=") and ranged[0] != "bytes=0-"
+    assert sink.read_blob(layer) == image_layout.read_blob(layer)
+    assert result.layers[0].digest == layer
