@@ -212,8 +212,8 @@ class Authenticator:
         self._verify_tls = verify_tls
         self._timeout = timeout
         self._lock = threading.Lock()
+        self._fetch_lock = threading.Lock()
         self._scheme: str | None = None
-        self._bearer: dict[str, str] = {}
         self._tokens: dict[str, tuple[str, float]] = {}
 
     @property
@@ -235,29 +235,37 @@ class Authenticator:
                     return {"Authorization": f"Bearer {cached[0]}"}
         return {}
 
-    def on_unauthorized(self, header: str | None, scopes: Iterable[str], what: str) -> None:
-        """React to a 401 for ``what`` (``host/repo``): ready the retry, or raise."""
+    def on_unauthorized(self, header: str | None, scopes: Iterable[str], what: str,
+                        sent: str | None = None) -> None:
+        """React to a 401 for ``what`` (``host/repo``) to a request that carried the
+        ``Authorization`` header ``sent``: ready the retry, or raise ``PermissionDenied``.
+        Concurrent callers share one token fetch per scope."""
         scopes = list(scopes)
+        key = self._key(scopes)
         challenges = {c.scheme: c for c in parse_challenges(header or "")}
         if "bearer" in challenges and "realm" in challenges["bearer"].params:
             params = challenges["bearer"].params
             wanted = set(scopes)
             if params.get("scope"):
                 wanted.update(params["scope"].split(" "))
-            token, expires_in = self._fetch_token(params, sorted(wanted), what)
-            with self._lock:
-                self._scheme = "bearer"
-                self._bearer = {k: v for k, v in params.items() if k in ("realm", "service")}
-                expiry = time.monotonic() + max(expires_in - 10, 1)
-                self._tokens[self._key(scopes)] = (token, expiry)
+            with self._fetch_lock:
+                with self._lock:
+                    cached = self._tokens.get(key)
+                    if self._scheme == "bearer" and cached and cached[1] > time.monotonic() \
+                            and sent != f"Bearer {cached[0]}":
+                        return  # another thread fetched a fresh token meanwhile
+                token, expires_in = self._fetch_token(params, sorted(wanted), what)
+                with self._lock:
+                    self._scheme = "bearer"
+                    self._tokens[key] = (token, time.monotonic() + max(expires_in - 10, 1))
             return
         if "basic" in challenges:
             if self.credentials is None:
                 raise PermissionDenied(f"unauthorized: authentication required for {what}")
+            if sent == self.credentials.basic_header():
+                raise PermissionDenied(
+                    f"unauthorized: incorrect username or password for {self.host}")
             with self._lock:
-                if self._scheme == "basic":
-                    raise PermissionDenied(
-                        f"unauthorized: incorrect username or password for {self.host}")
                 self._scheme = "basic"
             return
         if self.credentials is None:

@@ -133,7 +133,7 @@ class RegistryClient:
             if resp.status == 401 and attempt == 0:
                 challenge = resp.header("WWW-Authenticate")
                 resp.close()
-                self.auth.on_unauthorized(challenge, scopes, what)
+                self.auth.on_unauthorized(challenge, scopes, what, hdrs.get("Authorization"))
                 continue
             if resp.status in ok:
                 return resp
