@@ -1,0 +1,76 @@
+"""Contract suite for :class:`dockyard.registry.protocol.BlobSink` (STYLE.md rule 5).
+
+Every sink implementation is added to ``SINKS``; the content store joins when it lands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dockyard.errors import NotFound
+from dockyard.registry.client import DigestMismatch
+from dockyard.registry.ocidir import OciLayout
+from dockyard.registry.protocol import BlobSink, BlobSource, Descriptor
+
+SINKS: dict[str, Callable[[Path], BlobSink]] = {
+    "oci-layout": lambda p: OciLayout(str(p / "layout")),
+}
+
+DATA = b"some blob content"
+DIGEST = "sha256:" + hashlib.sha256(DATA).hexdigest()
+
+
+@pytest.fixture(params=sorted(SINKS))
+def sink(request: pytest.FixtureRequest, tmp_path: Path) -> BlobSink:
+    made = SINKS[request.param](tmp_path)
+    assert isinstance(made, BlobSink)
+    return made
+
+
+def _ingest(sink: BlobSink, digest: str, data: bytes) -> str:
+    path = sink.blob_path_for_ingest(digest)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def test_commit_makes_blob_present(sink: BlobSink) -> None:
+    assert not sink.has_blob(DIGEST)
+    sink.commit(DIGEST, _ingest(sink, DIGEST, DATA))
+    assert sink.has_blob(DIGEST)
+
+
+def test_ingest_path_is_stable_for_resume(sink: BlobSink) -> None:
+    path = _ingest(sink, DIGEST, DATA[:4])
+    assert sink.blob_path_for_ingest(DIGEST) == path
+    assert os.path.getsize(path) == 4
+    sink.abort(DIGEST, path)
+    assert not os.path.exists(path)
+    assert not sink.has_blob(DIGEST)
+
+
+def test_commit_of_wrong_content_is_refused(sink: BlobSink) -> None:
+    path = _ingest(sink, DIGEST, DATA + b"!")
+    with pytest.raises(DigestMismatch):
+        sink.commit(DIGEST, path)
+    assert not sink.has_blob(DIGEST)
+
+
+def test_set_image_needs_committed_root(sink: BlobSink) -> None:
+    desc = Descriptor("application/vnd.oci.image.manifest.v1+json", DIGEST, len(DATA))
+    with pytest.raises(NotFound):
+        sink.set_image("example.com/a/b:1", desc)
+    sink.commit(DIGEST, _ingest(sink, DIGEST, DATA))
+    sink.set_image("example.com/a/b:1", desc)
+    sink.set_image("example.com/a/b:1", desc)  # re-tagging replaces, does not duplicate
+    if isinstance(sink, BlobSource):
+        assert sink.resolve("example.com/a/b:1") == desc
+        with open(sink.blob_path(DIGEST), "rb") as f:
+            assert f.read() == DATA
+        with pytest.raises(NotFound):
+            sink.resolve("example.com/a/b:2")
