@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from registry_fixture import (
+    STARTED,
     Registry,
     TokenServer,
     add_image,
@@ -21,6 +22,13 @@ from dockyard.registry.ocidir import OciLayout
 
 USERS = {"alice": "s3cret-pass"}
 IMAGE_NAME = "busybox:1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_registry_left_running() -> Iterator[None]:
+    yield
+    left = [r.host for r in STARTED if r.proc.poll() is None]
+    assert not left, f"docker-registry still running on {left}"
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,9 @@ REGISTRY_BIN = "/usr/bin/docker-registry"
 SERVICE = "dockyard-test-registry"
 ISSUER = "dockyard-test-issuer"
 
+#: Every registry process started, so the session can check none outlived its test.
+STARTED: list[Registry] = []
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -103,6 +106,7 @@ def run_registry(tmp: Path, auth: dict[str, Any] | None = None) -> Iterator[Regi
         proc = subprocess.Popen([REGISTRY_BIN, "serve", str(cfg)], stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     reg = Registry(f"127.0.0.1:{port}", proc, log)
+    STARTED.append(reg)
     try:
         _wait_ready(reg)
         yield reg
@@ -223,8 +227,9 @@ class TokenServer:
 class MangleProxy:
     """HTTP proxy on 127.0.0.1 in front of ``upstream``. ``mode``: ``"corrupt"`` flips one
     byte of every blob body; ``"truncate-once"`` cuts the first blob body (over 1 KiB) in
-    half and drops the connection; ``"lie-digest"`` sends a wrong ``Docker-Content-Digest``
-    with manifests; ``"pass"`` forwards untouched. ``log`` records (method, path, Range)."""
+    half and drops the connection (``"truncate-always"``: every one); ``"lie-digest"``
+    sends a wrong ``Docker-Content-Digest`` with manifests; ``"pass"`` forwards untouched.
+    ``log`` records (method, path, Range)."""
 
     def __init__(self, upstream: str, mode: str) -> None:
         self.upstream = upstream
@@ -271,7 +276,9 @@ class MangleProxy:
         if is_blob and self.mode == "corrupt":
             data = data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 0xFF]) \
                 + data[len(data) // 2 + 1:]
-        elif is_blob and self.mode == "truncate-once" and self.cuts == 0 and len(data) > 1024:
+        elif is_blob and len(data) > 1024 and (
+                self.mode == "truncate-always" or (self.mode == "truncate-once"
+                                                   and self.cuts == 0)):
             self.cuts += 1
             cut = True
         lie = self.mode == "lie-digest" and "/manifests/" in req.path

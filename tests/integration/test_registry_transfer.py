@@ -166,3 +166,51 @@ def test_truncated_download_resumes_with_range(registry: Registry, image_layout:
     assert len(ranged) == 1 and ranged[0].startswith("bytes=") and ranged[0] != "bytes=0-"
     assert sink.read_blob(layer) == image_layout.read_blob(layer)
     assert result.layers[0].digest == layer
+
+
+def test_interrupted_pull_keeps_partial_and_next_pull_resumes(
+        registry: Registry, image_layout: OciLayout, tmp_path: Path) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    layer = _layer_digest(image_layout)
+    sink = OciLayout(str(tmp_path / "sink"))
+    cutter = MangleProxy(registry.host, "truncate-always")
+    try:
+        with pytest.raises(Unavailable, match=r"interrupted|ended early"):
+            pull(RegistryClient(cutter.host), f"{cutter.host}/test/busybox:1", sink)
+    finally:
+        cutter.stop()
+    partial = sink.blob_path_for_ingest(layer)
+    kept = os.path.getsize(partial)
+    assert 0 < kept < len(image_layout.read_blob(layer))
+    assert sink.images() == []
+
+    proxy = MangleProxy(registry.host, "pass")
+    try:
+        pull(RegistryClient(proxy.host), f"{proxy.host}/test/busybox:1", sink)
+    finally:
+        proxy.stop()
+    assert [r for m, p, r in proxy.log if m == "GET" and p.endswith(layer)] == [
+        f"bytes={kept}-"]
+    assert sink.read_blob(layer) == image_layout.read_blob(layer)
+
+
+def test_corrupt_partial_file_is_redownloaded(registry: Registry, image_layout: OciLayout,
+                                              tmp_path: Path) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    layer = _layer_digest(image_layout)
+    sink = OciLayout(str(tmp_path / "sink"))
+    Path(sink.blob_path_for_ingest(layer)).write_bytes(b"garbage" * 100)
+    pull(RegistryClient(registry.host), f"{registry.host}/test/busybox:1", sink)
+    assert sink.read_blob(layer) == image_layout.read_blob(layer)
+
+
+def test_unknown_blob_and_head_of_unknown_tag(registry: Registry,
+                                              image_layout: OciLayout) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    client = RegistryClient(registry.host)
+    with pytest.raises(NotFound, match=r"^manifest unknown: "):
+        client.head_manifest("test/busybox", "nope")
+    missing = "sha256:" + "0" * 64
+    assert not client.blob_exists("test/busybox", missing)
+    with pytest.raises(NotFound, match=r"^blob unknown"):
+        client.fetch_blob("test/busybox", missing, str(Path(image_layout.path) / "x"))

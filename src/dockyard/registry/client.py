@@ -16,7 +16,7 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Sequence
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from dockyard.errors import (
     DockyardError,
@@ -27,7 +27,7 @@ from dockyard.errors import (
     Unsupported,
 )
 from dockyard.registry._http import Response, is_tls_mismatch, open_url
-from dockyard.registry._ref import is_loopback, validate_digest
+from dockyard.registry._ref import Reference, is_loopback, validate_digest
 from dockyard.registry.auth import Authenticator, Credentials, load_credentials
 from dockyard.registry.protocol import MANIFEST_MEDIA_TYPES, Descriptor
 
@@ -91,6 +91,11 @@ class RegistryClient:
         if credentials is _UNSET:
             credentials = load_credentials(host, config_dir)
         self.auth = Authenticator(host, credentials, verify_tls=self._verify, timeout=timeout)
+
+    @classmethod
+    def for_reference(cls, ref: Reference, **kwargs: Any) -> RegistryClient:
+        """A client for the registry serving ``ref`` (``docker.io`` -> its API host)."""
+        return cls(ref.api_host, **kwargs)
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -160,7 +165,9 @@ class RegistryClient:
             raise PermissionDenied(
                 f"denied: {message or 'requested access to the resource is denied'}: {what}")
         if status == 404:
-            raise NotFound(f"{message or 'not found'}: {what}")
+            kind = urllib.parse.urlsplit(resp.url).path.rsplit("/", 2)[-2]
+            default = {"manifests": "manifest unknown", "blobs": "blob unknown"}.get(kind)
+            raise NotFound(f"{message or default or 'not found'}: {what}")
         if status == 429:
             raise Unavailable(f"toomanyrequests: {message or 'rate limit exceeded'}: {what}")
         if 400 <= status < 500:
@@ -263,7 +270,8 @@ class RegistryClient:
         url = self._url(f"/v2/{repo}/blobs/{digest}")
         h = _hasher(digest)
         offset = 0
-        if os.path.exists(dest):
+        resumed = os.path.exists(dest) and os.path.getsize(dest) > 0
+        if resumed:
             with open(dest, "rb") as f:
                 while block := f.read(_CHUNK):
                     h.update(block)
@@ -311,6 +319,9 @@ class RegistryClient:
         if actual != digest or (size is not None and offset != size):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(dest)
+            if resumed:  # the partial file left by someone else may be what was wrong
+                self.fetch_blob(repo, digest, dest, size)
+                return
             raise DigestMismatch(f"blob digest mismatch for {what}: got {actual}"
                                  f" ({offset} bytes, expected {size})")
 
