@@ -16,6 +16,7 @@ from registry_fixture import (
     busybox_layer,
     htpasswd_auth,
     run_registry,
+    tls_config,
 )
 
 from dockyard.registry.ocidir import OciLayout
@@ -55,6 +56,15 @@ def basic_registry(tmp_path: Path) -> Iterator[Registry]:
     d = tmp_path / "basic-registry"
     d.mkdir()
     with run_registry(d, htpasswd_auth(d, USERS)) as reg:
+        yield reg
+
+
+@pytest.fixture
+def tls_registry(tmp_path: Path) -> Iterator[Registry]:
+    """HTTPS with a self-signed certificate; its CA bundle is ``<dir>/tls.crt``."""
+    d = tmp_path / "tls-registry"
+    d.mkdir()
+    with run_registry(d, tls=tls_config(d)) as reg:
         yield reg
 
 

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import socket
+import ssl
 import subprocess
 import tarfile
 import threading
@@ -57,6 +58,7 @@ class Registry:
     host: str
     proc: subprocess.Popen[bytes]
     log: Path
+    tls: bool = False
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -73,7 +75,9 @@ def _wait_ready(reg: Registry, timeout: float = 15.0) -> None:
     while time.monotonic() < deadline:
         if reg.proc.poll() is not None:
             raise RuntimeError(f"docker-registry exited: {reg.log.read_text()[-2000:]}")
-        conn = http.client.HTTPConnection(reg.host, timeout=1)
+        conn = (http.client.HTTPSConnection(reg.host, timeout=1,
+                                            context=ssl._create_unverified_context())
+                if reg.tls else http.client.HTTPConnection(reg.host, timeout=1))
         try:
             conn.request("GET", "/v2/")
             conn.getresponse().read()
@@ -86,7 +90,8 @@ def _wait_ready(reg: Registry, timeout: float = 15.0) -> None:
 
 
 @contextlib.contextmanager
-def run_registry(tmp: Path, auth: dict[str, Any] | None = None) -> Iterator[Registry]:
+def run_registry(tmp: Path, auth: dict[str, Any] | None = None,
+                 tls: dict[str, Any] | None = None) -> Iterator[Registry]:
     """Start ``docker-registry`` on 127.0.0.1:<free port>; always stopped on exit."""
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -99,13 +104,15 @@ def run_registry(tmp: Path, auth: dict[str, Any] | None = None) -> Iterator[Regi
     }
     if auth:
         config["auth"] = auth
+    if tls:
+        config["http"]["tls"] = tls
     cfg = tmp / "config.yml"
     cfg.write_text(json.dumps(config))  # YAML is a superset of JSON
     log = tmp / "registry.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([REGISTRY_BIN, "serve", str(cfg)], stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    reg = Registry(f"127.0.0.1:{port}", proc, log)
+    reg = Registry(f"127.0.0.1:{port}", proc, log, bool(tls))
     STARTED.append(reg)
     try:
         _wait_ready(reg)
@@ -120,6 +127,35 @@ def htpasswd_auth(tmp: Path, users: dict[str, str]) -> dict[str, Any]:
     path = tmp / "htpasswd"
     path.write_text("\n".join(lines) + "\n")
     return {"htpasswd": {"realm": "basic-realm", "path": str(path)}}
+
+
+def tls_config(tmp: Path, name: str = "tls") -> dict[str, Any]:
+    """A self-signed certificate for 127.0.0.1 (SAN IP) -> docker-registry's ``http.tls``;
+    the certificate is also the CA bundle a client can verify with (``<name>.crt``)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    crt, pem = tmp / f"{name}.crt", tmp / f"{name}.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return {"certificate": str(crt), "key": str(pem)}
 
 
 # --- Bearer tokens --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from registry_fixture import (
     add_image,
     add_index,
     free_port,
+    tls_config,
 )
 
 from dockyard.errors import NotFound, Unavailable
@@ -214,3 +215,17 @@ def test_unknown_blob_and_head_of_unknown_tag(registry: Registry,
     assert not client.blob_exists("test/busybox", missing)
     with pytest.raises(NotFound, match=r"^blob unknown"):
         client.fetch_blob("test/busybox", missing, str(Path(image_layout.path) / "x"))
+
+
+def test_tls_registry(tls_registry: Registry, image_layout: OciLayout, tmp_path: Path) -> None:
+    host = tls_registry.host
+    ca = str(tls_registry.log.parent / "tls.crt")
+    # Loopback: HTTPS without verification (Docker's default insecure 127.0.0.0/8).
+    pushed = push(RegistryClient(host), f"{host}/test/tls:1", image_layout, name=IMAGE_NAME)
+    # With a CA bundle the certificate is verified, and plain HTTP is never tried.
+    client = RegistryClient(host, ca_file=ca)
+    assert client.get_manifest("test/tls", "1").digest == pushed.digest
+    other = tls_config(tmp_path, "other")["certificate"]
+    with pytest.raises(Unavailable) as err:
+        RegistryClient(host, ca_file=other).get_manifest("test/tls", "1")
+    assert str(err.value).startswith(f"registry {host}: TLS certificate verification failed")

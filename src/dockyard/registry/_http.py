@@ -14,13 +14,16 @@ from typing import IO
 
 from dockyard.errors import InvalidArgument, Unavailable
 
-__all__ = ["Response", "open_url"]
+__all__ = ["Response", "Verify", "open_url"]
 
 _MAX_REDIRECTS = 5
 _BLOCK = 1 << 16
 _USER_AGENT = "dockyard/0.1 (registry client)"
 
 Body = bytes | IO[bytes] | None
+#: ``True``: verify with the system CAs; a path: verify with that CA bundle only; ``False``:
+#: no verification (Docker's insecure registries).
+Verify = bool | str
 
 
 class Response:
@@ -74,12 +77,16 @@ class Response:
         self.close()
 
 
-def _connect(url: urllib.parse.SplitResult, verify_tls: bool,
+def _connect(url: urllib.parse.SplitResult, verify_tls: Verify,
              timeout: float) -> http.client.HTTPConnection:
     host = url.hostname or ""
     if url.scheme == "https":
-        ctx = ssl.create_default_context()
-        if not verify_tls:
+        try:
+            ctx = ssl.create_default_context(
+                cafile=verify_tls if isinstance(verify_tls, str) else None)
+        except (OSError, ssl.SSLError) as e:
+            raise InvalidArgument(f"cannot load CA certificates from {verify_tls}: {e}") from e
+        if verify_tls is False:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         return http.client.HTTPSConnection(host, url.port, timeout=timeout, context=ctx,
@@ -90,7 +97,7 @@ def _connect(url: urllib.parse.SplitResult, verify_tls: bool,
 
 
 def open_url(method: str, url: str, *, headers: Mapping[str, str] | None = None,
-             body: Body = None, verify_tls: bool = True, timeout: float = 60.0,
+             body: Body = None, verify_tls: Verify = True, timeout: float = 60.0,
              what: str | None = None) -> Response:
     """Send one request and return the response with its body unread.
 

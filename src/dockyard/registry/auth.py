@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.errors import InvalidArgument, PermissionDenied, Unavailable
-from dockyard.registry._http import open_url
+from dockyard.registry._http import Verify, open_url
 
 __all__ = [
     "Authenticator",
@@ -206,7 +206,7 @@ class Authenticator:
     """
 
     def __init__(self, host: str, credentials: Credentials | None = None, *,
-                 verify_tls: bool = True, timeout: float = 60.0) -> None:
+                 verify_tls: Verify = True, timeout: float = 60.0) -> None:
         self.host = host
         self.credentials = credentials
         self._verify_tls = verify_tls

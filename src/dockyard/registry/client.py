@@ -26,7 +26,7 @@ from dockyard.errors import (
     Unavailable,
     Unsupported,
 )
-from dockyard.registry._http import Response, is_tls_mismatch, open_url
+from dockyard.registry._http import Response, Verify, is_tls_mismatch, open_url
 from dockyard.registry._ref import Reference, is_loopback, validate_digest
 from dockyard.registry.auth import Authenticator, Credentials, load_credentials
 from dockyard.registry.protocol import MANIFEST_MEDIA_TYPES, Descriptor
@@ -70,21 +70,24 @@ def _one_line(text: str) -> str:
 class RegistryClient:
     """The ``/v2/`` API of one registry ``host`` (``host[:port]``).
 
-    HTTPS with the system CAs. For a loopback host or ``insecure=True`` (Docker's
-    ``insecure-registries``) HTTPS is tried without verification, then plain HTTP.
+    HTTPS with the system CAs, or only those in ``ca_file`` if given (Docker's
+    ``certs.d/<host>/ca.crt``). Without ``ca_file``, for a loopback host or with
+    ``insecure=True`` (Docker's ``insecure-registries``) HTTPS is tried without
+    verification, then plain HTTP.
     ``credentials`` default to those stored for ``host`` in ``config.json``; pass ``None``
     for anonymous access. Safe to share between threads.
     """
 
     def __init__(self, host: str, *, insecure: bool = False,
                  credentials: Credentials | None = _UNSET, config_dir: str | None = None,
-                 timeout: float = 60.0, retries: int = 3) -> None:
+                 ca_file: str | None = None, timeout: float = 60.0,
+                 retries: int = 3) -> None:
         if not host or "/" in host:
             raise InvalidArgument(f"invalid registry host {host!r}")
         self.host = host
         self.retries = retries
-        self._plain_ok = insecure or is_loopback(host)
-        self._verify = not self._plain_ok
+        self._plain_ok = ca_file is None and (insecure or is_loopback(host))
+        self._verify: Verify = ca_file or not self._plain_ok
         self._timeout = timeout
         self._base: str | None = None
         self._lock = threading.Lock()
