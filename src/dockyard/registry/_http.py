@@ -108,7 +108,10 @@ def open_url(method: str, url: str, *, headers: Mapping[str, str] | None = None,
     for _ in range(_MAX_REDIRECTS + 1):
         parts = urllib.parse.urlsplit(url)
         peer = what or f"registry {parts.netloc}"
-        conn = _connect(parts, verify_tls, timeout)
+        try:
+            conn = _connect(parts, verify_tls, timeout)
+        except (ValueError, http.client.InvalidURL) as e:
+            raise InvalidArgument(f"invalid URL {url!r}: {e}") from e
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query

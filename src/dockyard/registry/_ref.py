@@ -111,6 +111,13 @@ def parse_reference(text: str) -> Reference:
     return Reference(domain, path, tag, digest if at else None)
 
 
+def validate_host(host: str) -> str:
+    """``host[:port]`` as a registry address (``[::1]:5000`` for IPv6), else InvalidArgument."""
+    if not _DOMAIN.match(host):
+        raise InvalidArgument(f"invalid registry address {host!r}: want host[:port]")
+    return host
+
+
 def split_host_port(host: str) -> tuple[str, int | None]:
     """``"127.0.0.1:5000"`` -> ``("127.0.0.1", 5000)``; brackets of IPv6 literals dropped."""
     if host.startswith("["):

@@ -16,7 +16,7 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Sequence
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, NoReturn
 
 from dockyard.errors import (
     DockyardError,
@@ -27,7 +27,7 @@ from dockyard.errors import (
     Unsupported,
 )
 from dockyard.registry._http import Response, Verify, is_tls_mismatch, open_url
-from dockyard.registry._ref import Reference, is_loopback, validate_digest
+from dockyard.registry._ref import Reference, is_loopback, validate_digest, validate_host
 from dockyard.registry.auth import Authenticator, Credentials, load_credentials
 from dockyard.registry.protocol import MANIFEST_MEDIA_TYPES, Descriptor
 
@@ -82,9 +82,7 @@ class RegistryClient:
                  credentials: Credentials | None = _UNSET, config_dir: str | None = None,
                  ca_file: str | None = None, timeout: float = 60.0,
                  retries: int = 3) -> None:
-        if not host or "/" in host:
-            raise InvalidArgument(f"invalid registry host {host!r}")
-        self.host = host
+        self.host = validate_host(host)
         self.retries = retries
         self._plain_ok = ca_file is None and (insecure or is_loopback(host))
         self._verify: Verify = ca_file or not self._plain_ok
@@ -146,9 +144,9 @@ class RegistryClient:
             if resp.status in ok:
                 return resp
             self._raise_for(resp, what)
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable: the second 401 is raised above")
 
-    def _raise_for(self, resp: Response, what: str) -> None:
+    def _raise_for(self, resp: Response, what: str) -> NoReturn:
         code, message = "", ""
         try:
             doc = json.loads(resp.read(1 << 16) or b"{}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from dockyard.errors import InvalidArgument
-from dockyard.registry._ref import DEFAULT_DOMAIN, DOCKER_API_HOST
+from dockyard.registry._ref import DEFAULT_DOMAIN, DOCKER_API_HOST, validate_host
 from dockyard.registry.auth import (
     DOCKER_HUB_AUTH_KEY,
     Credentials,
@@ -21,9 +21,7 @@ def server_host(server: str | None) -> str:
     """``dockyard login [SERVER]``'s argument -> host[:port] (default ``docker.io``)."""
     if not server:
         return DEFAULT_DOMAIN
-    host = re.sub(r"^[a-zA-Z]+://", "", server.strip()).split("/", 1)[0].lower()
-    if not host:
-        raise InvalidArgument(f"invalid registry address {server!r}")
+    host = validate_host(re.sub(r"^[a-zA-Z]+://", "", server.strip()).split("/", 1)[0].lower())
     if host in ("index.docker.io", DOCKER_API_HOST):
         return DEFAULT_DOMAIN
     return host

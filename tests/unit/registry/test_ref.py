@@ -61,3 +61,11 @@ def test_split_host_port() -> None:
     assert split_host_port("a:1") == ("a", 1)
     assert split_host_port("[::1]:5000") == ("::1", 5000)
     assert split_host_port("a") == ("a", None)
+
+
+@pytest.mark.parametrize("host", ["bad host", "a/b", "", "a:b:c", "http://x"])
+def test_validate_host_rejects(host: str) -> None:
+    from dockyard.registry._ref import validate_host
+
+    with pytest.raises(InvalidArgument, match="invalid registry address"):
+        validate_host(host)
