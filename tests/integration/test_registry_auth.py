@@ -133,3 +133,19 @@ def test_cli_login_failures_are_one_line(basic_registry: Registry, tmp_path: Pat
     r = _dockyard("login", "-u", "alice", basic_registry.host, config=config, stdin="")
     assert r.returncode == 125
     assert r.stderr == "Error: Cannot perform an interactive login from a non TTY device\n"
+
+
+def test_bearer_push_mounts_across_repositories(
+        token_registry: tuple[Registry, TokenServer], image_layout: OciLayout) -> None:
+    reg, tokens = token_registry
+    client = RegistryClient(reg.host, credentials=ALICE)
+    push(client, f"{reg.host}/test/busybox:1", image_layout, name=IMAGE_NAME)
+    tokens.requests.clear()
+    events: list[str] = []
+    result = push(client, f"{reg.host}/other/copy:1", image_layout, name=IMAGE_NAME,
+                  mount_from="test/busybox", progress=lambda event, d: events.append(event))
+    assert sorted(events) == ["mounted", "mounted", "pushing", "pushing"]
+    assert len(result.pushed) == 2
+    # The mount asked for both repositories in one token.
+    assert ("alice", ["repository:other/copy:pull,push", "repository:test/busybox:pull"]) \
+        in tokens.requests

@@ -42,7 +42,12 @@ def test_pull_image_pushed_by_skopeo(registry: Registry, image_layout: OciLayout
                                      tmp_path: Path) -> None:
     skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
     sink = OciLayout(str(tmp_path / "pulled"))
-    result = pull(RegistryClient(registry.host), f"{registry.host}/test/busybox:1", sink)
+    events: list[tuple[str, str]] = []
+    result = pull(RegistryClient(registry.host), f"{registry.host}/test/busybox:1", sink,
+                  progress=lambda event, d: events.append((event, d.digest)))
+    assert sorted(events) == sorted(
+        [(e, d.digest) for e in ("fetching", "fetched") for d in (result.config,
+                                                                   *result.layers)])
 
     assert result.digest == image_layout.resolve(IMAGE_NAME).digest
     assert [d.digest for d in result.layers] == [_layer_digest(image_layout)]
@@ -58,8 +63,11 @@ def test_pull_image_pushed_by_skopeo(registry: Registry, image_layout: OciLayout
     assert (bundle / "rootfs" / "bin" / "busybox").is_file()
     assert os.readlink(bundle / "rootfs" / "bin" / "sh") == "busybox"
     # Blobs already present are not downloaded again.
-    again = pull(RegistryClient(registry.host), f"{registry.host}/test/busybox:1", sink)
+    events.clear()
+    again = pull(RegistryClient(registry.host), f"{registry.host}/test/busybox:1", sink,
+                 progress=lambda event, d: events.append((event, d.digest)))
     assert again.fetched == ()
+    assert {e for e, _ in events} == {"exists"}
 
 
 def test_push_then_skopeo_inspect(registry: Registry, image_layout: OciLayout) -> None:

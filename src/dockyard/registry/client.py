@@ -29,7 +29,12 @@ from dockyard.errors import (
 from dockyard.registry._http import Response, Verify, is_tls_mismatch, open_url
 from dockyard.registry._ref import Reference, is_loopback, validate_digest, validate_host
 from dockyard.registry.auth import Authenticator, Credentials, load_credentials
-from dockyard.registry.protocol import MANIFEST_MEDIA_TYPES, Descriptor
+from dockyard.registry.protocol import (
+    MANIFEST_MEDIA_TYPES,
+    MEDIA_OCI_INDEX,
+    MEDIA_OCI_MANIFEST,
+    Descriptor,
+)
 
 __all__ = ["DigestMismatch", "FetchedManifest", "RegistryClient"]
 
@@ -61,6 +66,24 @@ def _digest_of(data: bytes, like: str = "sha256:") -> str:
     h = _hasher(like)
     h.update(data)
     return f"{h.name}:{h.hexdigest()}"
+
+
+def _sniff_media_type(data: bytes) -> str | None:
+    """A manifest served without a useful Content-Type: its ``mediaType`` field, else its
+    shape (image-spec: an index has ``manifests``, an image manifest ``config``)."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    if isinstance(doc.get("mediaType"), str):
+        return str(doc["mediaType"])
+    if doc.get("schemaVersion") == 2 and "manifests" in doc:
+        return MEDIA_OCI_INDEX
+    if doc.get("schemaVersion") == 2 and "config" in doc:
+        return MEDIA_OCI_MANIFEST
+    return None
 
 
 def _one_line(text: str) -> str:
@@ -218,8 +241,7 @@ class RegistryClient:
                                      f"expected {expected}, got {actual}")
         if media_type in ("", "application/json", "text/plain",
                           "application/octet-stream"):
-            with contextlib.suppress(ValueError, AttributeError):
-                media_type = str(json.loads(data).get("mediaType") or media_type)
+            media_type = _sniff_media_type(data) or media_type
         return FetchedManifest(data, media_type, pinned or claimed or _digest_of(data))
 
     def put_manifest(self, repo: str, reference: str, data: bytes, media_type: str) -> str:
@@ -327,10 +349,11 @@ class RegistryClient:
                                  f" ({offset} bytes, expected {size})")
 
     def push_blob(self, repo: str, digest: str, path: str, size: int | None = None, *,
-                  mount_from: str | None = None, chunk_size: int | None = None) -> None:
+                  mount_from: str | None = None, chunk_size: int | None = None) -> bool:
         """Upload a blob: ``POST`` an upload, then one ``PUT`` (monolithic) or ``PATCH``
         chunks of ``chunk_size`` bytes and a closing ``PUT ?digest=``. With ``mount_from``
-        the registry is first asked to mount the blob from that repository (``201``).
+        the registry is first asked to mount the blob from that repository: ``True`` if it
+        did (``201``), ``False`` if the blob was uploaded.
         """
         what = self._what(repo, digest)
         size = os.path.getsize(path) if size is None else size
@@ -343,7 +366,7 @@ class RegistryClient:
                              scopes=scopes, what=what, ok=(201, 202))
         resp.close()
         if resp.status == 201:
-            return
+            return True
         location = self._location(resp, what)
         with open(path, "rb") as f:
             if chunk_size and size > chunk_size:
@@ -368,6 +391,7 @@ class RegistryClient:
                 headers={"Content-Type": "application/octet-stream",
                          "Content-Length": str(length)})
             resp.close()
+        return False
 
     def _location(self, resp: Response, what: str) -> str:
         location = resp.header("Location")

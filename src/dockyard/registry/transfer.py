@@ -30,7 +30,7 @@ from dockyard.registry.protocol import (
     host_platform,
 )
 
-__all__ = ["PullResult", "PushResult", "pull", "push", "select_manifest"]
+__all__ = ["Progress", "PullResult", "PushResult", "pull", "push", "select_manifest"]
 
 _IMAGE_MANIFESTS = (MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST)
 
@@ -45,12 +45,22 @@ class PullResult:
     fetched: tuple[str, ...]  # digests downloaded (those the sink had are not)
 
 
+#: ``progress(event, descriptor)``, called from worker threads as blobs move. Pull events:
+#: ``"exists"`` (already in the sink), ``"fetching"``, ``"fetched"`` (verified, committed).
+#: Push events: ``"exists"`` (the registry has it), ``"pushing"``, ``"pushed"``, ``"mounted"``.
+Progress = Callable[[str, Descriptor], None]
+
+
+def _quiet(event: str, d: Descriptor) -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class PushResult:
     reference: str
     digest: str
     size: int
-    pushed: tuple[str, ...]  # blob digests uploaded (those the registry had are not)
+    pushed: tuple[str, ...]  # blob digests uploaded or mounted (not those it had)
 
 
 def _as_ref(ref: Reference | str) -> Reference:
@@ -109,7 +119,8 @@ def _commit_bytes(sink: BlobSink, digest: str, data: bytes) -> None:
 
 
 def pull(client: RegistryClient, ref: Reference | str, sink: BlobSink,
-         platform: Platform | None = None, *, max_workers: int = 3) -> PullResult:
+         platform: Platform | None = None, *, max_workers: int = 3,
+         progress: Progress = _quiet) -> PullResult:
     """Pull ``ref`` for ``platform`` (default: this host's) into ``sink``."""
     ref = _as_ref(ref)
     repo, what = ref.repository, str(ref)
@@ -123,14 +134,20 @@ def pull(client: RegistryClient, ref: Reference | str, sink: BlobSink,
     else:
         image, plat = top, None
     if image.media_type not in _IMAGE_MANIFESTS:
-        raise Unsupported(f"unsupported manifest type {image.media_type!r} for {what}")
+        hint = " (Docker schema 1 is not supported)" if "v1+" in image.media_type else ""
+        raise Unsupported(f"unsupported manifest type {image.media_type!r} for {what}{hint}")
     config, layers = _image_parts(image.data, what)
     wanted: dict[str, Descriptor] = {}
     for d in (config, *layers):
-        if d.digest not in wanted and not sink.has_blob(d.digest):
+        if d.digest in wanted:
+            continue
+        if sink.has_blob(d.digest):
+            progress("exists", d)
+        else:
             wanted[d.digest] = d
 
     def fetch(d: Descriptor) -> None:
+        progress("fetching", d)
         path = sink.blob_path_for_ingest(d.digest)
         try:
             client.fetch_blob(repo, d.digest, path, d.size)
@@ -139,6 +156,7 @@ def pull(client: RegistryClient, ref: Reference | str, sink: BlobSink,
             raise
         # On Unavailable the partial file stays in the ingest area: a later pull resumes it.
         sink.commit(d.digest, path)
+        progress("fetched", d)
 
     _run_all([functools.partial(fetch, d) for d in wanted.values()], max_workers)
     _commit_bytes(sink, image.digest, image.data)
@@ -150,18 +168,26 @@ def pull(client: RegistryClient, ref: Reference | str, sink: BlobSink,
 
 
 def push(client: RegistryClient, ref: Reference | str, source: BlobSource, *,
-         name: str | None = None, max_workers: int = 3,
-         chunk_size: int | None = None) -> PushResult:
-    """Push the image ``name`` (default: ``str(ref)``) of ``source`` to ``ref``."""
+         name: str | None = None, max_workers: int = 3, chunk_size: int | None = None,
+         mount_from: str | None = None, progress: Progress = _quiet) -> PushResult:
+    """Push the image ``name`` (default: ``str(ref)``) of ``source`` to ``ref``.
+
+    Blobs the repository has are skipped; with ``mount_from`` (a repository on the same
+    registry) the registry is asked to mount each missing blob from there before uploading.
+    """
     ref = _as_ref(ref)
     root = source.resolve(str(ref) if name is None else name)
     pushed: list[str] = []
 
     def push_blob(d: Descriptor) -> None:
-        if not client.blob_exists(ref.repository, d.digest):
-            client.push_blob(ref.repository, d.digest, source.blob_path(d.digest), d.size,
-                             chunk_size=chunk_size)
-            pushed.append(d.digest)
+        if client.blob_exists(ref.repository, d.digest):
+            progress("exists", d)
+            return
+        progress("pushing", d)
+        mounted = client.push_blob(ref.repository, d.digest, source.blob_path(d.digest),
+                                   d.size, chunk_size=chunk_size, mount_from=mount_from)
+        pushed.append(d.digest)
+        progress("mounted" if mounted else "pushed", d)
 
     def push_manifest(d: Descriptor, reference: str) -> None:
         with open(source.blob_path(d.digest), "rb") as f:

@@ -43,3 +43,15 @@ def test_select_manifest() -> None:
 def test_descriptor_from_json_rejects_garbage() -> None:
     with pytest.raises(InvalidArgument):
         Descriptor.from_json({"digest": 3})
+
+
+def test_sniff_media_type() -> None:
+    from dockyard.registry.client import _sniff_media_type
+
+    assert _sniff_media_type(b'{"schemaVersion":2,"manifests":[]}') == \
+        "application/vnd.oci.image.index.v1+json"
+    assert _sniff_media_type(b'{"schemaVersion":2,"config":{},"layers":[]}') == \
+        "application/vnd.oci.image.manifest.v1+json"
+    assert _sniff_media_type(b'{"mediaType":"x"}') == "x"
+    assert _sniff_media_type(b"[]") is None
+    assert _sniff_media_type(b"nope") is None
