@@ -35,7 +35,7 @@ def test_basic_without_credentials_is_a_clear_error(basic_registry: Registry) ->
     with pytest.raises(PermissionDenied) as err:
         client.get_manifest("test/busybox", "1")
     assert str(err.value) == ("unauthorized: authentication required for "
-                              f"{basic_registry.host}/test/busybox:1")
+                              f"{basic_registry.host}/test/busybox")
 
 
 def test_basic_push_and_pull(basic_registry: Registry, image_layout: OciLayout,
@@ -59,7 +59,7 @@ def test_bearer_without_credentials_is_a_clear_error(
     reg, _ = token_registry
     with pytest.raises(PermissionDenied) as err:
         RegistryClient(reg.host, credentials=None).get_manifest("test/busybox", "1")
-    assert str(err.value) == f"unauthorized: authentication required for {reg.host}/test/busybox:1"
+    assert str(err.value) == f"unauthorized: authentication required for {reg.host}/test/busybox"
 
 
 def test_bearer_push_and_pull_with_cached_tokens(

@@ -196,6 +196,20 @@ def parse_challenges(header: str) -> list[Challenge]:
     return out
 
 
+def merge_scopes(scopes: Iterable[str]) -> list[str]:
+    """``repository:a:pull`` + ``repository:a:push,pull`` -> ``repository:a:pull,push``:
+    one scope per resource with the union of its actions, in a stable order."""
+    actions: dict[str, set[str]] = {}
+    for scope in scopes:
+        if not scope:
+            continue
+        resource, _, acts = scope.rpartition(":")
+        if not resource:
+            resource, acts = scope, ""
+        actions.setdefault(resource, set()).update(a for a in acts.split(",") if a)
+    return [f"{r}:{','.join(sorted(a))}" if a else r for r, a in sorted(actions.items())]
+
+
 # --- the authenticator -----------------------------------------------------------------
 
 class Authenticator:
@@ -245,16 +259,14 @@ class Authenticator:
         challenges = {c.scheme: c for c in parse_challenges(header or "")}
         if "bearer" in challenges and "realm" in challenges["bearer"].params:
             params = challenges["bearer"].params
-            wanted = set(scopes)
-            if params.get("scope"):
-                wanted.update(params["scope"].split(" "))
+            wanted = merge_scopes([*scopes, *params.get("scope", "").split(" ")])
             with self._fetch_lock:
                 with self._lock:
                     cached = self._tokens.get(key)
                     if self._scheme == "bearer" and cached and cached[1] > time.monotonic() \
                             and sent != f"Bearer {cached[0]}":
                         return  # another thread fetched a fresh token meanwhile
-                token, expires_in = self._fetch_token(params, sorted(wanted), what)
+                token, expires_in = self._fetch_token(params, wanted, what)
                 with self._lock:
                     self._scheme = "bearer"
                     self._tokens[key] = (token, time.monotonic() + max(expires_in - 10, 1))

@@ -152,7 +152,9 @@ class RegistryClient:
     def _request(self, method: str, url: str, *, scopes: Sequence[str], what: str,
                  headers: dict[str, str] | None = None, body: bytes | IO[bytes] | None = None,
                  ok: Sequence[int] = (200,)) -> Response:
-        """One API call: retried once after a 401 with what the challenge asks for."""
+        """One API call: retried once after a 401 with what the challenge asks for.
+        Errors name ``what``; auth errors name the repository (``host/repo``)."""
+        realm = f"{self.host}/{scopes[0].split(':')[1]}" if scopes else self.host
         for attempt in range(2):
             if attempt and body is not None and not isinstance(body, bytes):
                 body.seek(0)
@@ -162,11 +164,11 @@ class RegistryClient:
             if resp.status == 401 and attempt == 0:
                 challenge = resp.header("WWW-Authenticate")
                 resp.close()
-                self.auth.on_unauthorized(challenge, scopes, what, hdrs.get("Authorization"))
+                self.auth.on_unauthorized(challenge, scopes, realm, hdrs.get("Authorization"))
                 continue
             if resp.status in ok:
                 return resp
-            self._raise_for(resp, what)
+            self._raise_for(resp, realm if resp.status in (401, 403) else what)
         raise AssertionError("unreachable: the second 401 is raised above")
 
     def _raise_for(self, resp: Response, what: str) -> NoReturn:

@@ -89,3 +89,11 @@ def test_basic_challenge() -> None:
     assert sent == "Basic " + base64.b64encode(b"u:p").decode()
     with pytest.raises(PermissionDenied, match="incorrect username or password for h"):
         auth.on_unauthorized('Basic realm="x"', [], "h/r", sent)
+
+
+def test_merge_scopes() -> None:
+    from dockyard.registry.auth import merge_scopes
+
+    assert merge_scopes(["repository:b:pull", "repository:a:push,pull", "repository:a:pull",
+                         "", "registry:catalog:*"]) == [
+        "registry:catalog:*", "repository:a:pull,push", "repository:b:pull"]
