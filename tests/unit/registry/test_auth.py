@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -97,3 +98,56 @@ def test_merge_scopes() -> None:
     assert merge_scopes(["repository:b:pull", "repository:a:push,pull", "repository:a:pull",
                          "", "registry:catalog:*"]) == [
         "registry:catalog:*", "repository:a:pull,push", "repository:b:pull"]
+
+
+FAKE_HELPER = """#!{python}
+import json, os, sys
+store = os.path.join(os.path.dirname(os.path.abspath(__file__)), "store.json")
+data = json.load(open(store)) if os.path.exists(store) else {{}}
+action, arg = sys.argv[1], sys.stdin.read().strip()
+if action == "store":
+    doc = json.loads(arg)
+    data[doc["ServerURL"]] = [doc["Username"], doc["Secret"]]
+elif action in ("get", "erase"):
+    if arg not in data:
+        print("credentials not found in native keychain")
+        sys.exit(1)
+    if action == "get":
+        print(json.dumps({{"ServerURL": arg, "Username": data[arg][0], "Secret": data[arg][1]}}))
+    else:
+        del data[arg]
+json.dump(data, open(store, "w"))
+"""
+
+
+def test_credential_helper_roundtrip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-fake"
+    helper.write_text(FAKE_HELPER.format(python=sys.executable))
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "config.json").write_text(json.dumps({"credsStore": "fake"}))
+
+    assert load_credentials("reg.example:5000", str(cfg)) is None
+    store_credentials("reg.example:5000", Credentials("u", "secret"), str(cfg))
+    data = json.loads((cfg / "config.json").read_text())
+    assert data["auths"] == {"reg.example:5000": {}}  # the secret is not in config.json
+    assert "secret" not in (cfg / "config.json").read_text()
+    assert load_credentials("reg.example:5000", str(cfg)) == Credentials("u", "secret")
+    assert remove_credentials("reg.example:5000", str(cfg)) is True
+    assert load_credentials("reg.example:5000", str(cfg)) is None
+    assert remove_credentials("reg.example:5000", str(cfg)) is False
+
+
+def test_missing_credential_helper_is_one_line(tmp_path: Path) -> None:
+    from dockyard.errors import Unavailable
+
+    (tmp_path / "config.json").write_text(json.dumps({"credHelpers": {"h:1": "nonexistent"}}))
+    with pytest.raises(Unavailable, match=r"docker-credential-nonexistent .* is not in PATH"):
+        load_credentials("h:1", str(tmp_path))
+    assert load_credentials("other:1", str(tmp_path)) is None
