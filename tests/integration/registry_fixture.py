@@ -264,7 +264,8 @@ class MangleProxy:
     """HTTP proxy on 127.0.0.1 in front of ``upstream``. ``mode``: ``"corrupt"`` flips one
     byte of every blob body; ``"truncate-once"`` cuts the first blob body (over 1 KiB) in
     half and drops the connection (``"truncate-always"``: every one); ``"lie-digest"``
-    sends a wrong ``Docker-Content-Digest`` with manifests; ``"pass"`` forwards untouched.
+    sends a wrong ``Docker-Content-Digest`` with manifests; ``"ignore-range"`` drops
+    ``Range`` (a full 200 answer); ``"pass"`` forwards untouched.
     ``log`` records (method, path, Range)."""
 
     def __init__(self, upstream: str, mode: str) -> None:
@@ -297,8 +298,9 @@ class MangleProxy:
         length = int(req.headers.get("Content-Length") or 0)
         body = req.rfile.read(length) if length else None
         self.log.append((req.command, req.path, req.headers.get("Range")))
-        headers = {k: v for k, v in req.headers.items()
-                   if k.lower() not in ("connection", "keep-alive", "transfer-encoding")}
+        dropped = ("connection", "keep-alive", "transfer-encoding") + (
+            ("range",) if self.mode == "ignore-range" else ())
+        headers = {k: v for k, v in req.headers.items() if k.lower() not in dropped}
         conn = http.client.HTTPConnection(self.upstream, timeout=30)
         try:
             conn.request(req.command, req.path, body=body, headers=headers)

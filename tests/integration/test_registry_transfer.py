@@ -237,3 +237,18 @@ def test_tls_registry(tls_registry: Registry, image_layout: OciLayout, tmp_path:
     with pytest.raises(Unavailable) as err:
         RegistryClient(host, ca_file=other).get_manifest("test/tls", "1")
     assert str(err.value).startswith(f"registry {host}: TLS certificate verification failed")
+
+
+def test_registry_ignoring_range_restarts_the_download(
+        registry: Registry, image_layout: OciLayout, tmp_path: Path) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    layer = _layer_digest(image_layout)
+    sink = OciLayout(str(tmp_path / "sink"))
+    Path(sink.blob_path_for_ingest(layer)).write_bytes(image_layout.read_blob(layer)[:5000])
+    proxy = MangleProxy(registry.host, "ignore-range")
+    try:
+        pull(RegistryClient(proxy.host), f"{proxy.host}/test/busybox:1", sink)
+    finally:
+        proxy.stop()
+    assert [r for m, p, r in proxy.log if m == "GET" and p.endswith(layer)] == ["bytes=5000-"]
+    assert sink.read_blob(layer) == image_layout.read_blob(layer)

@@ -8,12 +8,12 @@ that lies about a digest gets :class:`DigestMismatch`, never wrong content.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import json
 import os
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Sequence
 from typing import IO, Any, NamedTuple, NoReturn
@@ -24,8 +24,8 @@ from dockyard.errors import (
     NotFound,
     PermissionDenied,
     Unavailable,
-    Unsupported,
 )
+from dockyard.registry._digest import DigestMismatch, digest_of, hash_file, hasher
 from dockyard.registry._http import Response, Verify, is_tls_mismatch, open_url
 from dockyard.registry._ref import Reference, is_loopback, validate_digest, validate_host
 from dockyard.registry.auth import Authenticator, Credentials, load_credentials
@@ -43,29 +43,32 @@ _CHUNK = 1 << 20
 _UNSET = Credentials("", "")
 
 
-class DigestMismatch(DockyardError):
-    """Content from a registry does not match the digest it was asked or claimed to have."""
-
-    http_status = 502
-
-
 class FetchedManifest(NamedTuple):
     data: bytes
     media_type: str
     digest: str
 
 
-def _hasher(digest: str) -> hashlib._Hash:
-    algorithm = digest.partition(":")[0]
-    if algorithm not in ("sha256", "sha384", "sha512"):
-        raise Unsupported(f"unsupported digest algorithm {algorithm!r} in {digest}")
-    return hashlib.new(algorithm)
+class _Download:
+    """A blob file being written: where it is, and the hash of what it holds so far."""
 
+    def __init__(self, f: IO[bytes], digest: str, resume: bool) -> None:
+        self._f = f
+        self._h = hasher(digest)
+        self.offset = hash_file(f.name, self._h) if resume else 0
 
-def _digest_of(data: bytes, like: str = "sha256:") -> str:
-    h = _hasher(like)
-    h.update(data)
-    return f"{h.name}:{h.hexdigest()}"
+    def write(self, block: bytes) -> None:
+        self._f.write(block)
+        self._h.update(block)
+        self.offset += len(block)
+
+    def restart(self) -> None:
+        self._f.truncate(0)
+        self._h = hasher(f"{self._h.name}:")
+        self.offset = 0
+
+    def digest(self) -> str:
+        return f"{self._h.name}:{self._h.hexdigest()}"
 
 
 def _sniff_media_type(data: bytes) -> str | None:
@@ -237,18 +240,18 @@ class RegistryClient:
         data = resp.read(_MANIFEST_LIMIT)
         pinned = reference if ":" in reference else None
         for expected in filter(None, (pinned, claimed)):
-            actual = _digest_of(data, expected)
+            actual = digest_of(data, expected)
             if actual != expected:
                 raise DigestMismatch(f"manifest digest mismatch for {what}: "
                                      f"expected {expected}, got {actual}")
         if media_type in ("", "application/json", "text/plain",
                           "application/octet-stream"):
             media_type = _sniff_media_type(data) or media_type
-        return FetchedManifest(data, media_type, pinned or claimed or _digest_of(data))
+        return FetchedManifest(data, media_type, pinned or claimed or digest_of(data))
 
     def put_manifest(self, repo: str, reference: str, data: bytes, media_type: str) -> str:
         """``PUT`` a manifest under a tag (or its digest); returns its digest."""
-        digest = _digest_of(data)
+        digest = digest_of(data)
         what = self._what(repo, reference)
         resp = self._request("PUT", self._url(f"/v2/{repo}/manifests/{reference}"),
                              scopes=self._scopes(repo, push=True), what=what, body=data,
@@ -293,62 +296,59 @@ class RegistryClient:
         """
         what = self._what(repo, digest)
         url = self._url(f"/v2/{repo}/blobs/{digest}")
-        h = _hasher(digest)
-        offset = 0
-        resumed = os.path.exists(dest) and os.path.getsize(dest) > 0
-        if resumed:
-            with open(dest, "rb") as f:
-                while block := f.read(_CHUNK):
-                    h.update(block)
-                    offset += len(block)
-        if size is not None and offset > size:
-            h, offset = _hasher(digest), 0
-            open(dest, "wb").close()
-        failures = 0
-        while size is None or offset < size:
-            headers = {"Range": f"bytes={offset}-"} if offset else {}
-            try:
-                resp = self._request("GET", url, scopes=self._scopes(repo), what=what,
-                                     headers=headers, ok=(200, 206))
-            except Unavailable:
-                failures += 1
-                if failures > self.retries:
-                    raise
-                continue
-            with resp, open(dest, "ab") as f:
-                if offset and (resp.status != 206 or not (resp.header("Content-Range") or "")
-                               .startswith(f"bytes {offset}-")):
-                    f.truncate(0)
-                    h, offset = _hasher(digest), 0
+        resumed = os.path.isfile(dest) and os.path.getsize(dest) > 0
+        with open(dest, "ab") as f:
+            dl = _Download(f, digest, resumed)
+            if size is not None and dl.offset > size:
+                dl.restart()
+            failures = 0
+            while size is None or dl.offset < size:
                 try:
-                    while block := resp.read_chunk():
-                        f.write(block)
-                        h.update(block)
-                        offset += len(block)
-                        if size is not None and offset > size:
-                            break
-                    if resp.truncated:
-                        raise http.client.IncompleteRead(b"", None)
-                except (OSError, http.client.HTTPException) as e:
+                    self._fetch_range(repo, url, what, dl, size)
+                    if size is not None and dl.offset < size:
+                        raise Unavailable(f"download of {what} ended early at byte "
+                                          f"{dl.offset} of {size}")
+                    break
+                except Unavailable:
                     failures += 1
                     if failures > self.retries:
-                        raise Unavailable(f"download of {what} interrupted at byte {offset}: "
-                                          f"{e!r}") from e
-                    continue
-            if size is None or offset >= size:
-                break
-            failures += 1
-            if failures > self.retries:
-                raise Unavailable(f"download of {what} ended early at byte {offset} of {size}")
-        actual = f"{h.name}:{h.hexdigest()}"
-        if actual != digest or (size is not None and offset != size):
+                        raise  # the partial file stays for a later resume
+                    time.sleep(0.1 * failures)
+        actual = dl.digest()
+        if actual != digest or (size is not None and dl.offset != size):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(dest)
             if resumed:  # the partial file left by someone else may be what was wrong
                 self.fetch_blob(repo, digest, dest, size)
                 return
             raise DigestMismatch(f"blob digest mismatch for {what}: got {actual}"
-                                 f" ({offset} bytes, expected {size})")
+                                 f" ({dl.offset} bytes, expected {size})")
+
+    def _fetch_range(self, repo: str, url: str, what: str, dl: _Download,
+                     size: int | None) -> None:
+        """One ``GET`` of the blob from ``dl.offset`` into ``dl`` (restarted if the registry
+        ignores ``Range``). A body cut short raises ``Unavailable``; what arrived is kept."""
+        headers = {"Range": f"bytes={dl.offset}-"} if dl.offset else {}
+        with self._request("GET", url, scopes=self._scopes(repo), what=what,
+                           headers=headers, ok=(200, 206, 416)) as resp:
+            if resp.status == 416:  # nothing past offset: let the size/digest check judge
+                return
+            if dl.offset and (resp.status != 206 or not (resp.header("Content-Range") or "")
+                              .startswith(f"bytes {dl.offset}-")):
+                dl.restart()
+            while True:
+                try:
+                    block = resp.read_chunk()
+                    if not block and resp.truncated:
+                        raise http.client.IncompleteRead(b"")
+                except (OSError, http.client.HTTPException) as e:
+                    raise Unavailable(f"download of {what} interrupted at byte {dl.offset}: "
+                                      f"{type(e).__name__}") from e
+                if not block:
+                    return
+                dl.write(block)
+                if size is not None and dl.offset > size:
+                    return  # too long: the size check rejects it
 
     def push_blob(self, repo: str, digest: str, path: str, size: int | None = None, *,
                   mount_from: str | None = None, chunk_size: int | None = None) -> bool:

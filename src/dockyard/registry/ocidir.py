@@ -13,7 +13,6 @@ What ``skopeo inspect oci:DIR:TAG`` and ``umoci`` read; the registry tests' sink
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -21,8 +20,8 @@ import threading
 from typing import Any
 
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.registry._digest import DigestMismatch, hash_file, hasher
 from dockyard.registry._ref import validate_digest
-from dockyard.registry.client import DigestMismatch
 from dockyard.registry.protocol import MEDIA_OCI_INDEX, Descriptor
 
 __all__ = ["ANNOTATION_IMAGE_NAME", "ANNOTATION_REF_NAME", "OciLayout"]
@@ -89,15 +88,12 @@ class OciLayout:
 
     def commit(self, digest: str, path: str) -> None:
         """Verify ``path`` against ``digest`` and move it into ``blobs/``."""
-        algorithm = digest.partition(":")[0]
-        h = hashlib.new(algorithm)
-        with open(path, "rb") as f:
-            while block := f.read(1 << 20):
-                h.update(block)
-        if f"{algorithm}:{h.hexdigest()}" != digest:
+        h = hasher(digest)
+        hash_file(path, h)
+        if f"{h.name}:{h.hexdigest()}" != digest:
             self.abort(digest, path)
             raise DigestMismatch(f"commit of {digest}: content has digest "
-                                 f"{algorithm}:{h.hexdigest()}")
+                                 f"{h.name}:{h.hexdigest()}")
         target = self.blob_file(digest)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         os.chmod(path, 0o644)
