@@ -21,7 +21,7 @@ from registry_fixture import (
 
 from dockyard.registry.ocidir import OciLayout
 
-USERS = {"alice": "s3cret-pass"}
+USERS = {"alice": "s3cret-pass", "bob": "reader-pass"}  # bob may only pull (Bearer)
 IMAGE_NAME = "busybox:1"
 
 
@@ -72,7 +72,7 @@ def tls_registry(tmp_path: Path) -> Iterator[Registry]:
 def token_registry(tmp_path: Path) -> Iterator[tuple[Registry, TokenServer]]:
     d = tmp_path / "token-registry"
     d.mkdir()
-    tokens = TokenServer(dict(USERS))
+    tokens = TokenServer(dict(USERS), read_only=frozenset({"bob"}))
     try:
         auth = tokens.start(d)
         with run_registry(d, auth) as reg:

@@ -169,6 +169,7 @@ class TokenServer:
     """Issues RS256 JWTs for docker-registry's ``auth: token:`` (``docs/spec/auth/jwt.md``)."""
 
     users: dict[str, str]
+    read_only: frozenset[str] = frozenset()  # users granted "pull" only
     key: Any = None
     cert_der: bytes = b""
     port: int = 0
@@ -246,7 +247,8 @@ class TokenServer:
         for scope in scopes:
             head, _, actions = scope.rpartition(":")
             kind, _, name = head.partition(":")
-            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+            granted = [a for a in actions.split(",") if user not in self.read_only or a == "pull"]
+            access.append({"type": kind, "name": name, "actions": granted})
         now = int(time.time())
         header = {"typ": "JWT", "alg": "RS256",
                   "x5c": [base64.b64encode(self.cert_der).decode()]}

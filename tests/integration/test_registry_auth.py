@@ -149,3 +149,14 @@ def test_bearer_push_mounts_across_repositories(
     # The mount asked for both repositories in one token.
     assert ("alice", ["repository:other/copy:pull,push", "repository:test/busybox:pull"]) \
         in tokens.requests
+
+
+def test_bearer_push_without_push_access_is_denied(
+        token_registry: tuple[Registry, TokenServer], image_layout: OciLayout) -> None:
+    reg, _ = token_registry
+    bob = Credentials("bob", USERS["bob"])
+    with pytest.raises(PermissionDenied) as err:
+        push(RegistryClient(reg.host, credentials=bob), f"{reg.host}/test/busybox:1",
+             image_layout, name=IMAGE_NAME)
+    assert str(err.value) == ("denied: requested access to the resource is denied: "
+                              f"{reg.host}/test/busybox")

@@ -29,6 +29,7 @@ from dockyard.registry._config import (
     store_credentials,
 )
 from dockyard.registry._http import Verify, open_url
+from dockyard.registry._ref import is_loopback
 
 __all__ = [
     "DOCKER_HUB_AUTH_KEY",
@@ -41,7 +42,6 @@ __all__ = [
     "remove_credentials",
     "store_credentials",
 ]
-
 
 
 # --- WWW-Authenticate ------------------------------------------------------------------
@@ -181,9 +181,14 @@ class Authenticator:
         sep = "&" if "?" in realm else "?"
         url = realm + (sep + urllib.parse.urlencode(query) if query else "")
         headers = {"Accept": "application/json"}
+        realm_parts = urllib.parse.urlsplit(realm)
+        realm_host = realm_parts.netloc
         if self.credentials:
+            if realm_parts.scheme != "https" and not is_loopback(realm_host) \
+                    and self._verify_tls is not False:
+                raise PermissionDenied(f"refusing to send the credentials for {self.host} to "
+                                       f"the plain-HTTP token server {realm_host}")
             headers["Authorization"] = self.credentials.basic_header()
-        realm_host = urllib.parse.urlsplit(realm).netloc
         resp = open_url("GET", url, headers=headers, verify_tls=self._verify_tls,
                         timeout=self._timeout, what=f"token server {realm_host}")
         body = resp.read(1 << 20)

@@ -188,6 +188,10 @@ class RegistryClient:
             if self.auth.credentials is not None and self.auth.scheme == "basic":
                 raise PermissionDenied(
                     f"unauthorized: incorrect username or password for {self.host}")
+            if self.auth.credentials is not None and self.auth.scheme == "bearer":
+                # A token was issued for these credentials, without the access asked for.
+                raise PermissionDenied(
+                    f"denied: requested access to the resource is denied: {what}")
             raise PermissionDenied(
                 f"unauthorized: {message or 'authentication required'} for {what}")
         if status == 403:

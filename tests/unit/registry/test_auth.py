@@ -151,3 +151,10 @@ def test_missing_credential_helper_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(Unavailable, match=r"docker-credential-nonexistent .* is not in PATH"):
         load_credentials("h:1", str(tmp_path))
     assert load_credentials("other:1", str(tmp_path)) is None
+
+
+def test_credentials_never_go_to_a_plain_http_token_server() -> None:
+    auth = Authenticator("registry.example.com", Credentials("u", "p"))
+    with pytest.raises(PermissionDenied, match=r"plain-HTTP token server evil\.example"):
+        auth.on_unauthorized('Bearer realm="http://evil.example/token",service="s"', [],
+                             "registry.example.com/r")
