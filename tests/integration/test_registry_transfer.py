@@ -78,10 +78,14 @@ def test_push_then_skopeo_inspect(registry: Registry, image_layout: OciLayout) -
     assert inspected["Digest"] == result.digest
     assert inspected["Layers"] == [_layer_digest(image_layout)]
     assert client.list_tags("test/pushed") == ["2"]
+    for tag in ("3", "4"):
+        client.put_manifest("test/pushed", tag, image_layout.read_blob(result.digest),
+                            MEDIA_OCI_MANIFEST)
+    assert client.list_tags("test/pushed", page_size=1) == ["2", "3", "4"]
     head = client.head_manifest("test/pushed", "2")
     assert (head.digest, head.media_type) == (result.digest, MEDIA_OCI_MANIFEST)
     # Blobs the registry has are skipped.
-    assert push(client, f"{registry.host}/test/pushed:3", image_layout,
+    assert push(client, f"{registry.host}/test/pushed:5", image_layout,
                 name=IMAGE_NAME).pushed == ()
 
 

@@ -212,7 +212,10 @@ class RegistryClient:
 
     def ping(self) -> None:
         """``GET /v2/``, authenticating if the registry asks: what ``login`` verifies."""
-        self._request("GET", self._url("/v2/"), scopes=[], what=self.host).close()
+        try:
+            self._request("GET", self._url("/v2/"), scopes=[], what=self.host).close()
+        except NotFound as e:
+            raise Unavailable(f"{self.host} is not a registry: GET /v2/ answered 404") from e
 
     def head_manifest(self, repo: str, reference: str,
                       accept: Sequence[str] = MANIFEST_MEDIA_TYPES) -> Descriptor:
@@ -266,10 +269,12 @@ class RegistryClient:
             raise DigestMismatch(f"registry stored {what} as {claimed}, expected {digest}")
         return digest
 
-    def list_tags(self, repo: str) -> list[str]:
-        """All tags of ``repo``, following ``Link: <...>; rel="next"`` pages."""
+    def list_tags(self, repo: str, page_size: int | None = None) -> list[str]:
+        """All tags of ``repo``, asked ``page_size`` at a time (``?n=``), following
+        ``Link: <...>; rel="next"`` pages (distribution-spec "Listing Tags")."""
         tags: list[str] = []
-        url: str | None = self._url(f"/v2/{repo}/tags/list")
+        query = f"?n={page_size}" if page_size else ""
+        url: str | None = self._url(f"/v2/{repo}/tags/list{query}")
         while url:
             resp = self._request("GET", url, scopes=self._scopes(repo),
                                  what=self._what(repo))
