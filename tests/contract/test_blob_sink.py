@@ -1,6 +1,6 @@
-"""Contract suite for :class:`dockyard.registry.protocol.BlobSink` (STYLE.md rule 5).
-
-Every sink implementation is added to ``SINKS``; the content store joins when it lands.
+"""Contract suites for :class:`dockyard.registry.protocol.BlobSink` and ``BlobSource``
+(STYLE.md rule 5). Every implementation is added to ``SINKS`` / ``SOURCES``; the content
+store joins when it lands.
 """
 
 from __future__ import annotations
@@ -74,3 +74,18 @@ def test_set_image_needs_committed_root(sink: BlobSink) -> None:
             assert f.read() == DATA
         with pytest.raises(NotFound):
             sink.resolve("example.com/a/b:2")
+
+
+SOURCES: dict[str, Callable[[Path], BlobSource]] = {
+    "oci-layout": lambda p: OciLayout(str(p / "layout")),
+}
+
+
+@pytest.mark.parametrize("make", sorted(SOURCES))
+def test_source_missing_things_are_not_found(make: str, tmp_path: Path) -> None:
+    source = SOURCES[make](tmp_path)
+    assert isinstance(source, BlobSource)
+    with pytest.raises(NotFound):
+        source.resolve("example.com/nothing:here")
+    with pytest.raises(NotFound):
+        source.blob_path(DIGEST)

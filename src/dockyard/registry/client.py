@@ -365,6 +365,12 @@ class RegistryClient:
         chunks of ``chunk_size`` bytes and a closing ``PUT ?digest=``. With ``mount_from``
         the registry is first asked to mount the blob from that repository: ``True`` if it
         did (``201``), ``False`` if the blob was uploaded.
+
+        distribution-spec, "Pushing blobs": *POST /v2/<name>/blobs/uploads/ ... 202 Accepted
+        with a Location*; *PATCH <location> with Content-Range: <start>-<end> (inclusive) ...
+        each PATCH answers 202 with the next Location*; *PUT <location>?digest=<digest> ...
+        201 Created*. "Mounting a blob": *POST .../uploads/?mount=<digest>&from=<other>:
+        201 Created if mounted, else 202 Accepted and an upload session to use instead*.
         """
         what = self._what(repo, digest)
         size = os.path.getsize(path) if size is None else size

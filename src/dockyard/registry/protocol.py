@@ -130,6 +130,8 @@ class BlobSink(Protocol):
     2. ``blob_path_for_ingest(digest)``: a writable path, stable for this digest, in the
        sink's ingest area. It may already hold a partial download from an earlier attempt;
        the writer resumes from its size and verifies the whole file against ``digest``.
+       The path is the caller's alone until commit/abort: a sink that cannot promise that
+       (another process ingesting the same digest) raises ``Conflict`` here.
     3. ``commit(digest, path)``: the fully written, verified file becomes the blob
        (moved into place; the sink may verify again). After commit ``has_blob`` is true.
        Or ``abort(digest, path)``: the partial file is discarded.
