@@ -267,7 +267,8 @@ class MangleProxy:
     byte of every blob body; ``"truncate-once"`` cuts the first blob body (over 1 KiB) in
     half and drops the connection (``"truncate-always"``: every one); ``"lie-digest"``
     sends a wrong ``Docker-Content-Digest`` with manifests; ``"ignore-range"`` drops
-    ``Range`` (a full 200 answer); ``"pass"`` forwards untouched.
+    ``Range`` (a full 200 answer); ``"busy-once"`` answers the first manifest request
+    503 with ``Retry-After: 0``; ``"pass"`` forwards untouched.
     ``log`` records (method, path, Range)."""
 
     def __init__(self, upstream: str, mode: str) -> None:
@@ -300,6 +301,15 @@ class MangleProxy:
         length = int(req.headers.get("Content-Length") or 0)
         body = req.rfile.read(length) if length else None
         self.log.append((req.command, req.path, req.headers.get("Range")))
+        if self.mode == "busy-once" and self.cuts == 0 and "/manifests/" in req.path:
+            self.cuts += 1
+            req.send_response(503)
+            req.send_header("Retry-After", "0")
+            req.send_header("Content-Length", "0")
+            req.send_header("Connection", "close")
+            req.end_headers()
+            req.close_connection = True
+            return
         dropped = ("connection", "keep-alive", "transfer-encoding") + (
             ("range",) if self.mode == "ignore-range" else ())
         headers = {k: v for k, v in req.headers.items() if k.lower() not in dropped}

@@ -256,3 +256,14 @@ def test_registry_ignoring_range_restarts_the_download(
         proxy.stop()
     assert [r for m, p, r in proxy.log if m == "GET" and p.endswith(layer)] == ["bytes=5000-"]
     assert sink.read_blob(layer) == image_layout.read_blob(layer)
+
+
+def test_busy_registry_is_retried(registry: Registry, image_layout: OciLayout) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    proxy = MangleProxy(registry.host, "busy-once")
+    try:
+        got = RegistryClient(proxy.host).get_manifest("test/busybox", "1")
+    finally:
+        proxy.stop()
+    assert got.digest == image_layout.resolve(IMAGE_NAME).digest
+    assert [m for m, p, _ in proxy.log if "/manifests/" in p] == ["GET", "GET"]

@@ -49,6 +49,19 @@ class FetchedManifest(NamedTuple):
     digest: str
 
 
+#: Statuses after which an idempotent request is tried again (distribution-spec: 429
+#: TOOMANYREQUESTS; proxies and load balancers in front of registries: 502-504).
+_BUSY = (429, 502, 503, 504)
+
+
+def _retry_delay(retry_after: str | None, attempt: int) -> float:
+    """Seconds to wait: the server's ``Retry-After`` (seconds form), else a backoff;
+    at most 10."""
+    if retry_after and retry_after.strip().isdigit():
+        return min(float(retry_after), 10.0)
+    return min(0.25 * 2.0 ** attempt, 10.0)
+
+
 class _Download:
     """A blob file being written: where it is, and the hash of what it holds so far."""
 
@@ -158,21 +171,28 @@ class RegistryClient:
         """One API call: retried once after a 401 with what the challenge asks for.
         Errors name ``what``; auth errors name the repository (``host/repo``)."""
         realm = f"{self.host}/{scopes[0].split(':')[1]}" if scopes else self.host
-        for attempt in range(2):
-            if attempt and body is not None and not isinstance(body, bytes):
+        authenticated = False
+        busy = 0
+        while True:
+            if body is not None and not isinstance(body, bytes):
                 body.seek(0)
             hdrs = {**(headers or {}), **self.auth.headers(scopes)}
             resp = open_url(method, url, headers=hdrs, body=body, verify_tls=self._verify,
                             timeout=self._timeout)
-            if resp.status == 401 and attempt == 0:
+            if resp.status == 401 and not authenticated:
+                authenticated = True
                 challenge = resp.header("WWW-Authenticate")
                 resp.close()
                 self.auth.on_unauthorized(challenge, scopes, realm, hdrs.get("Authorization"))
                 continue
+            if resp.status in _BUSY and method in ("GET", "HEAD") and busy < self.retries:
+                busy += 1
+                resp.close()
+                time.sleep(_retry_delay(resp.header("Retry-After"), busy))
+                continue
             if resp.status in ok:
                 return resp
             self._raise_for(resp, realm if resp.status in (401, 403) else what)
-        raise AssertionError("unreachable: the second 401 is raised above")
 
     def _raise_for(self, resp: Response, what: str) -> NoReturn:
         code, message = "", ""
