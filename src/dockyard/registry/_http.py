@@ -5,19 +5,22 @@ connection failures turned into :class:`~dockyard.errors.Unavailable`.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import socket
 import ssl
+import threading
 import urllib.parse
 from collections.abc import Mapping
 from typing import IO
 
 from dockyard.errors import InvalidArgument, Unavailable
 
-__all__ = ["Response", "Verify", "open_url"]
+__all__ = ["Pool", "Response", "Verify", "open_url"]
 
 _MAX_REDIRECTS = 5
 _BLOCK = 1 << 16
+_DRAIN_LIMIT = 1 << 16
 _USER_AGENT = "dockyard/0.1 (registry client)"
 
 Body = bytes | IO[bytes] | None
@@ -26,16 +29,51 @@ Body = bytes | IO[bytes] | None
 Verify = bool | str
 
 
+class Pool:
+    """Idle keep-alive connections, per (scheme, host, TLS verification); thread-safe.
+    A connection is used by one request at a time and comes back only once its response
+    was read to the end."""
+
+    def __init__(self, max_idle: int = 8) -> None:
+        self._idle: dict[tuple[str, str, str], list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+        self._max_idle = max_idle
+
+    def get(self, key: tuple[str, str, str]) -> http.client.HTTPConnection | None:
+        with self._lock:
+            conns = self._idle.get(key)
+            return conns.pop() if conns else None
+
+    def put(self, key: tuple[str, str, str], conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            conns = self._idle.setdefault(key, [])
+            if len(conns) < self._max_idle:
+                conns.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for conns in idle.values():
+            for conn in conns:
+                conn.close()
+
+
 class Response:
-    """An open response; read the body with :meth:`read` or :meth:`stream`, then ``close``."""
+    """An open response; read the body with :meth:`read` or :meth:`read_chunk`, then
+    ``close`` (which hands a fully read keep-alive connection back to its pool)."""
 
     def __init__(self, url: str, conn: http.client.HTTPConnection,
-                 resp: http.client.HTTPResponse) -> None:
+                 resp: http.client.HTTPResponse, pool: Pool | None = None,
+                 key: tuple[str, str, str] = ("", "", "")) -> None:
         self.url = url
         self.status = resp.status
         self.headers = resp.headers
-        self._conn = conn
+        self._conn: http.client.HTTPConnection | None = conn
         self._resp = resp
+        self._pool = pool
+        self._key = key
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -67,8 +105,22 @@ class Response:
         return remaining is not None and remaining > 0
 
     def close(self) -> None:
-        self._resp.close()
-        self._conn.close()
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        resp = self._resp
+        if self._pool is not None and not resp.isclosed() and resp.length is not None \
+                and resp.length <= _DRAIN_LIMIT and not self.truncated:
+            try:  # a small unread body (an error, a HEAD): read it to keep the connection
+                resp.read()
+            except (OSError, http.client.HTTPException):
+                pass
+        if self._pool is not None and resp.isclosed() and not resp.will_close \
+                and not self.truncated:
+            self._pool.put(self._key, conn)
+        else:
+            resp.close()
+            conn.close()
 
     def __enter__(self) -> Response:
         return self
@@ -77,18 +129,27 @@ class Response:
         self.close()
 
 
+@functools.lru_cache(maxsize=16)
+def _tls_context(verify_tls: Verify) -> ssl.SSLContext:
+    """One client context per verification setting: loading the system CAs costs ~15 ms,
+    and a context is safe to share between threads."""
+    if verify_tls is False:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    try:
+        return ssl.create_default_context(
+            cafile=verify_tls if isinstance(verify_tls, str) else None)
+    except (OSError, ssl.SSLError) as e:
+        raise InvalidArgument(f"cannot load CA certificates from {verify_tls}: {e}") from e
+
+
 def _connect(url: urllib.parse.SplitResult, verify_tls: Verify,
              timeout: float) -> http.client.HTTPConnection:
     host = url.hostname or ""
     if url.scheme == "https":
-        try:
-            ctx = ssl.create_default_context(
-                cafile=verify_tls if isinstance(verify_tls, str) else None)
-        except (OSError, ssl.SSLError) as e:
-            raise InvalidArgument(f"cannot load CA certificates from {verify_tls}: {e}") from e
-        if verify_tls is False:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
+        ctx = _tls_context(verify_tls)
         return http.client.HTTPSConnection(host, url.port, timeout=timeout, context=ctx,
                                            blocksize=_BLOCK)
     if url.scheme == "http":
@@ -96,28 +157,47 @@ def _connect(url: urllib.parse.SplitResult, verify_tls: Verify,
     raise InvalidArgument(f"unsupported URL scheme in {urllib.parse.urlunsplit(url)!r}")
 
 
+def _send(conn: http.client.HTTPConnection, method: str, target: str, body: Body,
+          headers: dict[str, str]) -> http.client.HTTPResponse:
+    if body is not None and not isinstance(body, bytes):
+        body.seek(0)
+    conn.request(method, target, body=body, headers=headers)
+    return conn.getresponse()
+
+
 def open_url(method: str, url: str, *, headers: Mapping[str, str] | None = None,
              body: Body = None, verify_tls: Verify = True, timeout: float = 60.0,
-             what: str | None = None) -> Response:
+             what: str | None = None, pool: Pool | None = None) -> Response:
     """Send one request and return the response with its body unread.
 
     ``what`` names the peer in errors ("registry 127.0.0.1:5000"); it defaults to the host.
-    Redirects are followed only for bodiless methods.
+    Redirects are followed only for bodiless methods. With a ``pool``, an idle keep-alive
+    connection is reused (and replaced by a new one if the peer had closed it).
     """
     hdrs = {"User-Agent": _USER_AGENT, **(headers or {})}
     for _ in range(_MAX_REDIRECTS + 1):
         parts = urllib.parse.urlsplit(url)
         peer = what or f"registry {parts.netloc}"
-        try:
-            conn = _connect(parts, verify_tls, timeout)
-        except (ValueError, http.client.InvalidURL) as e:
-            raise InvalidArgument(f"invalid URL {url!r}: {e}") from e
+        key = (parts.scheme, parts.netloc, str(verify_tls))
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
+        idle = pool.get(key) if pool else None
+        if idle is not None:
+            try:
+                resp = _send(idle, method, target, body, hdrs)
+                conn = idle
+            except (OSError, http.client.HTTPException):
+                idle.close()  # the peer closed it while idle: a new connection below
+                idle = None
+        if idle is None:
+            try:
+                conn = _connect(parts, verify_tls, timeout)
+            except (ValueError, http.client.InvalidURL) as e:
+                raise InvalidArgument(f"invalid URL {url!r}: {e}") from e
         try:
-            conn.request(method, target, body=body, headers=hdrs)
-            resp = conn.getresponse()
+            if idle is None:
+                resp = _send(conn, method, target, body, hdrs)
         except ssl.SSLCertVerificationError as e:
             conn.close()
             raise Unavailable(f"{peer}: TLS certificate verification failed: "
@@ -129,14 +209,13 @@ def open_url(method: str, url: str, *, headers: Mapping[str, str] | None = None,
         location = resp.headers.get("Location")
         if resp.status in (301, 302, 303, 307, 308) and location and body is None \
                 and method in ("GET", "HEAD"):
-            resp.read()
-            conn.close()
+            Response(url, conn, resp, pool, key).close()
             new = urllib.parse.urljoin(url, location)
             if urllib.parse.urlsplit(new).netloc != parts.netloc:
                 hdrs = {k: v for k, v in hdrs.items() if k.lower() != "authorization"}
             url = new
             continue
-        return Response(url, conn, resp)
+        return Response(url, conn, resp, pool, key)
     raise Unavailable(f"{what or 'registry'}: too many redirects fetching {url}")
 
 

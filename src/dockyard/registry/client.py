@@ -26,7 +26,7 @@ from dockyard.errors import (
     Unavailable,
 )
 from dockyard.registry._digest import DigestMismatch, digest_of, hash_file, hasher
-from dockyard.registry._http import Response, Verify, is_tls_mismatch, open_url
+from dockyard.registry._http import Pool, Response, Verify, is_tls_mismatch, open_url
 from dockyard.registry._ref import Reference, is_loopback, validate_digest, validate_host
 from dockyard.registry.auth import Authenticator, Credentials, load_credentials
 from dockyard.registry.protocol import (
@@ -128,9 +128,20 @@ class RegistryClient:
         self._timeout = timeout
         self._base: str | None = None
         self._lock = threading.Lock()
+        self._pool = Pool()
         if credentials is _UNSET:
             credentials = load_credentials(host, config_dir)
         self.auth = Authenticator(host, credentials, verify_tls=self._verify, timeout=timeout)
+
+    def close(self) -> None:
+        """Close idle keep-alive connections (the client stays usable)."""
+        self._pool.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @classmethod
     def for_reference(cls, ref: Reference, **kwargs: Any) -> RegistryClient:
@@ -174,11 +185,9 @@ class RegistryClient:
         authenticated = False
         busy = 0
         while True:
-            if body is not None and not isinstance(body, bytes):
-                body.seek(0)
             hdrs = {**(headers or {}), **self.auth.headers(scopes)}
             resp = open_url(method, url, headers=hdrs, body=body, verify_tls=self._verify,
-                            timeout=self._timeout)
+                            timeout=self._timeout, pool=self._pool)
             if resp.status == 401 and not authenticated:
                 authenticated = True
                 challenge = resp.header("WWW-Authenticate")
