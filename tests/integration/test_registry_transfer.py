@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ from registry_fixture import (
 from dockyard.errors import NotFound, Unavailable
 from dockyard.registry import DigestMismatch, Platform, RegistryClient, pull, push
 from dockyard.registry.ocidir import OciLayout
-from dockyard.registry.protocol import MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST
+from dockyard.registry.protocol import MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, host_platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.peer]
 
@@ -103,9 +104,9 @@ def test_chunked_upload_and_cross_repo_mount(registry: Registry,
 
 def test_index_platform_selection(registry: Registry, image_layout: OciLayout,
                                   layer: tuple[bytes, str], tmp_path: Path) -> None:
-    amd = image_layout.resolve(IMAGE_NAME)
-    amd = type(amd)(amd.media_type, amd.digest, amd.size, {"os": "linux",
-                                                          "architecture": "amd64"})
+    host_arch = host_platform().architecture
+    amd = dataclasses.replace(image_layout.resolve(IMAGE_NAME), annotations=None,
+                              platform={"os": "linux", "architecture": host_arch})
     arm = add_image(image_layout, "busybox:arm", b"not really a layer", layer[1], arch="arm64")
     add_index(image_layout, "busybox:multi", [amd, arm])
     client = RegistryClient(registry.host)
@@ -117,6 +118,8 @@ def test_index_platform_selection(registry: Registry, image_layout: OciLayout,
     assert got.digest == pushed.digest
     assert got.manifest.digest == arm.digest
     assert sink.read_blob(got.layers[0].digest) == b"not really a layer"
+    mine = pull(client, f"{registry.host}/test/multi:1", OciLayout(str(tmp_path / "host")))
+    assert mine.manifest.digest == amd.digest
     with pytest.raises(NotFound, match="no matching manifest for linux/s390x"):
         pull(client, f"{registry.host}/test/multi:1", sink, Platform.parse("linux/s390x"))
 
