@@ -105,23 +105,27 @@ def test_chunked_upload_and_cross_repo_mount(registry: Registry,
 def test_index_platform_selection(registry: Registry, image_layout: OciLayout,
                                   layer: tuple[bytes, str], tmp_path: Path) -> None:
     host_arch = host_platform().architecture
-    amd = dataclasses.replace(image_layout.resolve(IMAGE_NAME), annotations=None,
-                              platform={"os": "linux", "architecture": host_arch})
-    arm = add_image(image_layout, "busybox:arm", b"not really a layer", layer[1], arch="arm64")
-    add_index(image_layout, "busybox:multi", [amd, arm])
+    other_arch = "s390x" if host_arch != "s390x" else "ppc64le"
+    mine = dataclasses.replace(image_layout.resolve(IMAGE_NAME), annotations=None,
+                               platform={"os": "linux", "architecture": host_arch})
+    other = add_image(image_layout, "busybox:other", b"not really a layer", layer[1],
+                      arch=other_arch)
+    add_index(image_layout, "busybox:multi", [mine, other])
     client = RegistryClient(registry.host)
-    pushed = push(client, f"{registry.host}/test/multi:1", image_layout, name="busybox:multi")
+    ref = f"{registry.host}/test/multi:1"
+    pushed = push(client, ref, image_layout, name="busybox:multi")
     assert client.get_manifest("test/multi", "1").media_type == MEDIA_OCI_INDEX
 
-    sink = OciLayout(str(tmp_path / "arm"))
-    got = pull(client, f"{registry.host}/test/multi:1", sink, Platform.parse("linux/arm64"))
+    sink = OciLayout(str(tmp_path / "other"))
+    got = pull(client, ref, sink, Platform.parse(f"linux/{other_arch}"))
     assert got.digest == pushed.digest
-    assert got.manifest.digest == arm.digest
+    assert got.manifest.digest == other.digest
     assert sink.read_blob(got.layers[0].digest) == b"not really a layer"
-    mine = pull(client, f"{registry.host}/test/multi:1", OciLayout(str(tmp_path / "host")))
-    assert mine.manifest.digest == amd.digest
-    with pytest.raises(NotFound, match="no matching manifest for linux/s390x"):
-        pull(client, f"{registry.host}/test/multi:1", sink, Platform.parse("linux/s390x"))
+    assert sink.has_blob(pushed.digest)  # the index is kept beside the chosen manifest
+    default = pull(client, ref, OciLayout(str(tmp_path / "host")))
+    assert default.manifest.digest == mine.digest
+    with pytest.raises(NotFound, match="no matching manifest for linux/riscv64"):
+        pull(client, ref, sink, Platform.parse("linux/riscv64"))
 
 
 def test_unknown_tag_is_not_found(registry: Registry, image_layout: OciLayout) -> None:
