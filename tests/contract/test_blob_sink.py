@@ -12,13 +12,55 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.errors import NotFound
+from dockyard.errors import InvalidArgument, NotFound
 from dockyard.registry.client import DigestMismatch
 from dockyard.registry.ocidir import OciLayout
 from dockyard.registry.protocol import BlobSink, BlobSource, Descriptor
+from dockyard.registry.storesink import ContentStoreSink
+
+
+class _MemoryStore:
+    """A stand-in for the image package's content store (ingest -> writer -> commit)."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.images: dict[str, Descriptor] = {}
+
+    def exists(self, digest: str) -> bool:
+        return digest in self.blobs
+
+    def ingest(self, expected: str | None = None, size: int | None = None,
+               ref: str | None = None) -> _MemoryWriter:
+        return _MemoryWriter(self, expected, size)
+
+
+class _MemoryWriter:
+    def __init__(self, store: _MemoryStore, expected: str | None, size: int | None) -> None:
+        self.store, self.expected, self.size, self.data = store, expected, size, b""
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+    def commit(self) -> str:
+        got = "sha256:" + hashlib.sha256(self.data).hexdigest()
+        if got != self.expected or (self.size is not None and len(self.data) != self.size):
+            raise InvalidArgument(f"unexpected digest {got}")
+        self.store.blobs[got] = self.data
+        return got
+
+    def abort(self) -> None:
+        self.data = b""
+
+
+def _store_sink(p: Path) -> ContentStoreSink:
+    store = _MemoryStore()
+    return ContentStoreSink(store, str(p / "ingest"), store.images.__setitem__)
+
 
 SINKS: dict[str, Callable[[Path], BlobSink]] = {
     "oci-layout": lambda p: OciLayout(str(p / "layout")),
+    "content-store": _store_sink,
 }
 
 DATA = b"some blob content"
