@@ -19,7 +19,7 @@ from registry_fixture import (
     tls_config,
 )
 
-from dockyard.errors import NotFound, Unavailable
+from dockyard.errors import InvalidArgument, NotFound, Unavailable
 from dockyard.registry import DigestMismatch, Platform, RegistryClient, pull, push
 from dockyard.registry.ocidir import OciLayout
 from dockyard.registry.protocol import MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, host_platform
@@ -274,3 +274,20 @@ def test_busy_registry_is_retried(registry: Registry, image_layout: OciLayout) -
         proxy.stop()
     assert got.digest == image_layout.resolve(IMAGE_NAME).digest
     assert [m for m, p, _ in proxy.log if "/manifests/" in p] == ["GET", "GET"]
+
+
+def test_push_of_corrupt_source_blob_is_refused(registry: Registry, image_layout: OciLayout
+                                               ) -> None:
+    layer = _layer_digest(image_layout)
+    path = image_layout.blob_path(layer)
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.seek(100)
+        f.write(b"X")
+    with pytest.raises(InvalidArgument) as err:
+        push(RegistryClient(registry.host), f"{registry.host}/test/bad:1", image_layout,
+             name=IMAGE_NAME)
+    assert str(err.value) == f"provided digest did not match uploaded content: " \
+        f"{registry.host}/test/bad@{layer}"
+    with pytest.raises(NotFound):
+        RegistryClient(registry.host).get_manifest("test/bad", "1")

@@ -3,7 +3,8 @@
     DIR/oci-layout          {"imageLayoutVersion": "1.0.0"}
     DIR/index.json          image index; one entry per image name, annotated with
                             ``io.containerd.image.name`` (full reference) and
-                            ``org.opencontainers.image.ref.name`` (the tag), as containerd does
+                            ``org.opencontainers.image.ref.name`` (the tag), as containerd does;
+                            a tag names one entry (a new image with the same tag replaces it)
     DIR/blobs/<alg>/<hex>   content, addressed by digest
     DIR/.ingest/            downloads in progress (outside the layout proper)
 
