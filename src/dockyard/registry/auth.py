@@ -38,6 +38,7 @@ __all__ = [
     "Credentials",
     "config_path",
     "load_credentials",
+    "merge_scopes",
     "parse_challenges",
     "remove_credentials",
     "store_credentials",

@@ -14,7 +14,7 @@ from dockyard.registry.auth import (
 )
 from dockyard.registry.client import RegistryClient
 
-__all__ = ["login", "logout", "server_host"]
+__all__ = ["display_name", "login", "logout", "server_host"]
 
 
 def server_host(server: str | None) -> str:
