@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.layertools import entry, tar_bytes
 
 from dockyard.image.service import ImageService
 from dockyard.image.snapshots import mount_all, unmount
+from tests.layertools import entry, tar_bytes
 
 pytestmark = [pytest.mark.integration]
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from tests.integration.conftest import Dy
 
 pytestmark = [pytest.mark.integration]

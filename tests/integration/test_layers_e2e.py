@@ -12,10 +12,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from tests.integration.conftest import Dy, no_mounts_under
-from tests.layertools import entry, tar_bytes
 
 from dockyard.image.unpack import decompressed
+from tests.integration.conftest import Dy, no_mounts_under
+from tests.layertools import entry, tar_bytes
 
 pytestmark = [pytest.mark.integration]
 

@@ -9,12 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.layertools import entry, tar_bytes
 
 from dockyard.engine.images import Images
 from dockyard.errors import InvalidArgument
 from dockyard.image.service import ImageService, LayerBlob
 from dockyard.oci import image_types as mt
+from tests.layertools import entry, tar_bytes
 
 pytestmark = [pytest.mark.integration]
 

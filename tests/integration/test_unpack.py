@@ -11,10 +11,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from tests.layertools import entry, tar_bytes
 
 from dockyard.errors import InvalidArgument
 from dockyard.image.unpack import apply_layer
+from tests.layertools import entry, tar_bytes
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="needs root")]

@@ -15,6 +15,8 @@ from dockyard import __version__
 #: verb -> module under dockyard.cli that implements it. Docker's two-word forms
 #: ("image ls", "container ls") are listed as "image", "container" and dispatched there.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "login": ("login", "Log in to a registry"),
+    "logout": ("logout", "Log out from a registry"),
     "version": ("version", "Show the dockyard version information"),
     "image": ("image", "Manage images"),
     "images": ("images", "List images"),
