@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IMAGE_NAME, USERS
 from dockyard.errors import PermissionDenied
 from dockyard.registry import Credentials, RegistryClient, pull, push
 from dockyard.registry.ocidir import OciLayout
+from tests.integration.conftest import IMAGE_NAME, USERS
 from tests.integration.registry_fixture import Registry, TokenServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.peer]

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IMAGE_NAME, skopeo_copy
 from dockyard.errors import InvalidArgument, NotFound, Unavailable
 from dockyard.registry import DigestMismatch, Platform, RegistryClient, pull, push
 from dockyard.registry.ocidir import OciLayout
 from dockyard.registry.protocol import MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, host_platform
+from tests.integration.conftest import IMAGE_NAME, skopeo_copy
 from tests.integration.registry_fixture import (
     MangleProxy,
     Registry,
