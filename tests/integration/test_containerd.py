@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy
-from tests.integration.runtimes import DOCKYARD_RUNTIME
+from tests.integration.runtimes import DOCKYARD_RUNTIME, remove_test_cgroup_parents
 
 pytestmark = [pytest.mark.integration, pytest.mark.peer]
 
@@ -75,6 +75,7 @@ class Containerd:
         shutil.rmtree(self.base, ignore_errors=True)
         # the runc shim's state root for our namespace (empty once tasks are deleted)
         shutil.rmtree(f"/run/containerd/runc/{NAMESPACE}", ignore_errors=True)
+        remove_test_cgroup_parents()  # containerd's cgroupsPath is /<namespace>/<id>
 
 
 def _pids_with_arg(arg: str) -> list[int]:
