@@ -24,3 +24,6 @@ if [ "${1:-}" = test ]; then
 else
   .venv/bin/pip install -q -e .
 fi
+# Compile the package's bytecode now: with PYTHONDONTWRITEBYTECODE set, an editable
+# install would otherwise compile every module from source on every start.
+.venv/bin/python -m compileall -q src

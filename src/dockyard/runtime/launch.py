@@ -153,6 +153,24 @@ def write_id_maps(pid: int, uid_maps: list[IDMapping], gid_maps: list[IDMapping]
             f.write(text)
 
 
+def await_init_pid(launched: Launched, write_maps: Callable[[], None]) -> None:
+    """Serve stage 1 until it reports the init's pid. The init may speak first (stage 1
+    can be descheduled right after its fork): such messages wait in ``pending``."""
+    while launched.pid < 0:
+        tag, payload = msg.recv(launched.sock)  # not .recv(): that would replay pending
+        if tag == msg.MAPS:
+            write_maps()
+            launched.send(msg.OK)
+        elif tag == msg.PID:
+            launched.pid = int(payload)
+        elif tag == msg.ERROR:
+            raise InitFailed(payload.decode(errors="replace"))
+        elif tag:
+            launched.pending.append((tag, payload))
+        else:
+            raise InitFailed("container init exited before it started")
+
+
 def launch(plan: dict[str, Any], *, uid_maps: list[IDMapping] | None = None,
            gid_maps: list[IDMapping] | None = None,
            before_go: Callable[[int], None] | None = None) -> Launched:
@@ -181,19 +199,7 @@ def launch(plan: dict[str, Any], *, uid_maps: list[IDMapping] | None = None,
         if before_go is not None:
             before_go(pid)
         launched.send(msg.GO)
-        while launched.pid < 0:
-            tag, payload = launched.recv()
-            if tag == msg.MAPS:
-                write_id_maps(pid, uid_maps or [], gid_maps or [])
-                launched.send(msg.OK)
-            elif tag == msg.PID:
-                launched.pid = int(payload)
-            elif tag == msg.ERROR:
-                raise InitFailed(payload.decode(errors="replace"))
-            elif tag:
-                launched.pending.append((tag, payload))
-            else:
-                raise InitFailed("container init exited before it started")
+        await_init_pid(launched, lambda: write_id_maps(pid, uid_maps or [], gid_maps or []))
     except BaseException:
         try:
             os.kill(pid, 9)
