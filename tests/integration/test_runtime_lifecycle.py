@@ -262,3 +262,38 @@ def test_run_forwards_signals(dockyard_runtime: Runtime, tmp_path: Path,
             p.wait()
     assert p.returncode == 3
     assert "got-term" in out
+
+
+def test_sigkill_of_create_leaves_nothing_delete_cannot_remove(dockyard_runtime: Runtime,
+                                                               tmp_path: Path,
+                                                               busybox_rootfs: Path) -> None:
+    import subprocess
+
+    marker = tmp_path / "hook-ran"
+    hook = tmp_path / "slow-hook.sh"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\nexec sleep 30\n")
+    hook.chmod(0o755)
+    bundle = make_bundle(tmp_path, busybox_rootfs, ["true"],
+                         hooks={"createRuntime": [{"path": str(hook)}]})
+    rt = dockyard_runtime
+    cid = rt.new_id()
+    p = subprocess.Popen([*rt.argv, "--root", str(rt.root), "create", "--bundle", str(bundle),
+                          cid], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert marker.exists()
+        p.kill()  # mid-create: the init is waiting in its namespaces, the hook is running
+        p.wait()
+        assert rt.state(cid)["status"] == "creating"
+        r = rt("delete", "--force", cid)
+        assert r.returncode == 0, r.stderr
+        assert rt("state", cid).returncode == 1
+        assert cgroup_dirs(bundle.name) == []
+        assert not mounted(str(busybox_rootfs))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        subprocess.run(["pkill", "-f", str(hook)], check=False)

@@ -160,14 +160,13 @@ def cmd_exec(root: str, argv: list[str]) -> int:
 
 
 def cmd_ps(root: str, argv: list[str]) -> int:
-    from dockyard.runtime.cgroups import open_manager
     from dockyard.runtime.state import Container
 
     f = _args.parse(argv, {"format": "str", "f": "=format"}, stop_at_positional=True)
     if not f.positional:
         raise InvalidArgument('"ps" requires a minimum of 1 argument')
     c = Container.load(root, f.positional[0])
-    pids = open_manager(c.spec.get("linux", {}).get("cgroupsPath", ""), c.id).pids()
+    pids = c.cgroup().pids()
     if (f.opt("format") or "table") == "json":
         sys.stdout.write(json.dumps(sorted(pids)) + "\n")
         return 0
@@ -219,7 +218,6 @@ def cmd_list(root: str, argv: list[str]) -> int:
 
 def _pause(root: str, argv: list[str], freeze: bool) -> int:
     from dockyard.errors import Conflict
-    from dockyard.runtime.cgroups import open_manager
     from dockyard.runtime.state import Container
 
     c = Container.load(root, _one_id(_args.parse(argv, {}), "pause" if freeze else "resume"))
@@ -228,7 +226,7 @@ def _pause(root: str, argv: list[str], freeze: bool) -> int:
         raise Conflict("container not running")
     if not freeze and not status.can_resume():
         raise Conflict("container not paused")
-    cg = open_manager(c.spec.get("linux", {}).get("cgroupsPath", ""), c.id)
+    cg = c.cgroup()
     cg.freeze() if freeze else cg.thaw()
     c.data["paused"] = freeze
     c.save()

@@ -84,6 +84,17 @@ class _Log:
 
 
 def main(argv: list[str] | None = None) -> int:
+    code = _main(argv)
+    if argv is None:
+        # As a command: flush and leave without the interpreter's teardown (runc exits
+        # straight away too); nothing of ours needs finalizers.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     from dockyard.cli import _args
 
     args = sys.argv[1:] if argv is None else list(argv)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 
@@ -18,15 +17,12 @@ if TYPE_CHECKING:
 
 
 def delete(root: str, container_id: str, force: bool = False) -> None:
-    from dockyard.runtime.cgroups import open_manager
-
     c = Container.load(root, container_id)
     status = c.status()
     if not status.can_delete() and not force:
         raise Conflict(f"cannot delete container {container_id} that is not stopped: "
                        f"{status}")
-    cgroup = open_manager(c.spec.get("linux", {}).get("cgroupsPath", "") if "config" in c.data
-                          else "", container_id)
+    cgroup = c.cgroup()
     if c.init_alive():
         cgroup.kill_all(9)
         try:
@@ -48,7 +44,7 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
     cgroup.destroy()
     if "config" not in c.data or not c.spec.get("linux", {}).get("cgroupsPath"):
         _remove_default_parents(paths)
-    shutil.rmtree(c.dir, ignore_errors=True)
+    _remove_tree(c.dir)
 
 
 def _remove_default_parents(paths: dict[str, str]) -> None:
@@ -78,3 +74,19 @@ def _wait_empty(cgroup: CgroupManager, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while cgroup.pids() and time.monotonic() < deadline:
         time.sleep(0.005)
+
+
+def _remove_tree(path: str) -> None:
+    """The state dir: a few files and a socket (``shutil`` costs more to import)."""
+    for dirpath, dirnames, filenames in os.walk(path, topdown=False):
+        for name in filenames:
+            try:
+                os.unlink(os.path.join(dirpath, name))
+            except FileNotFoundError:
+                pass
+        for name in dirnames:
+            os.rmdir(os.path.join(dirpath, name))
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass

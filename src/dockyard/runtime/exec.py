@@ -32,8 +32,6 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
                  preserve_fds: int = 0) -> tuple[int, int]:
     """Start ``process`` in the container. Returns (pid, exit code); with ``detach`` the
     exit code is 0 and the process is left running."""
-    from dockyard.runtime.cgroups import open_manager
-
     c = Container.load(root, container_id)
     status = c.status().value
     if status == STOPPED:
@@ -51,7 +49,7 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
                             "caps": cap_masks(process)}
     if console_fd >= 0:
         os.set_inheritable(console_fd, True)
-    cgroup = open_manager(linux.get("cgroupsPath", ""), container_id)
+    cgroup = c.cgroup()
 
     def before_go(stage1: int) -> None:
         cgroup.add(stage1)

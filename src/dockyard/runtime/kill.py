@@ -14,9 +14,8 @@ def kill(root: str, container_id: str, sig: int, all_processes: bool = False) ->
     if not c.status().can_kill():
         raise Conflict("container not running")
     if all_processes:
-        from dockyard.runtime.cgroups import open_manager
 
-        open_manager(c.spec.get("linux", {}).get("cgroupsPath", ""), c.id).kill_all(sig)
+        c.cgroup().kill_all(sig)
         return
     signal_init(c, sig)
 

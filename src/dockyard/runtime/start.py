@@ -32,10 +32,10 @@ def start(root: str, container_id: str) -> Container:
 
 def release(c: Container) -> None:
     """Connect to the init's start socket; EOF means the exec happened."""
-    import socket
+    import _socket
 
     dfd = os.open(c.dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         s.connect(f"/proc/self/fd/{dfd}/start.sock")
         s.sendall(b"\0")

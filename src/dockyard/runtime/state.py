@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from dockyard.oci.runtime_types import Spec
+    from dockyard.runtime.cgroups.protocol import CgroupManager
 
 OCI_VERSION = "1.0.2-dev"
 START_SOCKET = "start.sock"
@@ -103,6 +104,15 @@ class Container:
         spec: Spec = self.data["config"]
         return spec
 
+    def cgroup(self) -> CgroupManager:
+        """The container's cgroup manager, from the paths recorded at create (so a
+        relative cgroupsPath resolves the same from any caller's cgroup)."""
+        from dockyard.runtime.cgroups import open_manager
+
+        cgroups_path = self.spec.get("linux", {}).get("cgroupsPath", "") \
+            if "config" in self.data else ""
+        return open_manager(cgroups_path, self.id, paths=self.data.get("cgroup_paths"))
+
     # --- persistence ---------------------------------------------------------------
     @classmethod
     def load(cls, root: str, container_id: str) -> Container:
@@ -147,7 +157,8 @@ class Container:
         """The runtime-spec State, plus runc's extra fields (rootfs, created, owner)."""
         status = self.status()
         out: dict[str, Any] = {"ociVersion": OCI_VERSION, "id": self.id,
-                               "pid": self.pid if status.value != STOPPED else 0,
+                               "pid": self.data.get("pid", 0) if status.value != STOPPED
+                               else 0,
                                "status": status.value,
                                "bundle": self.data.get("bundle", ""),
                                "rootfs": self.data.get("rootfs", ""),

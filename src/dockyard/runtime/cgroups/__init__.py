@@ -34,8 +34,6 @@ from dockyard.runtime.cgroups.paths import (
     parse_proc_cgroup,
     v1_dirs,
 )
-from dockyard.runtime.cgroups.v1 import V1Manager
-from dockyard.runtime.cgroups.v2 import V2Manager
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,7 +86,11 @@ def build_manager(host: Hierarchies, own: dict[str, str], path: str) -> CgroupMa
     ``own`` is the caller's parsed /proc/self/cgroup (only read for relative paths)."""
     unified = cgroup_dir(host.unified, own.get(""), path) if host.unified else None
     if host.mode == "v2" and host.unified is not None and unified is not None:
+        from dockyard.runtime.cgroups.v2 import V2Manager  # only the driver in use loads
+
         return V2Manager(unified, host.unified.mountpoint)
+    from dockyard.runtime.cgroups.v1 import V1Manager
+
     return V1Manager(v1_dirs(host, own, path), unified)
 
 
@@ -105,5 +107,9 @@ def manager_from_paths(host: Hierarchies, paths: dict[str, str]) -> CgroupManage
         checked[ctrl] = d
     unified = checked.pop("unified", None)
     if host.mode == "v2" and host.unified is not None and unified is not None:
+        from dockyard.runtime.cgroups.v2 import V2Manager
+
         return V2Manager(unified, host.unified.mountpoint)
+    from dockyard.runtime.cgroups.v1 import V1Manager
+
     return V1Manager(checked, unified if host.mode == "hybrid" else None)
