@@ -224,3 +224,65 @@ def test_rlimit_is_applied(runtime: Runtime, tmp_path: Path, busybox_rootfs: Pat
     code, out, err = run_in(runtime, tmp_path, busybox_rootfs, "ulimit -n")
     assert code == 0, err
     assert out.strip() == "1024"
+
+
+def test_sysctl_and_oom_score_adj(runtime: Runtime, tmp_path: Path,
+                                  busybox_rootfs: Path) -> None:
+    def setup(spec: dict[str, Any]) -> None:
+        spec["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1",
+                                   "net.ipv4.ip_unprivileged_port_start": "80"}
+        spec["linux"]["readonlyPaths"] = []
+        spec["process"]["oomScoreAdj"] = 500
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "cat /proc/sys/net/ipv4/ip_forward "
+                            "/proc/sys/net/ipv4/ip_unprivileged_port_start "
+                            "/proc/self/oom_score_adj", mutate=setup)
+    assert code == 0, err
+    assert out.split() == ["1", "80", "500"]
+    with open("/proc/self/oom_score_adj") as f:
+        assert f.read().strip() != "500"
+
+
+def test_joining_a_namespace_by_path(runtime: Runtime, tmp_path: Path,
+                                     busybox_rootfs: Path) -> None:
+    first = make_bundle(tmp_path, busybox_rootfs, ["sleep", "30"])
+    cid = runtime.new_id()
+    assert runtime("run", "-d", "--bundle", str(first), cid).returncode == 0
+    pid = runtime.state(cid)["pid"]
+
+    def join(spec: dict[str, Any]) -> None:
+        for n in spec["linux"]["namespaces"]:
+            if n["type"] in ("network", "ipc"):
+                n["path"] = f"/proc/{pid}/ns/{'net' if n['type'] == 'network' else 'ipc'}"
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "for n in net ipc uts; do readlink /proc/self/ns/$n; done",
+                            mutate=join)
+    assert code == 0, err
+    net, ipc, uts = out.split()
+    assert net == os.readlink(f"/proc/{pid}/ns/net")
+    assert ipc == os.readlink(f"/proc/{pid}/ns/ipc")
+    assert uts != os.readlink(f"/proc/{pid}/ns/uts")  # not joined: a fresh one
+
+
+def test_rlimit_above_the_hard_limit_is_clamped_with_a_warning(
+        dockyard_runtime: Runtime, tmp_path: Path, busybox_rootfs: Path) -> None:
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        pytest.skip("no finite hard limit to exceed")
+    want = hard * 4
+
+    def raise_it(spec: dict[str, Any]) -> None:
+        spec["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": want, "hard": want}]
+
+    code, out, err = run_in(dockyard_runtime, tmp_path, busybox_rootfs, "ulimit -n",
+                            mutate=raise_it)
+    assert code == 0, err
+    seen = int(out.strip())
+    if "CAP_SYS_RESOURCE is missing" in err:  # this host: clamped to the hard limit
+        assert seen == hard
+    else:  # a host with CAP_SYS_RESOURCE may raise it
+        assert seen == want

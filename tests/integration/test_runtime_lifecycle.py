@@ -297,3 +297,58 @@ def test_sigkill_of_create_leaves_nothing_delete_cannot_remove(dockyard_runtime:
             p.kill()
             p.wait()
         subprocess.run(["pkill", "-f", str(hook)], check=False)
+
+
+def test_container_hooks_run_inside(runtime: Runtime, tmp_path: Path,
+                                    busybox_rootfs: Path) -> None:
+    """createContainer runs in the container's namespaces before pivot_root (host paths
+    still resolve); startContainer runs after it, so its path is the container's."""
+    out = tmp_path / "created.txt"
+    hooks = {"createContainer": [{"path": "/bin/sh",
+                                  "args": ["sh", "-c", f"readlink /proc/self/ns/uts > {out}"]}],
+             "startContainer": [{"path": "/bin/sh",
+                                 "args": ["sh", "-c", "echo started > /tmp/started"]}]}
+    bundle = make_bundle(tmp_path, busybox_rootfs,
+                         ["sh", "-c", "readlink /proc/self/ns/uts; cat /tmp/started"],
+                         copy_rootfs=True, hooks=hooks)
+    edit_config(bundle, lambda s: s["root"].update(readonly=False))
+    cid = runtime.new_id()
+    r = runtime("run", "--bundle", str(bundle), cid)
+    assert r.returncode == 0, r.stderr
+    container_uts, started = r.stdout.split()
+    assert out.read_text().strip() == container_uts != os.readlink("/proc/self/ns/uts")
+    assert started == "started"
+
+
+def test_foreground_terminal_is_proxied(dockyard_runtime: Runtime, tmp_path: Path,
+                                        busybox_rootfs: Path) -> None:
+    import pty
+    import subprocess
+
+    bundle = make_bundle(tmp_path, busybox_rootfs, ["sh", "-c", "tty; read x; echo got $x; "
+                                                    "exit 4"])
+    edit_config(bundle, lambda s: s["process"].update(terminal=True))
+    master, slave = pty.openpty()
+    rt = dockyard_runtime
+    p = subprocess.Popen([*rt.argv, "--root", str(rt.root), "run", "--bundle", str(bundle),
+                          rt.new_id()], stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    output = b""
+    try:
+        deadline = time.monotonic() + 20
+        while b"/dev/" not in output and time.monotonic() < deadline:
+            output += os.read(master, 1024)
+        os.write(master, b"hello\r")
+        while p.poll() is None and time.monotonic() < deadline:
+            try:
+                output += os.read(master, 1024)
+            except OSError:
+                break
+        p.wait(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    assert p.returncode == 4, output
+    assert b"/dev/pts/0" in output and b"got hello" in output
