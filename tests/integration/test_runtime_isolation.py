@@ -286,3 +286,43 @@ def test_rlimit_above_the_hard_limit_is_clamped_with_a_warning(
         assert seen == hard
     else:  # a host with CAP_SYS_RESOURCE may raise it
         assert seen == want
+
+
+def test_bind_mounts_with_options(runtime: Runtime, tmp_path: Path,
+                                  busybox_rootfs: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "hello.txt").write_text("from the host\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+
+    def binds(spec: dict[str, Any]) -> None:
+        spec["mounts"] += [
+            {"destination": "/data", "type": "bind", "source": str(shared),
+             "options": ["rbind", "ro", "nosuid", "nodev"]},
+            {"destination": "/scratch", "type": "bind", "source": str(scratch),
+             "options": ["rbind", "rw"]}]
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "cat /data/hello.txt; touch /data/x 2>/dev/null || echo ro; "
+                            "echo written > /scratch/out; grep ' /data ' /proc/self/mountinfo",
+                            mutate=binds)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:2] == ["from the host", "ro"]
+    opts = lines[2].split()[5]
+    assert "ro" in opts.split(",") and "nosuid" in opts and "nodev" in opts
+    assert (scratch / "out").read_text() == "written\n"
+    assert not (shared / "x").exists()
+
+
+def test_no_new_privileges_and_umask(runtime: Runtime, tmp_path: Path,
+                                     busybox_rootfs: Path) -> None:
+    def setup(spec: dict[str, Any]) -> None:
+        spec["process"]["noNewPrivileges"] = True
+        spec["process"]["user"]["umask"] = 0o077
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "grep NoNewPrivs /proc/self/status; umask", mutate=setup)
+    assert code == 0, err
+    assert out.split() == ["NoNewPrivs:", "1", "0077"]

@@ -63,23 +63,32 @@ def mount_one(rootfd: int, m: Mount, bundle: str, in_userns: bool, own_cgroupns:
         make = fs.mkdir_all_in_root if os.path.isdir(source) else fs.create_file_in_root
         fd = make(rootfd, dest)
         try:
-            target = fs.fd_path(fd)
-            mnt.mount(source, target, None, flags & (mnt.MS_BIND | mnt.MS_REC), display=dest)
-            extra = flags & ~(mnt.MS_BIND | mnt.MS_REC | mnt.MS_REMOUNT)
-            if extra:
-                # A bind mount takes its flags only on a remount of the new mount.
-                base = mountopts.locked_flags(os.statvfs(target).f_flag) if in_userns else 0
-                mnt.mount(None, target, None, mnt.MS_BIND | mnt.MS_REMOUNT | extra | base,
-                          display=dest)
-            for p in propagation:
-                mnt.mount(None, target, None, p, display=dest)
+            mnt.mount(source, fs.fd_path(fd), None, flags & (mnt.MS_BIND | mnt.MS_REC),
+                      display=dest)
         finally:
             os.close(fd)
+        extra = flags & ~(mnt.MS_BIND | mnt.MS_REC | mnt.MS_REMOUNT)
+        if extra or propagation:
+            # The fd named the directory under the new mount: look the path up again.
+            fd = fs.open_in_root(rootfd, dest)
+            try:
+                target = fs.fd_path(fd)
+                if extra:
+                    # A bind mount takes its flags only on a remount of the new mount.
+                    base = mountopts.locked_flags(os.statvfs(target).f_flag) if in_userns \
+                        else 0
+                    mnt.mount(None, target, None, mnt.MS_BIND | mnt.MS_REMOUNT | extra | base,
+                              display=dest)
+                for p in propagation:
+                    mnt.mount(None, target, None, p, display=dest)
+            finally:
+                os.close(fd)
         return
     if kind == "cgroup":
         _mount_cgroup(rootfd, dest, flags, own_cgroupns)
         return
     fd = fs.mkdir_all_in_root(rootfd, dest)
+    bind_fallback = False
     try:
         target = fs.fd_path(fd)
         try:
@@ -91,12 +100,20 @@ def mount_one(rootfd: int, m: Mount, bundle: str, in_userns: bool, own_cgroupns:
             if e.errno not in (errno.EPERM, errno.EBUSY) or host is None:
                 raise
             mnt.mount(host, target, None, mnt.MS_BIND | mnt.MS_REC, display=dest)
-            mnt.mount(None, target, None, mnt.MS_BIND | mnt.MS_REMOUNT | flags
-                      | mountopts.locked_flags(os.statvfs(target).f_flag), display=dest)
-        for p in propagation:
-            mnt.mount(None, target, None, p, display=dest)
+            bind_fallback = True
     finally:
         os.close(fd)
+    if bind_fallback or propagation:
+        fd = fs.open_in_root(rootfd, dest)  # the new mount, not the directory under it
+        try:
+            target = fs.fd_path(fd)
+            if bind_fallback:
+                mnt.mount(None, target, None, mnt.MS_BIND | mnt.MS_REMOUNT | flags
+                          | mountopts.locked_flags(os.statvfs(target).f_flag), display=dest)
+            for p in propagation:
+                mnt.mount(None, target, None, p, display=dest)
+        finally:
+            os.close(fd)
 
 
 def _mount_cgroup(rootfd: int, dest: str, flags: int, own_cgroupns: bool) -> None:
