@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -67,6 +66,8 @@ def cmd_start(root: str, argv: list[str]) -> int:
 
 
 def cmd_state(root: str, argv: list[str]) -> int:
+    import json
+
     from dockyard.runtime.state import Container
 
     c = Container.load(root, _one_id(_args.parse(argv, {}), "state"))
@@ -107,6 +108,8 @@ EXEC_FLAGS = {"console-socket": "str", "cwd": "str", "env": "list", "e": "=env",
 
 
 def cmd_exec(root: str, argv: list[str]) -> int:
+    import json
+
     from dockyard.runtime.exec import ExecFailed, exec_process, merge_process
     from dockyard.runtime.state import Container
 
@@ -160,6 +163,8 @@ def cmd_exec(root: str, argv: list[str]) -> int:
 
 
 def cmd_ps(root: str, argv: list[str]) -> int:
+    import json
+
     from dockyard.runtime.state import Container
 
     f = _args.parse(argv, {"format": "str", "f": "=format"}, stop_at_positional=True)
@@ -191,6 +196,8 @@ def cmd_ps(root: str, argv: list[str]) -> int:
 
 
 def cmd_list(root: str, argv: list[str]) -> int:
+    import json
+
     from dockyard.runtime.state import Container, list_ids
 
     f = _args.parse(argv, {"format": "str", "f": "=format", "quiet": "bool", "q": "=quiet"})
@@ -242,6 +249,8 @@ def cmd_resume(root: str, argv: list[str]) -> int:
 
 
 def cmd_spec(root: str, argv: list[str]) -> int:
+    import json
+
     from dockyard.runtime.spec import example_spec
 
     f = _args.parse(argv, {"bundle": "str", "b": "=bundle", "rootless": "bool"})
@@ -254,6 +263,8 @@ def cmd_spec(root: str, argv: list[str]) -> int:
 
 
 def cmd_features(root: str, argv: list[str]) -> int:
+    import json
+
     from dockyard.runtime.features import features
 
     sys.stdout.write(json.dumps(features(), indent=4) + "\n")

@@ -6,10 +6,10 @@ naming the field, and leaves nothing mounted, running or in a cgroup.
 
 from __future__ import annotations
 
-import json
 import os
 
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.oci import jsontext
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
 TYPE_CHECKING = False
@@ -38,7 +38,7 @@ def load_spec(bundle: str) -> Spec:
     except OSError as e:
         raise InvalidArgument(f"cannot read {path}: {e.strerror}") from e
     try:
-        data = json.loads(raw)
+        data = jsontext.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidArgument(f"{path}: invalid JSON: {e}") from None
     spec = validate_spec(data, bundle)

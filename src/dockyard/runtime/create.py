@@ -8,13 +8,13 @@ Any failure tears down everything this call made: process, cgroup, state dir.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 from dockyard.errors import Conflict, InvalidArgument
 from dockyard.linux import namespaces as ns
 from dockyard.linux import process as proc
+from dockyard.oci import jsontext
 from dockyard.oci.runtime_spec import load_spec
 from dockyard.runtime import protocol as msg
 from dockyard.runtime.devices import cgroup_rules
@@ -220,7 +220,7 @@ def _converse(launched: Launched, spec: Spec, state: dict[str, Any]) -> None:
         if tag == msg.HOOKS:
             run_hooks("prestart", hooks.get("prestart", []), state)
             run_hooks("createRuntime", hooks.get("createRuntime", []), state)
-            launched.send(msg.OK, json.dumps(state).encode())
+            launched.send(msg.OK, jsontext.dumps(state).encode())
         elif tag == msg.WARN:
             sys.stderr.write(f"warning: {payload.decode(errors='replace')}\n")
         elif tag == msg.ERROR:

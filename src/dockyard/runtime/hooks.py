@@ -7,12 +7,11 @@ or is logged as a warning (poststart, poststop).
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import time
 
 from dockyard.errors import DockyardError
+from dockyard.oci import jsontext
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
 TYPE_CHECKING = False
@@ -27,7 +26,7 @@ class HookFailed(DockyardError):
 
 
 def run_hooks(kind: str, hooks: list[Hook], state: dict[str, Any]) -> None:
-    data = json.dumps(state).encode()
+    data = jsontext.dumps(state).encode()
     for i, hook in enumerate(hooks):
         _run_one(kind, i, hook, data)
 
@@ -69,7 +68,7 @@ def _run_one(kind: str, index: int, hook: Hook, state: bytes) -> None:
         if done:
             status = st
         elif deadline is not None and time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, 9)  # SIGKILL
             os.waitpid(pid, 0)
             os.close(r_out)
             raise HookFailed(f"error running {kind} hook #{index}: timeout after {timeout}s")

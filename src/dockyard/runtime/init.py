@@ -265,11 +265,10 @@ def _wait_for_start(listen_fd: int) -> int:
 
 
 def _run_hooks_in_container(kind: str, hooks: list[Any], state_json: bytes) -> None:
-    import json
-
+    from dockyard.oci import jsontext
     from dockyard.runtime.hooks import run_hooks
 
-    run_hooks(kind, hooks, json.loads(state_json))
+    run_hooks(kind, hooks, jsontext.loads(state_json))
 
 
 def _sysctl(values: dict[str, str]) -> None:

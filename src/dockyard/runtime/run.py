@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 
 from dockyard.runtime.create import CreateOptions, create
 from dockyard.runtime.delete import delete
@@ -13,11 +12,14 @@ from dockyard.runtime.start import start
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal as _signal
     from types import FrameType
+else:
+    import _signal  # the C module: ``signal`` builds its enums at import (milliseconds)
 
 #: Signals ``run`` passes on to the container's init, as runc's signal handler does.
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-             signal.SIGUSR2, signal.SIGWINCH)
+FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT,
+             _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
 
 
 def run(root: str, container_id: str, bundle: str, opts: CreateOptions,
@@ -47,7 +49,7 @@ def wait_init(pid: int) -> int:
         except ProcessLookupError:
             pass
 
-    old = {s: signal.signal(s, forward) for s in FORWARDED}
+    old = {s: _signal.signal(s, forward) for s in FORWARDED}
     try:
         while True:
             try:
@@ -58,4 +60,4 @@ def wait_init(pid: int) -> int:
                 return exit_code(status)
     finally:
         for s, h in old.items():
-            signal.signal(s, h)
+            _signal.signal(s, h)

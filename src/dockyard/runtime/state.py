@@ -8,12 +8,12 @@ alive without it -> running (or paused); gone -> stopped.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.linux.process import start_time
+from dockyard.oci import jsontext
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
 TYPE_CHECKING = False
@@ -120,7 +120,7 @@ class Container:
         path = os.path.join(cls.dir_of(root, container_id), "state.json")
         try:
             with open(path, "rb") as f:
-                data = json.loads(f.read())
+                data = jsontext.loads(f.read())
         except FileNotFoundError:
             if os.path.isdir(cls.dir_of(root, container_id)):
                 return cls(root, container_id, {"id": container_id, "creating": True})
@@ -133,7 +133,7 @@ class Container:
         """Write state.json atomically: a reader sees the old or the new file, never half."""
         tmp = os.path.join(self.dir, f".state.json.{os.getpid()}")
         with open(tmp, "w") as f:
-            json.dump(self.data, f)
+            f.write(jsontext.dumps(self.data))
         os.replace(tmp, os.path.join(self.dir, "state.json"))
 
     # --- status --------------------------------------------------------------------
