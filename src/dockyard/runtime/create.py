@@ -18,7 +18,7 @@ from dockyard.oci import jsontext
 from dockyard.oci.runtime_spec import load_spec
 from dockyard.runtime import protocol as msg
 from dockyard.runtime.devices import cgroup_rules
-from dockyard.runtime.launch import InitFailed, Launched, cap_masks, launch
+from dockyard.runtime.launch import InitFailed, Launched, Spawned, cap_masks, launch, spawn
 from dockyard.runtime.state import OCI_VERSION, START_SOCKET, Container, utc_now, validate_id
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
@@ -76,8 +76,11 @@ class _Cleanup:
         self.cdir = cdir
         self.pid = -1
         self.cgroup: CgroupManager | None = None
+        self.spawned: Spawned | None = None
 
     def run(self) -> None:
+        if self.spawned is not None:
+            self.spawned.abort()
         if self.pid > 0:
             try:
                 os.kill(self.pid, 9)
@@ -147,6 +150,15 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
             raise InvalidArgument(f"{kind} namespace path {path} does not exist")
     in_userns = "user" in new or any(k == "user" for k, _ in join)
 
+    start_fd = _listen_start_socket(cleanup.cdir)
+    console_fd = opts.console_fd
+    if opts.console_socket is not None:
+        console_fd = _connect_console(opts.console_socket)
+    for fd in (start_fd, console_fd):
+        if fd >= 0:
+            os.set_inheritable(fd, True)
+    spawned = spawn()  # its interpreter starts while we prepare the cgroup
+    cleanup.spawned = spawned
     cgroup = open_manager(linux.get("cgroupsPath", ""), container_id)
     cgroup.create()
     cleanup.cgroup = cgroup
@@ -159,14 +171,6 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
         "id": container_id, "bundle": bundle, "rootfs": spec["root"]["path"],
         "creating": True, "created": utc_now(), "config": spec,
         "cgroup_paths": cgroup.paths()}).save()
-
-    start_fd = _listen_start_socket(cleanup.cdir)
-    console_fd = opts.console_fd
-    if opts.console_socket is not None:
-        console_fd = _connect_console(opts.console_socket)
-    for fd in (start_fd, console_fd):
-        if fd >= 0:
-            os.set_inheritable(fd, True)
     plan: dict[str, Any] = {
         "mode": "create", "id": container_id, "bundle": bundle, "spec": spec,
         "new_ns": new, "userns": in_userns, "join": join, "new_flags": flags,
@@ -184,8 +188,9 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
             with open(f"/proc/{stage1}/oom_score_adj", "w") as f:
                 f.write(str(process["oomScoreAdj"]))
 
-    launched = launch(plan, uid_maps=linux.get("uidMappings"),
+    launched = launch(spawned, plan, uid_maps=linux.get("uidMappings"),
                       gid_maps=linux.get("gidMappings"), before_go=before_go)
+    cleanup.spawned = None
     cleanup.pid = launched.pid
     os.close(start_fd)
     if console_fd >= 0 and opts.console_socket is not None:

@@ -8,7 +8,7 @@ from dockyard.errors import Conflict
 from dockyard.linux import namespaces as ns
 from dockyard.runtime import protocol as msg
 from dockyard.runtime.create import _apply_rlimits, write_pid_file
-from dockyard.runtime.launch import InitFailed, cap_masks, launch
+from dockyard.runtime.launch import InitFailed, cap_masks, launch, spawn
 from dockyard.runtime.state import PAUSED, STOPPED, Container
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
@@ -55,7 +55,8 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
         cgroup.add(stage1)
         _apply_rlimits(stage1, process.get("rlimits", []))
 
-    launched = launch(plan, before_go=before_go)
+    spawned = spawn()
+    launched = launch(spawned, plan, before_go=before_go)
     pid = launched.pid
     try:
         while True:  # EOF: the process exec'd (the socket is close-on-exec)

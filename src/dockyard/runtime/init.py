@@ -39,12 +39,15 @@ class ExecError(Exception):
 
 
 def _read_plan(fd: int) -> dict[str, Any]:
+    """The plan the parent wrote to the memfd after forking us (read from offset 0)."""
     chunks = []
+    offset = 0
     while True:
-        chunk = os.read(fd, 1 << 20)
+        chunk = os.pread(fd, 1 << 20, offset)
         if not chunk:
             break
         chunks.append(chunk)
+        offset += len(chunk)
     os.close(fd)
     plan: dict[str, Any] = marshal.loads(b"".join(chunks))
     return plan
@@ -53,25 +56,23 @@ def _read_plan(fd: int) -> dict[str, Any]:
 def main() -> None:
     """Stage 1 in the sealed interpreter: namespaces, then fork the init (or exec child)."""
     sync = int(sys.argv[1])
-    plan = _read_plan(int(sys.argv[2]))
+    plan_fd = int(sys.argv[2])
     host_mnt = int(sys.argv[3])
-    os.set_inheritable(sync, False)
-    os.set_inheritable(host_mnt, False)
+    for fd in (sync, plan_fd, host_mnt):
+        os.set_inheritable(fd, False)
     global _DEBUG
-    _DEBUG = bool(plan.get("debug"))
     try:
         proc.prctl(proc.PR_SET_DUMPABLE, 0)
-        create = plan["mode"] == "create"
-        process: Process = plan["spec"]["process"] if create else plan["process"]
-        spec_hooks = plan["spec"].get("hooks", {}) if create else {}
-        _preload(process, bool(spec_hooks.get("createContainer")
-                               or spec_hooks.get("startContainer")))
-        seccomp_section = (plan["spec"].get("linux", {}).get("seccomp") if create
-                           else plan.get("seccomp"))
-        seccomp_filter = _prepare_seccomp(seccomp_section)
+        _preload()  # while the parent prepares the cgroup and the plan
         tag, _ = msg.recv(sync)
         if tag != msg.GO:
             os._exit(1)
+        plan = _read_plan(plan_fd)
+        _DEBUG = bool(plan.get("debug"))
+        create = plan["mode"] == "create"
+        seccomp_section = (plan["spec"].get("linux", {}).get("seccomp") if create
+                           else plan.get("seccomp"))
+        seccomp_filter = _prepare_seccomp(seccomp_section)
         _enter_namespaces(plan, sync, host_mnt)
         pid = os.fork()
         if pid == 0:
@@ -139,24 +140,21 @@ def _warn(sync: int, text: str) -> None:
 
 # --- create ------------------------------------------------------------------------
 
-def _preload(process: Process, hooks: bool) -> None:
-    """Import now what runs after pivot_root: the host's stdlib is out of reach then."""
-    import errno  # noqa: F401
+#: Everything the init may need after pivot_root (or after becoming a user namespace's
+#: root), when the host's stdlib and dockyard's own files are out of reach.
+PRELOAD = ("errno", "fcntl", "struct", "termios", "_socket", "dockyard.linux.mount",
+           "dockyard.linux.sockets", "dockyard.oci.jsontext", "dockyard.runtime.capabilities",
+           "dockyard.runtime.devices", "dockyard.runtime.hooks", "dockyard.runtime.launch",
+           "dockyard.runtime.rootfs",
+           "dockyard.runtime.seccomp")
 
-    import dockyard.linux.sockets
-    import dockyard.runtime.devices
-    import dockyard.runtime.rootfs
 
-    if process.get("capabilities") is not None:
-        import dockyard.runtime.capabilities
-    if process.get("terminal"):
-        import fcntl  # noqa: F401
-        import socket  # noqa: F401
-        import termios  # noqa: F401
+def _preload() -> None:
+    """Import :data:`PRELOAD` now, before the parent's GO, overlapping its own work."""
+    import importlib
 
-        import dockyard.linux.mount
-    if hooks:
-        import dockyard.runtime.hooks  # noqa: F401
+    for name in PRELOAD:
+        importlib.import_module(name)
 
 
 def _create(plan: dict[str, Any], sync: int, seccomp_filter: Any) -> None:
@@ -284,7 +282,8 @@ def _sysctl(values: dict[str, str]) -> None:
 def _setup_console(sock_fd: int, process: Process, bind_console: bool) -> None:
     """Make a pty in the container's devpts, send its master over the console socket
     (SCM_RIGHTS, as runc), and make the slave our controlling terminal and stdio."""
-    import socket
+    import _socket
+    import struct
     import termios
 
     from dockyard.linux import mount as mnt
@@ -298,8 +297,9 @@ def _setup_console(sock_fd: int, process: Process, bind_console: bool) -> None:
         if not os.path.exists("/dev/console"):
             os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY, 0o600))
         mnt.mount(name, "/dev/console", None, mnt.MS_BIND)
-    sock = socket.socket(fileno=sock_fd)
-    socket.send_fds(sock, [name.encode()], [master])
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, sock_fd)
+    sock.sendmsg([name.encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                                    struct.pack("i", master))])
     sock.close()
     os.close(master)
     _make_controlling_tty(slave)

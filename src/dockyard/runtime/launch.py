@@ -74,13 +74,6 @@ def seal_interpreter(exe: str) -> None:
               | locked_flags(os.statvfs(exe).f_flag))
 
 
-def _write_plan(plan: dict[str, Any]) -> int:
-    fd = os.memfd_create("dockyard-plan", os.MFD_CLOEXEC)
-    os.write(fd, marshal.dumps(plan))
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd
-
-
 def _seal_and_exec(sock: int, plan_fd: int) -> None:
     """In the forked child: private mounts, sealed interpreter, re-exec. Never returns."""
     try:
@@ -171,21 +164,38 @@ def await_init_pid(launched: Launched, write_maps: Callable[[], None]) -> None:
             raise InitFailed("container init exited before it started")
 
 
-def launch(plan: dict[str, Any], *, uid_maps: list[IDMapping] | None = None,
-           gid_maps: list[IDMapping] | None = None,
-           before_go: Callable[[int], None] | None = None) -> Launched:
-    """Start stage 1 with ``plan`` and return once it reports the init's pid.
+class Spawned:
+    """Stage 1, forked early: it seals and starts its interpreter while the parent
+    prepares the cgroup and the plan (the two take about as long; they overlap)."""
 
-    ``plan["join"]`` lists (kind, path) namespaces to join; ``plan["new_flags"]`` the
-    CLONE_NEW* namespaces to create. ``before_go(stage1_pid)`` runs while stage 1 starts:
-    the parent sets rlimits, OOM score and cgroup there, inherited by all it forks.
-    """
+    def __init__(self, pid: int, sock: int, plan_fd: int) -> None:
+        self.pid = pid
+        self.sock = sock
+        self.plan_fd = plan_fd
+
+    def abort(self) -> None:
+        """Kill and reap stage 1 (and close our ends) when the create fails before GO."""
+        try:
+            os.kill(self.pid, 9)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        for fd in (self.sock, self.plan_fd):
+            if fd >= 0:
+                os.close(fd)
+        self.sock = self.plan_fd = -1
+
+
+def spawn() -> Spawned:
+    """Fork stage 1 now; every fd marked inheritable at this point reaches the init."""
     import _socket
 
     proc.prctl(proc.PR_SET_CHILD_SUBREAPER, 1)
-    plan["debug"] = bool(os.environ.get("DOCKYARD_RUNTIME_DEBUG"))
     parent_sock, child_sock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
-    plan_fd = _write_plan(plan)
+    plan_fd = os.memfd_create("dockyard-plan", os.MFD_CLOEXEC)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -193,20 +203,32 @@ def launch(plan: dict[str, Any], *, uid_maps: list[IDMapping] | None = None,
         parent_sock.close()
         _seal_and_exec(child_sock.detach(), plan_fd)
     child_sock.close()
-    os.close(plan_fd)
-    launched = Launched(-1, parent_sock.detach())
+    return Spawned(pid, parent_sock.detach(), plan_fd)
+
+
+def launch(spawned: Spawned, plan: dict[str, Any], *, uid_maps: list[IDMapping] | None = None,
+           gid_maps: list[IDMapping] | None = None,
+           before_go: Callable[[int], None] | None = None) -> Launched:
+    """Hand ``plan`` to stage 1 and return once it reports the init's pid.
+
+    ``plan["join"]`` lists (kind, path) namespaces to join; ``plan["new_flags"]`` the
+    CLONE_NEW* namespaces to create. ``before_go(stage1_pid)`` runs first: the parent sets
+    rlimits, OOM score and cgroup there, inherited by everything stage 1 forks.
+    """
+    plan["debug"] = bool(os.environ.get("DOCKYARD_RUNTIME_DEBUG"))
+    os.write(spawned.plan_fd, marshal.dumps(plan))  # stage 1 reads it from offset 0
+    launched = Launched(-1, spawned.sock)
     try:
         if before_go is not None:
-            before_go(pid)
+            before_go(spawned.pid)
         launched.send(msg.GO)
-        await_init_pid(launched, lambda: write_id_maps(pid, uid_maps or [], gid_maps or []))
+        await_init_pid(launched, lambda: write_id_maps(spawned.pid, uid_maps or [],
+                                                       gid_maps or []))
     except BaseException:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
-        launched.close()
+        spawned.abort()
+        launched.sock = -1
         raise
-    os.waitpid(pid, 0)
+    os.close(spawned.plan_fd)
+    spawned.plan_fd = -1
+    os.waitpid(spawned.pid, 0)
     return launched
