@@ -326,3 +326,24 @@ def test_no_new_privileges_and_umask(runtime: Runtime, tmp_path: Path,
                             "grep NoNewPrivs /proc/self/status; umask", mutate=setup)
     assert code == 0, err
     assert out.split() == ["NoNewPrivs:", "1", "0077"]
+
+
+def test_cgroup_resources_as_the_container_sees_them(runtime: Runtime, tmp_path: Path,
+                                                     busybox_rootfs: Path) -> None:
+    def resources(spec: dict[str, Any]) -> None:
+        spec["linux"]["resources"].update({
+            "memory": {"limit": 64 << 20, "reservation": 32 << 20},
+            "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"},
+            "pids": {"limit": 42},
+            "blockIO": {"weight": 300},
+        })
+
+    script = ("cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes "
+              "memory/memory.soft_limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us "
+              "cpu/cpu.cfs_period_us cpuset/cpuset.cpus pids/pids.max; "
+              "cat blkio/blkio.weight 2>/dev/null || cat blkio/blkio.bfq.weight")
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs, script, mutate=resources)
+    assert code == 0, err
+    values = out.split()
+    assert values[:7] == [str(64 << 20), str(32 << 20), "512", "50000", "100000", "0", "42"]
+    assert values[-1].split()[-1] == "300"

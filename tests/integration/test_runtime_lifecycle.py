@@ -352,3 +352,37 @@ def test_foreground_terminal_is_proxied(dockyard_runtime: Runtime, tmp_path: Pat
         os.close(master)
     assert p.returncode == 4, output
     assert b"/dev/pts/0" in output and b"got hello" in output
+
+
+def test_exec_with_a_terminal(dockyard_runtime: Runtime, tmp_path: Path,
+                              busybox_rootfs: Path) -> None:
+    import pty
+    import subprocess
+
+    rt = dockyard_runtime
+    bundle = make_bundle(tmp_path, busybox_rootfs, ["sleep", "60"])
+    cid = rt.new_id()
+    assert rt("run", "-d", "--bundle", str(bundle), cid).returncode == 0
+    master, slave = pty.openpty()
+    p = subprocess.Popen([*rt.argv, "--root", str(rt.root), "exec", "--tty", cid, "sh", "-c",
+                          "test -t 0 && tty; exit 6"], stdin=slave, stdout=slave,
+                         stderr=slave)
+    os.close(slave)
+    output = b""
+    try:
+        p.wait(timeout=20)
+        while True:
+            try:
+                chunk = os.read(master, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    assert p.returncode == 6, output
+    assert b"/dev/pts/" in output
