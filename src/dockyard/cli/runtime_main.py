@@ -116,6 +116,10 @@ def _main(argv: list[str] | None) -> int:
         root = g.opt("root") or os.environ.get("DOCKYARD_RUNTIME_ROOT") \
             or "/run/dockyard-runtime"
         command, rest = g.positional[0], g.positional[1:]
+        if command in ("create", "run", "exec"):
+            from dockyard.runtime.cgroups import prime_migration
+
+            prime_migration()  # the kernel's cgroup wait overlaps our imports from here
         from dockyard.cli import runtime_commands
 
         handler = runtime_commands.COMMANDS.get(command)

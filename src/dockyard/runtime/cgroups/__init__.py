@@ -22,8 +22,9 @@ What is not applied, by design (each warns once on stderr, or raises where noted
 from __future__ import annotations
 
 import errno
+import os
 
-from dockyard.errors import InvalidArgument
+from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.linux.errors import SyscallError
 from dockyard.runtime.cgroups.fs import CgroupError
 from dockyard.runtime.cgroups.paths import (
@@ -39,7 +40,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.runtime.cgroups.protocol import CgroupManager
 
-__all__ = ["CgroupError", "cgroup_mode", "open_manager"]
+__all__ = ["CgroupError", "cgroup_mode", "open_manager", "prime_migration"]
 
 _hierarchies: Hierarchies | None = None
 
@@ -63,6 +64,39 @@ def _host() -> Hierarchies:
 def cgroup_mode() -> str:
     """ "v1", "hybrid" or "v2" for this host (decided once per process)."""
     return _host().mode
+
+
+def prime_migration() -> None:
+    """Start, in a thread, the wait the kernel would make at our first cgroup move.
+
+    Moving a process between cgroups takes ``cgroup_threadgroup_rwsem`` for writing;
+    the first writer after a quiet spell waits out an RCU grace period (12-15 ms on this
+    kind of host; runc pays it on every container start too). A no-op move of this
+    process into its own cgroup, started as the command begins, lets that wait run while
+    the command imports its code and reads the bundle; the container's own move then
+    finds the fast path. Best effort: any failure just leaves the wait where it was.
+    """
+    try:
+        host = _host()
+        mount = host.unified or next(iter(host.v1.values()), None)
+        if mount is None:
+            return
+        own = parse_proc_cgroup(_read("/proc/self/cgroup"))
+        key = "" if mount is host.unified else mount.controllers[0]
+        procs = os.path.join(cgroup_dir(mount, own.get(key), "."), "cgroup.procs")
+    except (DockyardError, OSError):
+        return
+    import _thread
+
+    _thread.start_new_thread(_write_quietly, (procs, str(os.getpid())))
+
+
+def _write_quietly(path: str, value: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+    except OSError:
+        pass
 
 
 def open_manager(cgroups_path: str, container_id: str, *,
