@@ -127,14 +127,11 @@ def _main(argv: list[str] | None) -> int:
             raise DockyardError(f"No help topic for '{command}'")
         return handler(os.path.abspath(root), rest)
     except DockyardError as e:
-        log.error(_prefix(args, str(e)))
+        log.error(str(e))
         return getattr(e, "exit_status", 1)
     except OSError as e:
-        log.error(_prefix(args, str(e)))
+        log.error(str(e))
         return 1
     except KeyboardInterrupt:
         return 130
 
-
-def _prefix(args: list[str], text: str) -> str:
-    return text

@@ -19,6 +19,7 @@ from dockyard.oci.runtime_spec import load_spec
 from dockyard.runtime import protocol as msg
 from dockyard.runtime.devices import cgroup_rules
 from dockyard.runtime.launch import InitFailed, Launched, Spawned, cap_masks, launch, spawn
+from dockyard.runtime.rlimits import apply_rlimits
 from dockyard.runtime.state import OCI_VERSION, START_SOCKET, Container, utc_now, validate_id
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
@@ -183,7 +184,7 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
 
     def before_go(stage1: int) -> None:
         cgroup.add(stage1)
-        _apply_rlimits(stage1, process.get("rlimits", []))
+        apply_rlimits(stage1, process.get("rlimits", []))
         if "oomScoreAdj" in process:
             with open(f"/proc/{stage1}/oom_score_adj", "w") as f:
                 f.write(str(process["oomScoreAdj"]))
@@ -232,32 +233,6 @@ def _converse(launched: Launched, spec: Spec, state: dict[str, Any]) -> None:
             raise InitFailed(payload.decode(errors="replace"))
         else:
             raise InitFailed("container init exited before it was ready")
-
-
-def _apply_rlimits(pid: int, rlimits: list[Any]) -> None:
-    """prlimit(2) on stage 1 (inherited by the init). Without CAP_SYS_RESOURCE a hard
-    limit cannot rise above the current one: clamp it there and warn, don't fail."""
-    if not rlimits:
-        return
-    import resource
-
-    for rl in rlimits:
-        name = rl["type"]
-        res = getattr(resource, name, None)
-        if not isinstance(res, int):
-            raise InvalidArgument(f"unknown rlimit type {name!r}")
-        soft, hard = (resource.RLIM_INFINITY if v >= 1 << 63 else v
-                      for v in (rl["soft"], rl["hard"]))
-        try:
-            resource.prlimit(pid, res, (soft, hard))
-        except (PermissionError, ValueError):
-            _, cur_hard = resource.prlimit(pid, res)
-            new_hard = hard if cur_hard == resource.RLIM_INFINITY else min(hard, cur_hard)
-            new_soft = min(soft, new_hard)
-            sys.stderr.write(f"warning: {name} {soft}:{hard} exceeds the hard limit "
-                             f"{cur_hard} and CAP_SYS_RESOURCE is missing; using "
-                             f"{new_soft}:{new_hard}\n")
-            resource.prlimit(pid, res, (new_soft, new_hard))
 
 
 def write_pid_file(path: str, pid: int) -> None:

@@ -7,8 +7,9 @@ import os
 from dockyard.errors import Conflict
 from dockyard.linux import namespaces as ns
 from dockyard.runtime import protocol as msg
-from dockyard.runtime.create import _apply_rlimits, write_pid_file
+from dockyard.runtime.create import write_pid_file
 from dockyard.runtime.launch import InitFailed, cap_masks, launch, spawn
+from dockyard.runtime.rlimits import apply_rlimits
 from dockyard.runtime.state import PAUSED, STOPPED, Container
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
@@ -53,7 +54,7 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
 
     def before_go(stage1: int) -> None:
         cgroup.add(stage1)
-        _apply_rlimits(stage1, process.get("rlimits", []))
+        apply_rlimits(stage1, process.get("rlimits", []))
 
     spawned = spawn()
     launched = launch(spawned, plan, before_go=before_go)
