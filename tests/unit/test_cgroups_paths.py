@@ -188,7 +188,8 @@ def test_from_paths_rejects_outside(paths: dict[str, str]) -> None:
 
 
 def test_public_surface() -> None:
-    assert sorted(cgroups.__all__) == ["CgroupError", "cgroup_mode", "open_manager", "prime_migration"]
+    assert sorted(cgroups.__all__) == ["CgroupError", "cgroup_mode", "open_manager",
+                                       "prime_migration"]
 
 
 def test_import_does_not_load_typing() -> None:
