@@ -29,6 +29,19 @@ def wait_status(rt: Runtime, cid: str, want: str, timeout: float = 10) -> dict[s
         time.sleep(0.02)
 
 
+def read_to_end(fd: int) -> bytes:
+    """All a pty master yields until its slave side is closed (EIO) or EOF."""
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            return output
+        if not chunk:
+            return output
+        output += chunk
+
+
 def mounted(fragment: str) -> bool:
     with open("/proc/self/mountinfo") as f:
         return fragment in f.read()
@@ -179,15 +192,7 @@ def test_terminal_through_console_socket(runtime: Runtime, tmp_path: Path,
         master = fds[0]
         conn.close()
         assert runtime("start", cid).returncode == 0
-        output = b""
-        while True:
-            try:
-                chunk = os.read(master, 1024)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
+        output = read_to_end(master)
         os.close(master)
     finally:
         srv.close()
@@ -371,14 +376,7 @@ def test_exec_with_a_terminal(dockyard_runtime: Runtime, tmp_path: Path,
     output = b""
     try:
         p.wait(timeout=20)
-        while True:
-            try:
-                chunk = os.read(master, 1024)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
+        output = read_to_end(master)
     finally:
         if p.poll() is None:
             p.kill()
