@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy
-from tests.integration.runtimes import DOCKYARD_RUNTIME, remove_test_cgroup_parents
+from tests.integration.runtimes import DOCKYARD_RUNTIME, cgroup_dirs
 
 pytestmark = [pytest.mark.integration, pytest.mark.peer]
 
-NAMESPACE = "dockyard-test"
+#: Unique per test process: two suites may run at once on one host.
+NAMESPACE = f"dockyard-test-{os.getpid()}"
 
 
 class Containerd:
@@ -75,7 +76,13 @@ class Containerd:
         shutil.rmtree(self.base, ignore_errors=True)
         # the runc shim's state root for our namespace (empty once tasks are deleted)
         shutil.rmtree(f"/run/containerd/runc/{NAMESPACE}", ignore_errors=True)
-        remove_test_cgroup_parents()  # containerd's cgroupsPath is /<namespace>/<id>
+        # containerd's cgroupsPath is /<namespace>/<id>: the namespace's dirs are ours
+        for d in cgroup_dirs(NAMESPACE):
+            for sub, _, _ in sorted(os.walk(d), key=lambda w: -len(w[0])):
+                try:
+                    os.rmdir(sub)
+                except OSError:
+                    pass
 
 
 def _pids_with_arg(arg: str) -> list[int]:
