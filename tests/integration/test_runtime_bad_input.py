@@ -158,3 +158,18 @@ def test_features_reports_hybrid_cgroups(dockyard_runtime: Runtime) -> None:
     assert "createRuntime" in data["hooks"]
     assert data["linux"]["seccomp"]["enabled"] is True
     assert "CAP_SYS_ADMIN" in data["linux"]["capabilities"]
+
+
+def test_host_wide_sysctl_is_refused(runtime: Runtime, tmp_path: Path,
+                                     busybox_rootfs: Path) -> None:
+    bundle = make_bundle(tmp_path, busybox_rootfs, ["true"])
+    edit_config(bundle, lambda s: s["linux"].update(sysctl={"vm.swappiness": "0"}))
+    with open("/proc/sys/vm/swappiness") as f:
+        before = f.read()
+    cid = runtime.new_id()
+    r = runtime("run", "--bundle", str(bundle), cid)
+    assert r.returncode == 1
+    assert "vm.swappiness" in r.stderr and "separate kernel namespace" in r.stderr
+    with open("/proc/sys/vm/swappiness") as f:
+        assert f.read() == before
+    assert_nothing_left(runtime, cid, bundle)

@@ -21,6 +21,7 @@ from dockyard.runtime.devices import cgroup_rules
 from dockyard.runtime.launch import InitFailed, Launched, Spawned, cap_masks, launch, spawn
 from dockyard.runtime.rlimits import apply_rlimits
 from dockyard.runtime.state import OCI_VERSION, START_SOCKET, Container, utc_now, validate_id
+from dockyard.runtime.sysctl import check_sysctls
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
 TYPE_CHECKING = False
@@ -150,6 +151,7 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
         if not os.path.exists(path):
             raise InvalidArgument(f"{kind} namespace path {path} does not exist")
     in_userns = "user" in new or any(k == "user" for k, _ in join)
+    check_sysctls(linux.get("sysctl", {}), {*new, *(k for k, _ in join)})
 
     start_fd = _listen_start_socket(cleanup.cdir)
     console_fd = opts.console_fd
