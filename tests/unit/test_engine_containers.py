@@ -168,6 +168,14 @@ def test_filters(store: ContainerStore) -> None:
     store.update_state(f["r"].id, health={"Status": "healthy", "FailingStreak": 0, "Log": []})
     assert ps(health="healthy") == ["r1"]
     assert ps(status="running", label="env") == ["r1"]
+    assert _names(store.list(filters={"before": "e1"})) == ["r1", "c1"]     # implies --all
+    assert _names(store.list(filters={"since": f["c"].id[:10]})) == ["e1", "r1"]
+    assert ps(since="c1", before="e1") == ["r1"]
+    assert ps(before="c1") == [] and ps(since="e1") == []
+    with pytest.raises(NotFound):
+        store.list(filters={"since": "ghost"})
+    assert _names(store.list(limit=2)) == ["e1", "r1"]                      # -n implies --all
+    assert _names(store.list(limit=1, filters={"label": "env"})) == ["r1"]
 
 
 @pytest.mark.parametrize("flt, msg", [

@@ -5,8 +5,9 @@ match. Supported keys: ``id`` (prefix), ``name`` (regular expression searched in
 with and without the leading ``/``), ``label`` (``key`` or ``key=value``), ``status``,
 ``exited`` (exit code of a container that ran and stopped), ``ancestor`` (image reference as
 given or normalised, image ID or ID prefix), ``health`` (``starting``, ``healthy``,
-``unhealthy``, ``none``). A ``status`` filter lists stopped containers without ``--all``,
-as in Docker.
+``unhealthy``, ``none``), ``before`` / ``since`` (a container reference: only those created
+before / after it; the store resolves it, the last value counts). ``status``, ``before`` and
+``since`` list stopped containers without ``--all``, as in Docker.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ __all__ = ["ContainerFilter", "parse"]
 
 _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 _HEALTH = ("starting", "healthy", "unhealthy", "none")
-_KEYS = ("id", "name", "label", "status", "exited", "ancestor", "health")
+_KEYS = ("id", "name", "label", "status", "exited", "ancestor", "health", "before", "since")
 _NEVER = "0001-01-01T00:00:00Z"
 
 
@@ -51,11 +52,13 @@ class ContainerFilter:
     exited: frozenset[int] = frozenset()
     ancestors: tuple[str, ...] = ()
     health: frozenset[str] = frozenset()
+    before: str | None = None
+    since: str | None = None
     _ancestor_refs: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property
     def implies_all(self) -> bool:
-        return bool(self.statuses)
+        return bool(self.statuses) or self.before is not None or self.since is not None
 
     def matches(self, rec: ContainerRecord) -> bool:
         if self.ids and not any(rec.id.startswith(i) for i in self.ids):
@@ -105,6 +108,7 @@ def parse(filters: Mapping[str, str | Iterable[str]]) -> ContainerFilter:
     exited: set[int] = set()
     ancestors: list[str] = []
     health: set[str] = set()
+    order: dict[str, str] = {}
     for key, raw in filters.items():
         if key not in _KEYS:
             raise _invalid(key)
@@ -128,6 +132,8 @@ def parse(filters: Mapping[str, str | Iterable[str]]) -> ContainerFilter:
                     exited.add(int(v))
                 except ValueError as e:
                     raise _invalid(key, v) from e
+            elif key in ("before", "since"):
+                order[key] = v
             elif key == "ancestor":
                 ancestors.append(v)
             else:
@@ -137,4 +143,5 @@ def parse(filters: Mapping[str, str | Iterable[str]]) -> ContainerFilter:
     return ContainerFilter(
         ids=tuple(ids), names=tuple(names), labels=tuple(labels),
         statuses=frozenset(statuses), exited=frozenset(exited), ancestors=tuple(ancestors),
-        health=frozenset(health), _ancestor_refs=frozenset(_normalise(a) for a in ancestors))
+        health=frozenset(health), before=order.get("before"), since=order.get("since"),
+        _ancestor_refs=frozenset(_normalise(a) for a in ancestors))

@@ -310,13 +310,22 @@ class ContainerStore:
 
     def list(self, all: bool = False,
              filters: Mapping[str, str | Iterable[str]] | None = None,
-             ) -> list[ContainerRecord]:
-        """``docker ps``: newest first; only running ones unless ``all`` (or a ``status``
-        filter, as in Docker). See :mod:`dockyard.engine.container_filters`."""
+             limit: int = 0) -> builtins.list[ContainerRecord]:
+        """``docker ps``: newest first; only active ones unless ``all``, a ``status`` /
+        ``before`` / ``since`` filter or a ``limit`` (``-n``) asks for all, as in Docker.
+        See :mod:`dockyard.engine.container_filters`."""
         flt = parse_filters(filters or {})
-        show_all = all or flt.implies_all
-        return [r for r in self.all()
-                if (show_all or r.status.is_active) and flt.matches(r)]
+        show_all = all or flt.implies_all or limit > 0
+        since = None if flt.since is None else self.get(flt.since).id
+        before = None if flt.before is None else self.get(flt.before).id
+        recs = self.all()
+        pos = {r.id: i for i, r in enumerate(recs)}   # newest first: newer = smaller
+        if since is not None:
+            recs = [r for r in recs if pos[r.id] < pos.get(since, -1)]
+        if before is not None:
+            recs = [r for r in recs if pos[r.id] > pos.get(before, len(pos))]
+        out = [r for r in recs if (show_all or r.status.is_active) and flt.matches(r)]
+        return out[:limit] if limit > 0 else out
 
     def names_in_use(self) -> set[str]:
         """Every container name, without the leading ``/``."""
