@@ -219,15 +219,18 @@ def test_transition(store: ContainerStore) -> None:
     assert store.get(r.id) == t      # a refused transition changes nothing
     with pytest.raises(NotFound):
         store.transition("1" * 64, ["created"], "running")
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidArgument, match="invalid container status 'zombie'"):
         store.transition(r.id, ["running"], "zombie")
+    with pytest.raises(InvalidArgument):
+        store.transition(r.id, ["zombie"], "running")
 
 
 def test_status_guards() -> None:
     assert Status.PAUSED.is_active and not Status.EXITED.is_active
     assert Status.EXITED.can_start and not Status.RUNNING.can_start
     assert Status.DEAD.can_remove_unforced and not Status.RESTARTING.can_remove_unforced
-    r = rec("s1", status=Status.PAUSED)
+    r = rec("s1", status="paused")                   # a plain string is normalised
+    assert r.status is Status.PAUSED
     assert r.state_json()["Running"] and r.state_json()["Paused"]
 
 
@@ -370,3 +373,16 @@ def test_parallel_creates_same_name_one_wins(tmp_path: Path) -> None:
     assert kinds == ["conflict"] * 19 + ["ok"], results
     winner = next(r[1] for r in results if r[0] == "ok")
     assert all(f'in use by container "{winner}"' in r[2] for r in results if r[0] != "ok")
+
+
+def test_shares_the_root_database_with_images(tmp_path: Path) -> None:
+    from dockyard.image.store import ImageStore
+    from dockyard.sqlite import connect
+
+    images = ImageStore(connect(str(tmp_path)))
+    with ContainerStore(str(tmp_path)) as s:
+        s.create(rec("shared"))
+    assert images.all() == []
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == ["dockyard.db"]
+    with ContainerStore(str(tmp_path)) as s:       # reopening keeps the rows
+        assert s.get("shared").name == "shared"

@@ -76,6 +76,13 @@ class Status(enum.StrEnum):
         return not self.is_active and self is not Status.REMOVING
 
 
+def _status(value: Status | str) -> Status:
+    try:
+        return Status(value)
+    except ValueError:
+        raise InvalidArgument(f"invalid container status {value!r}") from None
+
+
 def rfc3339_ns(ns: int | None = None) -> str:
     """``2026-11-23T08:17:55.988990275Z`` (UTC, nanoseconds), as Docker prints times."""
     if ns is None:
@@ -122,6 +129,9 @@ class ContainerRecord:
     bundle_dir: str = ""
     rootfs_key: str = ""
     log_path: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", _status(self.status))
 
     @property
     def short_id(self) -> str:
@@ -182,7 +192,7 @@ def _to_db(column: str, value: Any) -> Any:
     if column == "oom_killed":
         return int(bool(value))
     if column == "status":
-        return Status(value).value
+        return _status(value).value
     return value
 
 
@@ -203,10 +213,7 @@ def _check_fields(fields: Mapping[str, Any]) -> None:
                                                     and bool not in _FIELD_TYPES[k]):
             raise InvalidArgument(f"container field {k!r}: bad value {v!r}")
         if k == "status":
-            try:
-                Status(str(v))
-            except ValueError:
-                raise InvalidArgument(f"invalid container status {v!r}") from None
+            _status(str(v))
 
 
 class ContainerStore:
@@ -353,8 +360,8 @@ class ContainerStore:
         """Compare-and-set: move to ``to_status`` (and set ``fields``) only if the current
         status is one of ``from_statuses``; otherwise :class:`Conflict` (with
         ``conflict_message`` if given). Returns the updated record."""
-        allowed = {Status(s) for s in from_statuses}
-        fields = {**fields, "status": Status(to_status)}
+        allowed = {_status(s) for s in from_statuses}
+        fields = {**fields, "status": _status(to_status)}
         _check_fields(fields)
         with self._tx() as c:
             cur = self._row(c, cid)
@@ -362,7 +369,7 @@ class ContainerStore:
                 want = ", ".join(sorted(s.value for s in allowed))
                 raise Conflict(conflict_message or (
                     f"container {cur.short_id} is {cur.status.value}; cannot move it to "
-                    f"{Status(to_status).value} (needs: {want})"))
+                    f"{_status(to_status).value} (needs: {want})"))
             self._set(c, cid, fields)
             return self._row(c, cid)
 
@@ -393,7 +400,7 @@ class ContainerStore:
         :class:`Conflict` unless the current status is one of those."""
         with self._tx() as c:
             cur = self._row(c, cid)
-            if only_if is not None and cur.status not in {Status(s) for s in only_if}:
+            if only_if is not None and cur.status not in {_status(s) for s in only_if}:
                 raise Conflict(f"container {cur.short_id} is {cur.status.value}; "
                                "it cannot be removed in that state")
             c.execute("DELETE FROM containers WHERE id = ?", (cid,))
