@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 
 __all__ = ["connect"]
 
@@ -20,7 +21,25 @@ def connect(root: str) -> sqlite3.Connection:
     conn = sqlite3.connect(os.path.join(root, "dockyard.db"), timeout=30.0,
                            isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _set_wal(conn)
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+def _set_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch to WAL, retrying while another connection holds the file.
+
+    Changing the journal mode needs an exclusive lock and SQLite does not always call the busy
+    handler for it: when several processes open a new database at once, some get "database is
+    locked" at once. WAL is persistent, so the first switch wins and later ones are no-ops.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
