@@ -1,0 +1,159 @@
+"""``dockyard pull`` / ``dockyard push`` end to end: image store <-> a real docker-registry
+on 127.0.0.1, checked with skopeo and umoci."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dockyard.registry.ocidir import OciLayout
+from tests.integration.conftest import IMAGE_NAME, USERS, Dy, skopeo_copy
+from tests.integration.registry_fixture import MangleProxy, Registry, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.peer]
+
+
+def _inspect(target: str) -> dict[str, object]:
+    out = subprocess.run(["skopeo", "inspect", "--tls-verify=false", target], check=True,
+                         capture_output=True, text=True).stdout
+    doc: dict[str, object] = json.loads(out)
+    return doc
+
+
+def _manifest(layout: OciLayout) -> dict[str, object]:
+    doc: dict[str, object] = json.loads(layout.read_blob(layout.resolve(IMAGE_NAME).digest))
+    return doc
+
+
+def _blobs(root: Path) -> set[str]:
+    return {f"sha256:{n}" for n in os.listdir(root / "image" / "blobs" / "sha256")}
+
+
+def test_push_imported_image(dy: Dy, busybox: str, registry: Registry,
+                             tmp_path: Path) -> None:
+    name = f"{registry.host}/test/busybox:1"
+    dy("tag", "busybox", name, check=True)
+    r = dy("push", name, check=True)
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"The push refers to repository [{registry.host}/test/busybox]"
+    diff_ids = json.loads(dy("image", "inspect", name, check=True).stdout)[0]["RootFS"]["Layers"]
+    assert lines[1:-1] == [f"{d[7:19]}: Pushed" for d in diff_ids]
+    digest = lines[-1].split()[2]
+    assert lines[-1].startswith("1: digest: sha256:") and lines[-1].split()[3] == "size:"
+    inspected = _inspect(f"docker://{name}")
+    assert inspected["Layers"] == diff_ids  # the store keeps layers uncompressed
+    assert inspected["Digest"] == digest
+    # Interop: skopeo copies it out, umoci unpacks it.
+    subprocess.run(["skopeo", "--insecure-policy", "copy", "-q", "--src-tls-verify=false",
+                    f"docker://{name}", f"oci:{tmp_path / 'out'}:1"], check=True,
+                   capture_output=True)
+    subprocess.run(["umoci", "unpack", "--image", f"{tmp_path / 'out'}:1",
+                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    assert (tmp_path / "bundle" / "rootfs" / "bin" / "busybox").is_file()
+    # A second push finds every layer there.
+    again = dy("push", name, check=True).stdout.splitlines()
+    assert again[1:-1] == [f"{d[7:19]}: Layer already exists" for d in diff_ids]
+    assert again[-1] == lines[-1]
+
+
+def test_pull_save_and_pull_again(dy: Dy, root: Path, registry: Registry,
+                                  image_layout: OciLayout, tmp_path: Path) -> None:
+    name = f"{registry.host}/test/busybox:1"
+    skopeo_copy(image_layout, "1", name)
+    manifest = _manifest(image_layout)
+    layer = manifest["layers"][0]["digest"]  # type: ignore[index]
+    top = image_layout.resolve(IMAGE_NAME).digest
+    r = dy("pull", name, check=True)
+    assert r.stdout.splitlines() == [
+        "1: Pulling from test/busybox", f"{layer[7:19]}: Pull complete", f"Digest: {top}",
+        f"Status: Downloaded newer image for {name}", name]
+    images = dy("images", check=True).stdout
+    assert f"{registry.host}/test/busybox" in images and " 1 " in images
+    run = dy("image", "inspect", name, check=True)
+    assert json.loads(run.stdout)[0]["Id"] == manifest["config"]["digest"]  # type: ignore[index]
+    # The compressed blob is kept as pulled; the layer is unpacked.
+    assert layer in _blobs(root)
+    # Pulled again through a proxy that logs: up to date, no blob fetched.
+    proxy = MangleProxy(registry.host, "pass")
+    try:
+        via = f"{proxy.host}/test/busybox:1"
+        r = dy("pull", via, check=True)  # a new name for content the store has
+        assert r.stdout.splitlines()[1:] == [
+            f"{layer[7:19]}: Already exists", f"Digest: {top}",
+            f"Status: Downloaded newer image for {via}", via]
+        proxy.log.clear()
+        r = dy("pull", via, check=True)
+    finally:
+        proxy.stop()
+    assert not [p for _m, p, _ in proxy.log if "/blobs/" in p]
+    assert r.stdout.splitlines()[-2:] == [f"Status: Image is up to date for {via}", via]
+    # save round-trips: rmi, load, same ID.
+    archive = tmp_path / "pulled.tar"
+    dy("save", "-o", str(archive), name, check=True)
+    dy("rmi", name, via, check=True)
+    assert dy("load", "-i", str(archive), check=True).stdout == f"Loaded image: {name}\n"
+    assert json.loads(dy("image", "inspect", name, check=True).stdout)[0]["Id"] == \
+        manifest["config"]["digest"]  # type: ignore[index]
+
+
+def test_pull_by_digest_and_quiet(dy: Dy, registry: Registry,
+                                  image_layout: OciLayout) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    top = image_layout.resolve(IMAGE_NAME).digest
+    ref = f"{registry.host}/test/busybox@{top}"
+    r = dy("pull", ref, check=True)
+    assert r.stdout.splitlines()[0] == f"{top}: Pulling from test/busybox"
+    assert r.stdout.splitlines()[-1] == ref
+    assert dy("image", "inspect", ref, check=True).returncode == 0
+    r = dy("pull", "-q", f"{registry.host}/test/busybox:1", check=True)
+    assert r.stdout == f"{registry.host}/test/busybox:1\n"
+
+
+def test_pull_errors(dy: Dy, registry: Registry, image_layout: OciLayout) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    r = dy("pull", f"{registry.host}/test/busybox:nope")
+    assert r.returncode == 1
+    assert r.stderr == (f"Error: manifest for {registry.host}/test/busybox:nope not found: "
+                        f"manifest unknown: {registry.host}/test/busybox:nope\n")
+    down = f"127.0.0.1:{free_port()}"
+    r = dy("pull", f"{down}/test/busybox:1")
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"Error: registry {down} is not reachable: ")
+    assert r.stderr.count("\n") == 1
+
+
+def test_pull_needs_login(dy: Dy, basic_registry: Registry, image_layout: OciLayout,
+                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    user, password = "alice", USERS["alice"]
+    name = f"{basic_registry.host}/test/busybox:1"
+    skopeo_copy(image_layout, "1", name, f"--dest-creds={user}:{password}")
+    r = dy("pull", name)
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error: unauthorized: ") and r.stderr.count("\n") == 1
+    dy("login", "-u", user, "--password-stdin", basic_registry.host, input=password,
+       check=True)
+    assert dy("pull", "-q", name, check=True).stdout == f"{name}\n"
+
+
+def test_corrupt_blob_leaves_nothing(dy: Dy, root: Path, busybox: str, registry: Registry,
+                                     image_layout: OciLayout) -> None:
+    skopeo_copy(image_layout, "1", f"{registry.host}/test/busybox:1")
+    before = dy("images", check=True).stdout
+    blobs = _blobs(root)
+    proxy = MangleProxy(registry.host, "corrupt")
+    try:
+        r = dy("pull", f"{proxy.host}/test/busybox:1")
+    finally:
+        proxy.stop()
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error: ") and "digest mismatch" in r.stderr
+    assert r.stderr.count("\n") == 1
+    assert dy("images", check=True).stdout == before
+    layer = _manifest(image_layout)["layers"][0]["digest"]  # type: ignore[index]
+    assert layer not in _blobs(root)
+    assert _blobs(root) == blobs
