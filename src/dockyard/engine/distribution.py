@@ -9,6 +9,7 @@ chain ID (:meth:`ImageService.create`); a push reads the stored manifest and its
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -70,15 +71,19 @@ def _pull_one(svc: ImageService, ref: Reference, platform: str | None,
     rref = reg_ref(str(ref))
     plat = Platform.parse(platform) if platform else None
     before = svc.store.by_manifest(ref.digest) if ref.digest else svc.store.lookup(str(ref))
-    out(f"{ref.digest or ref.tag}: Pulling from {ref.path}")
     lock = threading.Lock()
+    started: list[bool] = []
+
+    def header() -> None:  # Docker prints it once the manifest is resolved
+        if not started:
+            started.append(True)
+            out(f"{ref.digest or ref.tag}: Pulling from {ref.path}")
 
     def progress(event: str, d: Descriptor) -> None:
-        if d.media_type in _CONFIG_TYPES:
-            return
         status = {"exists": "Already exists", "fetched": "Pull complete"}.get(event)
-        if status:
-            with lock:
+        with lock:
+            header()
+            if status and d.media_type not in _CONFIG_TYPES:
                 out(f"{_short(d.digest)}: {status}")
 
     sink = ContentStoreSink(svc.content, os.path.join(svc.root, "image", "pull-ingest"),
@@ -89,8 +94,22 @@ def _pull_one(svc: ImageService, ref: Reference, platform: str | None,
         except NotFound as e:
             if str(e).startswith("no matching manifest"):
                 raise
-            raise NotFound(f"manifest for {ref.familiar()} not found: {e}") from e
+            what = f"{rref.api_host}/{rref.repository}{'@' if ref.digest else ':'}" \
+                f"{rref.reference}"
+            reason = str(e).removesuffix(f": {what}")
+            raise NotFound(f"manifest for {ref.familiar()} not found: {reason}") from e
+    header()
     config = svc.content.read(result.config.digest)
+    try:
+        cfg = json.loads(config)
+    except ValueError as e:
+        raise InvalidArgument(f"invalid image config {result.config.digest}: {e}") from e
+    if not isinstance(cfg, dict):
+        raise InvalidArgument(f"invalid image config {result.config.digest}: not an object")
+    if plat is not None and not plat.matches(cfg):
+        actual = "/".join(str(cfg[k]) for k in ("os", "architecture", "variant") if cfg.get(k))
+        raise NotFound(f"image with reference {ref.familiar()} was found but does not "
+                       f"match the specified platform: wanted {plat}, actual: {actual}")
     manifest = svc.content.read(result.manifest.digest)
     layers = [LayerBlob(d.digest, d.media_type, d.size) for d in result.layers]
     rec = svc.create(config, layers, manifest, result.manifest.media_type)
