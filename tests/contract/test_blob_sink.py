@@ -1,6 +1,7 @@
 """Contract suites for :class:`dockyard.registry.protocol.BlobSink` and ``BlobSource``
 (STYLE.md rule 5). Every implementation is added to ``SINKS`` / ``SOURCES``; the content
-store joins when it lands.
+store is a sink through ``ContentStoreSink``, the
+image store a source through ``engine.distribution.StoreSource``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.image.content import LocalContentStore
 from dockyard.registry.client import DigestMismatch
 from dockyard.registry.ocidir import OciLayout
 from dockyard.registry.protocol import BlobSink, BlobSource, Descriptor
@@ -58,9 +60,17 @@ def _store_sink(p: Path) -> ContentStoreSink:
     return ContentStoreSink(store, str(p / "ingest"), store.images.__setitem__)
 
 
+def _local_store_sink(p: Path) -> ContentStoreSink:
+    """The real content store of the image package, as ``dockyard pull`` uses it."""
+    images: dict[str, Descriptor] = {}
+    return ContentStoreSink(LocalContentStore(str(p / "root")), str(p / "pull-ingest"),
+                            images.__setitem__)
+
+
 SINKS: dict[str, Callable[[Path], BlobSink]] = {
     "oci-layout": lambda p: OciLayout(str(p / "layout")),
     "content-store": _store_sink,
+    "local-content-store": _local_store_sink,
 }
 
 DATA = b"some blob content"
@@ -118,8 +128,16 @@ def test_set_image_needs_committed_root(sink: BlobSink) -> None:
             sink.resolve("example.com/a/b:2")
 
 
+def _image_store_source(p: Path) -> BlobSource:
+    from dockyard.engine.distribution import StoreSource
+    from dockyard.image.service import ImageService
+
+    return StoreSource(ImageService(str(p / "root")))
+
+
 SOURCES: dict[str, Callable[[Path], BlobSource]] = {
     "oci-layout": lambda p: OciLayout(str(p / "layout")),
+    "image-store": _image_store_source,
 }
 
 
