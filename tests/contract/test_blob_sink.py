@@ -149,3 +149,21 @@ def test_source_missing_things_are_not_found(make: str, tmp_path: Path) -> None:
         source.resolve("example.com/nothing:here")
     with pytest.raises(NotFound):
         source.blob_path(DIGEST)
+
+
+def test_content_store_sink_serialises_one_digest(tmp_path: Path) -> None:
+    """Two pulls of one blob: the second waits until the first commits or aborts."""
+    import threading
+
+    first, second = _local_store_sink(tmp_path), _local_store_sink(tmp_path)
+    path = _ingest(first, DIGEST, DATA)
+    got: list[str] = []
+    waiter = threading.Thread(target=lambda: got.append(second.blob_path_for_ingest(DIGEST)))
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive() and got == []
+    first.commit(DIGEST, path)
+    waiter.join(5)
+    assert got == [path] and second.has_blob(DIGEST)
+    second.abort(DIGEST, path)
+    assert os.listdir(tmp_path / "pull-ingest") == []
