@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,39 @@ def test_pull_all_tags_and_platforms(dy: Dy, registry: Registry, image_layout: O
     assert r.stdout.splitlines()[-2:] == [f"Status: Downloaded newer image for {repo}", repo]
     tags = dy("images", "--format", "{{.Tag}}", repo, check=True).stdout.split()
     assert sorted(tags) == ["1", "foreign", "multi"]
+
+
+def _dy_at(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    r = subprocess.run([sys.executable, "-m", "dockyard", "--root", str(root), *args],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    return r
+
+
+def test_push_then_pull_elsewhere_and_skopeo_docker_archive(
+        dy: Dy, busybox: str, registry: Registry, tmp_path: Path) -> None:
+    """dockyard push -> dockyard pull into another root: same image ID, a working rootfs;
+    dockyard save -> skopeo (docker-archive: -> registry, compressing) -> dockyard pull."""
+    name = f"{registry.host}/test/busybox:1"
+    dy("tag", "busybox", name, check=True)
+    dy("push", name, check=True)
+    other = tmp_path / "other-root"
+    _dy_at(other, "pull", name)
+    ids = [json.loads(_dy_at(r, "image", "inspect", name).stdout)[0]["Id"]
+           for r in (tmp_path / "root", other)]
+    assert ids[0] == ids[1] == busybox
+    graph = json.loads(_dy_at(other, "image", "inspect", name).stdout)[0]["GraphDriver"]
+    assert (Path(graph["Data"]["UpperDir"]) / "bin" / "busybox").is_file()
+    archive = tmp_path / "bb.tar"
+    dy("save", "-o", str(archive), "busybox", check=True)
+    saved = f"{registry.host}/test/saved:1"
+    subprocess.run(["skopeo", "--insecure-policy", "copy", "-q", "--dest-tls-verify=false",
+                    f"docker-archive:{archive}", f"docker://{saved}"], check=True,
+                   capture_output=True)
+    third = tmp_path / "third-root"
+    r = _dy_at(third, "pull", saved)
+    assert r.stdout.splitlines()[-2:] == [f"Status: Downloaded newer image for {saved}", saved]
+    assert json.loads(_dy_at(third, "image", "inspect", saved).stdout)[0]["Id"] == busybox
+    layers = json.loads(_dy_at(third, "image", "inspect", saved).stdout)[0]["RootFS"]
+    assert layers["Layers"] == json.loads(
+        dy("image", "inspect", "busybox", check=True).stdout)[0]["RootFS"]["Layers"]
