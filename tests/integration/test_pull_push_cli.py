@@ -25,8 +25,8 @@ from tests.integration.registry_fixture import (
 pytestmark = [pytest.mark.integration, pytest.mark.peer]
 
 
-def _inspect(target: str) -> dict[str, object]:
-    out = subprocess.run(["skopeo", "inspect", "--tls-verify=false", target], check=True,
+def _inspect(target: str, *extra: str) -> dict[str, object]:
+    out = subprocess.run(["skopeo", "inspect", "--tls-verify=false", *extra, target], check=True,
                          capture_output=True, text=True).stdout
     doc: dict[str, object] = json.loads(out)
     return doc
@@ -135,8 +135,9 @@ def test_pull_errors(dy: Dy, registry: Registry, image_layout: OciLayout) -> Non
     assert r.stderr.count("\n") == 1
 
 
-def test_pull_needs_login(dy: Dy, basic_registry: Registry, image_layout: OciLayout,
-                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pull_and_push_need_login(dy: Dy, busybox: str, basic_registry: Registry,
+                                 image_layout: OciLayout, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
     user, password = "alice", USERS["alice"]
     name = f"{basic_registry.host}/test/busybox:1"
@@ -144,9 +145,17 @@ def test_pull_needs_login(dy: Dy, basic_registry: Registry, image_layout: OciLay
     r = dy("pull", name)
     assert r.returncode == 1
     assert r.stderr.startswith("Error: unauthorized: ") and r.stderr.count("\n") == 1
+    mine = f"{basic_registry.host}/test/mine:1"
+    dy("tag", "busybox", mine, check=True)
+    r = dy("push", mine)
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error: unauthorized: ") and r.stderr.count("\n") == 1
     dy("login", "-u", user, "--password-stdin", basic_registry.host, input=password,
        check=True)
     assert dy("pull", "-q", name, check=True).stdout == f"{name}\n"
+    assert dy("push", "-q", mine, check=True).stdout == ""
+    diff_ids = json.loads(dy("image", "inspect", mine, check=True).stdout)[0]["RootFS"]["Layers"]
+    assert _inspect(f"docker://{mine}", f"--creds={user}:{password}")["Layers"] == diff_ids
 
 
 def test_corrupt_blob_leaves_nothing(dy: Dy, root: Path, busybox: str, registry: Registry,
