@@ -128,6 +128,10 @@ def test_pull_errors(dy: Dy, registry: Registry, image_layout: OciLayout) -> Non
     assert r.stdout == ""
     assert r.stderr == (f"Error: manifest for {registry.host}/test/busybox:nope not found: "
                         "manifest unknown\n")
+    r = dy("pull", f"{registry.host}/test/busybox")
+    assert (r.returncode, r.stdout) == (1, "Using default tag: latest\n")
+    assert r.stderr == (f"Error: manifest for {registry.host}/test/busybox:latest not found: "
+                        "manifest unknown\n")
     down = f"127.0.0.1:{free_port()}"
     r = dy("pull", f"{down}/test/busybox:1")
     assert r.returncode == 1

@@ -126,6 +126,8 @@ def pull_image(svc: ImageService, name: str, *, all_tags: bool = False,
         raise InvalidArgument("tag can't be used with --all-tags/-a")
     ref = parse_reference(name)
     refs = [ref]
+    if not (all_tags or explicit.tag or explicit.digest):
+        out(f"Using default tag: {ref.tag}")
     if all_tags:
         from dockyard.registry import RegistryClient
         from dockyard.registry import parse_reference as reg_ref
