@@ -134,6 +134,8 @@ def pull_image(svc: ImageService, name: str, *, all_tags: bool = False,
 
         with RegistryClient.for_reference(reg_ref(str(ref))) as client:
             refs = [ref.with_tag(t) for t in sorted(client.list_tags(ref.path))]
+        if not refs:
+            raise NotFound(f"no tags found for {ref.familiar_name}")
     fresh = False
     try:
         with svc.writing():  # no blob collection between the first blob and the record
