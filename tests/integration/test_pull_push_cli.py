@@ -249,3 +249,19 @@ def test_push_then_pull_elsewhere_and_skopeo_docker_archive(
     layers = json.loads(_dy_at(third, "image", "inspect", saved).stdout)[0]["RootFS"]
     assert layers["Layers"] == json.loads(
         dy("image", "inspect", "busybox", check=True).stdout)[0]["RootFS"]["Layers"]
+
+
+def test_concurrent_pulls_of_one_image(root: Path, dy: Dy, registry: Registry,
+                                       image_layout: OciLayout) -> None:
+    """Two pulls at once into one root: both succeed, one image, one snapshot per layer."""
+    name = f"{registry.host}/test/busybox:1"
+    skopeo_copy(image_layout, "1", name)
+    procs = [subprocess.Popen([sys.executable, "-m", "dockyard", "--root", str(root), "pull",
+                               "-q", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert [out for out, _err in results] == [f"{name}\n"] * 2
+    rows = dy("images", "--format", "{{.ID}}", check=True).stdout.split()
+    assert len(rows) == 1
+    assert os.listdir(root / "image" / "pull-ingest") == []
