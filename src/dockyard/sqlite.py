@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 
 __all__ = ["connect"]
 
@@ -20,7 +21,21 @@ def connect(root: str) -> sqlite3.Connection:
     conn = sqlite3.connect(os.path.join(root, "dockyard.db"), timeout=30.0,
                            isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _set_wal(conn)
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+def _set_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
+    """Switch a new database to WAL. SQLite answers ``database is locked`` at once, without
+    the busy handler, when two processes switch the same new file together: retry."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
