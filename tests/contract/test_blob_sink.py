@@ -1,6 +1,7 @@
 """Contract suites for :class:`dockyard.registry.protocol.BlobSink` and ``BlobSource``
 (STYLE.md rule 5). Every implementation is added to ``SINKS`` / ``SOURCES``; the content
-store joins when it lands.
+store is a sink through ``ContentStoreSink``, the
+image store a source through ``engine.distribution.StoreSource``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.image.content import LocalContentStore
 from dockyard.registry.client import DigestMismatch
 from dockyard.registry.ocidir import OciLayout
 from dockyard.registry.protocol import BlobSink, BlobSource, Descriptor
@@ -58,9 +60,17 @@ def _store_sink(p: Path) -> ContentStoreSink:
     return ContentStoreSink(store, str(p / "ingest"), store.images.__setitem__)
 
 
+def _local_store_sink(p: Path) -> ContentStoreSink:
+    """The real content store of the image package, as ``dockyard pull`` uses it."""
+    images: dict[str, Descriptor] = {}
+    return ContentStoreSink(LocalContentStore(str(p / "root")), str(p / "pull-ingest"),
+                            images.__setitem__)
+
+
 SINKS: dict[str, Callable[[Path], BlobSink]] = {
     "oci-layout": lambda p: OciLayout(str(p / "layout")),
     "content-store": _store_sink,
+    "local-content-store": _local_store_sink,
 }
 
 DATA = b"some blob content"
@@ -118,8 +128,16 @@ def test_set_image_needs_committed_root(sink: BlobSink) -> None:
             sink.resolve("example.com/a/b:2")
 
 
+def _image_store_source(p: Path) -> BlobSource:
+    from dockyard.engine.distribution import StoreSource
+    from dockyard.image.service import ImageService
+
+    return StoreSource(ImageService(str(p / "root")))
+
+
 SOURCES: dict[str, Callable[[Path], BlobSource]] = {
     "oci-layout": lambda p: OciLayout(str(p / "layout")),
+    "image-store": _image_store_source,
 }
 
 
@@ -131,3 +149,21 @@ def test_source_missing_things_are_not_found(make: str, tmp_path: Path) -> None:
         source.resolve("example.com/nothing:here")
     with pytest.raises(NotFound):
         source.blob_path(DIGEST)
+
+
+def test_content_store_sink_serialises_one_digest(tmp_path: Path) -> None:
+    """Two pulls of one blob: the second waits until the first commits or aborts."""
+    import threading
+
+    first, second = _local_store_sink(tmp_path), _local_store_sink(tmp_path)
+    path = _ingest(first, DIGEST, DATA)
+    got: list[str] = []
+    waiter = threading.Thread(target=lambda: got.append(second.blob_path_for_ingest(DIGEST)))
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive() and got == []
+    first.commit(DIGEST, path)
+    waiter.join(5)
+    assert got == [path] and second.has_blob(DIGEST)
+    second.abort(DIGEST, path)
+    assert os.listdir(tmp_path / "pull-ingest") == []

@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("history", "Show the history of an image"),
     "save": ("save", "Save one or more images to a tar archive"),
     "load": ("load", "Load an image from a tar archive or STDIN"),
+    "pull": ("pull", "Download an image from a registry"),
+    "push": ("push", "Upload an image to a registry"),
 }
 
 USAGE_HEAD = """\

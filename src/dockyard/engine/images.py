@@ -241,6 +241,19 @@ class Images:
                 lines.append(f"Loaded image ID: {li.image.id}")
         return lines
 
+    def pull(self, name: str, *, all_tags: bool = False, platform: str | None = None,
+             out: Callable[[str], None] = lambda _line: None) -> str:
+        """``docker pull``; progress lines go to ``out``; returns the full reference."""
+        from dockyard.engine.distribution import pull_image
+
+        return pull_image(self.svc, name, all_tags=all_tags, platform=platform, out=out)
+
+    def push(self, name: str, out: Callable[[str], None] = lambda _line: None) -> None:
+        """``docker push NAME[:TAG]``; progress lines go to ``out``."""
+        from dockyard.engine.distribution import push_image
+
+        push_image(self.svc, name, out)
+
     def prune(self, all_: bool = False) -> tuple[list[str], int]:
         lines: list[str] = []
         reclaimed = 0

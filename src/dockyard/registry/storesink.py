@@ -6,12 +6,18 @@ digest and size, publishes) or ``w.abort()``. The registry client downloads into
 can resume with ``Range:``; this adapter keeps those files in its own ingest directory and
 copies a finished, verified download into the store on ``commit``. It imports nothing from
 the image package: the engine hands it the store and a callback that names images.
+
+Two processes pulling the same blob would share its ingest file; an exclusive ``flock``
+on ``<file>.lock``, taken in ``blob_path_for_ingest`` and dropped on ``commit``/``abort``
+(or process exit), makes the second wait for the first, then download on its own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -50,6 +56,16 @@ class ContentStoreSink:
         self.store = store
         self.ingest_dir = ingest_dir
         self._name_image = name_image
+        self._locks: dict[str, tuple[int, str]] = {}
+        self._mutex = threading.Lock()
+
+    def _release(self, digest: str) -> None:
+        with self._mutex:
+            held = self._locks.pop(digest, None)
+        if held is not None:  # unlink while locked: a waiter then finds a stale inode
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(held[1])
+            os.close(held[0])
 
     def has_blob(self, digest: str) -> bool:
         return self.store.exists(digest)
@@ -57,7 +73,26 @@ class ContentStoreSink:
     def blob_path_for_ingest(self, digest: str) -> str:
         algorithm, _, encoded = validate_digest(digest).partition(":")
         os.makedirs(self.ingest_dir, mode=0o700, exist_ok=True)
-        return os.path.join(self.ingest_dir, f"{algorithm}-{encoded}")
+        path = os.path.join(self.ingest_dir, f"{algorithm}-{encoded}")
+        with self._mutex:
+            if digest in self._locks:
+                return path
+        lock = f"{path}.lock"
+        while True:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # another process downloading it: wait
+                if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                    break
+            except FileNotFoundError:
+                pass  # released (and unlinked) while we waited: lock the new file
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
+        with self._mutex:
+            self._locks[digest] = (fd, lock)
+        return path
 
     def commit(self, digest: str, path: str) -> None:
         writer = self.store.ingest(digest, os.path.getsize(path))
@@ -78,6 +113,7 @@ class ContentStoreSink:
     def abort(self, digest: str, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+        self._release(digest)
 
     def set_image(self, name: str, descriptor: Descriptor) -> None:
         if not self.has_blob(descriptor.digest):

@@ -1,0 +1,33 @@
+"""``dockyard pull [OPTIONS] NAME[:TAG|@DIGEST]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from dockyard.cli import _image as ci
+
+if TYPE_CHECKING:
+    from dockyard.cli.main import Context
+    from dockyard.engine.images import Images
+
+
+def run(ctx: Context, argv: list[str]) -> int:
+    p = ci.parser("pull", "dockyard pull [OPTIONS] NAME[:TAG|@DIGEST]")
+    p.add_argument("name")
+    p.add_argument("-a", "--all-tags", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--platform")
+    return ci.run(ctx, p, argv, _body)
+
+
+def _body(images: Images, a: argparse.Namespace) -> int:
+    def out(line: str) -> None:
+        if not a.quiet:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    full = images.pull(a.name, all_tags=a.all_tags, platform=a.platform, out=out)
+    sys.stdout.write(full + "\n")
+    return 0

@@ -1,0 +1,30 @@
+"""``dockyard push NAME[:TAG]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from dockyard.cli import _image as ci
+
+if TYPE_CHECKING:
+    from dockyard.cli.main import Context
+    from dockyard.engine.images import Images
+
+
+def run(ctx: Context, argv: list[str]) -> int:
+    p = ci.parser("push", "dockyard push [OPTIONS] NAME[:TAG]")
+    p.add_argument("name")
+    p.add_argument("-q", "--quiet", action="store_true")
+    return ci.run(ctx, p, argv, _body)
+
+
+def _body(images: Images, a: argparse.Namespace) -> int:
+    def out(line: str) -> None:
+        if not a.quiet:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    images.push(a.name, out)
+    return 0

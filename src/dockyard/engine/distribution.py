@@ -1,0 +1,189 @@
+"""Pull from and push to a registry, through the image store (Docker's ``distribution``).
+
+The registry package moves blobs; this module connects it to :mod:`dockyard.image`:
+a pull writes verified blobs into the content store (:class:`ContentStoreSink`), then
+records the image with its pulled manifest kept verbatim, unpacking each layer once per
+chain ID (:meth:`ImageService.create`); a push reads the stored manifest and its blobs
+(:class:`StoreSource`). Output lines are Docker's, handed to ``out`` as they happen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.image.service import ImageService, LayerBlob
+from dockyard.image.store import ImageRecord
+from dockyard.oci import image_types as mt
+from dockyard.oci.reference import Reference, parse_reference
+from dockyard.registry.protocol import Descriptor
+
+__all__ = ["Output", "StoreSource", "pull_image", "push_image"]
+
+#: Receives one line of progress (no newline).
+Output = Callable[[str], None]
+
+_CONFIG_TYPES = (mt.OCI_CONFIG, mt.DOCKER_CONFIG)
+
+
+def _short(digest: str) -> str:
+    return digest.partition(":")[2][:12]
+
+
+class StoreSource:
+    """:class:`~dockyard.registry.protocol.BlobSource` over the image store: an image's
+    root descriptor is its stored manifest (every image has one: a pulled manifest kept
+    verbatim, or the OCI manifest made when it was imported, loaded or committed)."""
+
+    def __init__(self, svc: ImageService) -> None:
+        self.svc = svc
+
+    def resolve(self, name: str) -> Descriptor:
+        rec = self.svc.resolve(name)
+        size = self.svc.content.info(rec.manifest_digest).size
+        return Descriptor(rec.manifest_media_type, rec.manifest_digest, size)
+
+    def blob_path(self, digest: str) -> str:
+        if not self.svc.content.exists(digest):
+            raise NotFound(f"blob {digest} is not in the content store")
+        return self.svc.content.path(digest)
+
+
+@dataclass(frozen=True)
+class _Pulled:
+    image: ImageRecord
+    digest: str  # what the reference resolved to (an index, if there was one)
+    fresh: bool  # something was downloaded, or the name now points elsewhere
+
+
+def _pull_one(svc: ImageService, ref: Reference, platform: str | None,
+              out: Output) -> _Pulled:
+    """Pull ``ref`` (tag or digest) into the store and name it; lines go to ``out``."""
+    from dockyard.registry import Platform, RegistryClient
+    from dockyard.registry import parse_reference as reg_ref
+    from dockyard.registry.storesink import ContentStoreSink
+    from dockyard.registry.transfer import pull
+
+    rref = reg_ref(str(ref))
+    plat = Platform.parse(platform) if platform else None
+    before = svc.store.by_manifest(ref.digest) if ref.digest else svc.store.lookup(str(ref))
+    lock = threading.Lock()
+    started: list[bool] = []
+
+    def header() -> None:  # Docker prints it once the manifest is resolved
+        if not started:
+            started.append(True)
+            out(f"{ref.digest or ref.tag}: Pulling from {ref.path}")
+
+    def progress(event: str, d: Descriptor) -> None:
+        status = {"exists": "Already exists", "fetched": "Pull complete"}.get(event)
+        with lock:
+            header()
+            if status and d.media_type not in _CONFIG_TYPES:
+                out(f"{_short(d.digest)}: {status}")
+
+    sink = ContentStoreSink(svc.content, os.path.join(svc.root, "image", "pull-ingest"),
+                            lambda _name, _desc: None)
+    with RegistryClient.for_reference(rref) as client:
+        try:
+            result = pull(client, rref, sink, plat, progress=progress)
+        except NotFound as e:
+            if str(e).startswith("no matching manifest"):
+                raise
+            what = f"{rref.api_host}/{rref.repository}{'@' if ref.digest else ':'}" \
+                f"{rref.reference}"
+            reason = str(e).removesuffix(f": {what}")
+            raise NotFound(f"manifest for {ref.familiar()} not found: {reason}") from e
+    header()
+    config = svc.content.read(result.config.digest)
+    try:
+        cfg = json.loads(config)
+    except ValueError as e:
+        raise InvalidArgument(f"invalid image config {result.config.digest}: {e}") from e
+    if not isinstance(cfg, dict):
+        raise InvalidArgument(f"invalid image config {result.config.digest}: not an object")
+    if plat is not None and not plat.matches(cfg):
+        actual = "/".join(str(cfg[k]) for k in ("os", "architecture", "variant") if cfg.get(k))
+        raise NotFound(f"image with reference {ref.familiar()} was found but does not "
+                       f"match the specified platform: wanted {plat}, actual: {actual}")
+    manifest = svc.content.read(result.manifest.digest)
+    layers = [LayerBlob(d.digest, d.media_type, d.size) for d in result.layers]
+    rec = svc.create(config, layers, manifest, result.manifest.media_type)
+    if not ref.digest:
+        svc.store.tag(str(ref), rec.id)
+    return _Pulled(rec, result.digest, bool(result.fetched) or before != rec.id)
+
+
+def pull_image(svc: ImageService, name: str, *, all_tags: bool = False,
+               platform: str | None = None, out: Output = lambda _line: None) -> str:
+    """``docker pull``: returns the full reference pulled (a repository with ``all_tags``)."""
+    explicit = parse_reference(name, default_tag="")
+    if all_tags and (explicit.tag or explicit.digest):
+        raise InvalidArgument("tag can't be used with --all-tags/-a")
+    ref = parse_reference(name)
+    refs = [ref]
+    if not (all_tags or explicit.tag or explicit.digest):
+        out(f"Using default tag: {ref.tag}")
+    if all_tags:
+        from dockyard.registry import RegistryClient
+        from dockyard.registry import parse_reference as reg_ref
+
+        with RegistryClient.for_reference(reg_ref(str(ref))) as client:
+            refs = [ref.with_tag(t) for t in sorted(client.list_tags(ref.path))]
+        if not refs:
+            raise NotFound(f"no tags found for {ref.familiar_name}")
+    fresh = False
+    try:
+        with svc.writing():  # no blob collection between the first blob and the record
+            for r in refs:
+                pulled = _pull_one(svc, r, platform, out)
+                fresh = fresh or pulled.fresh
+                out(f"Digest: {pulled.digest}")
+    except BaseException:
+        svc.gc_blobs()  # no blob of a failed pull stays unreferenced
+        raise
+    target = ref.familiar_name if all_tags else ref.familiar()
+    full = ref.name if all_tags else str(ref)
+    out(f"Status: Downloaded newer image for {target}" if fresh
+        else f"Status: Image is up to date for {target}")
+    return full
+
+
+def push_image(svc: ImageService, name: str, out: Output = lambda _line: None) -> None:
+    """``docker push NAME[:TAG]``: without a tag, every tag of the repository."""
+    from dockyard.registry import RegistryClient
+    from dockyard.registry import parse_reference as reg_ref
+    from dockyard.registry.transfer import push
+
+    explicit = parse_reference(name, default_tag="")
+    if explicit.digest:
+        raise InvalidArgument("cannot push a digest reference")
+    if explicit.tag:
+        refs = [explicit]
+    else:
+        tags = sorted(t for t in svc.store.all_tags() if parse_reference(t).name == explicit.name)
+        refs = [parse_reference(t) for t in tags]
+    if not refs or svc.store.lookup(str(refs[0])) is None:
+        raise NotFound(f"An image does not exist locally with the tag: {explicit.familiar_name}")
+    shown = explicit.name if explicit.domain == "docker.io" else explicit.familiar_name
+    out(f"The push refers to repository [{shown}]")
+    source = StoreSource(svc)
+    lock = threading.Lock()
+
+    def progress(event: str, d: Descriptor) -> None:
+        if d.media_type in _CONFIG_TYPES:
+            return
+        status = {"exists": "Layer already exists", "pushed": "Pushed",
+                  "mounted": "Mounted"}.get(event)
+        if status:
+            with lock:
+                out(f"{_short(d.digest)}: {status}")
+
+    with RegistryClient.for_reference(reg_ref(str(refs[0]))) as client:
+        for ref in refs:
+            result = push(client, reg_ref(str(ref)), source, progress=progress)
+            out(f"{ref.tag}: digest: {result.digest} size: {result.size}")
