@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static libseccomp2 iproute2 nftables)
 if [ "${1:-}" = test ]; then
-  pkgs+=(runc containerd skopeo umoci hyperfine docker-registry apache2-utils)
+  pkgs+=(runc containerd skopeo umoci hyperfine docker-registry apache2-utils docker.io)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,6 +11,7 @@ import pytest
 
 from dockyard.registry.ocidir import OciLayout
 from tests.conftest import make_busybox_rootfs
+from tests.integration.dockerd import Dockerd, dockerd_binary, running_dockerd
 from tests.integration.registry_fixture import (
     STARTED,
     Registry,
@@ -102,6 +103,21 @@ def busybox(dy: Dy, busybox_tar: Path) -> str:
 
 def no_mounts_under(path: Path) -> bool:
     return str(path) not in Path("/proc/self/mountinfo").read_text()
+
+
+# --- a private Docker daemon (Debian's docker.io) ------------------------------------
+
+@pytest.fixture(scope="session")
+def dockerd() -> Iterator[Dockerd]:
+    """Debian's dockerd on its own socket, data and exec roots; stopped and removed at
+    the end of the session, failed tests or not, and checked to have left nothing."""
+    binary = dockerd_binary()
+    if binary is None:
+        pytest.skip("dockerd is not installed (Debian package docker.io)")
+    with running_dockerd(binary) as d:
+        yield d
+    left = d.leftovers()
+    assert not left, f"the private dockerd left {left}"
 
 
 # --- registries (docker-registry on 127.0.0.1 only) ---------------------------------
