@@ -347,3 +347,20 @@ def test_cgroup_resources_as_the_container_sees_them(runtime: Runtime, tmp_path:
     values = out.split()
     assert values[:7] == [str(64 << 20), str(32 << 20), "512", "50000", "100000", "0", "42"]
     assert values[-1].split()[-1] == "300"
+
+
+def test_cgroup_mount_without_a_cgroup_namespace(runtime: Runtime, tmp_path: Path,
+                                                 busybox_rootfs: Path) -> None:
+    """Docker's default on v1 hosts: no cgroup namespace, /sys/fs/cgroup shows the
+    container's own cgroup directories, read-only."""
+    def setup(spec: dict[str, Any]) -> None:
+        spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"]
+                                       if n["type"] != "cgroup"]
+        spec["linux"]["resources"]["pids"] = {"limit": 33}
+
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "cat /sys/fs/cgroup/pids/pids.max; "
+                            "echo 1 > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo ro",
+                            mutate=setup)
+    assert code == 0, err
+    assert out.split() == ["33", "ro"]

@@ -162,9 +162,16 @@ def _mount_cgroup(rootfd: int, dest: str, flags: int, own_cgroupns: bool) -> Non
 
 
 def _bind_ro(source: str, target: str, flags: int, display: str) -> None:
+    """Bind ``source`` read-only at ``target`` (a /proc/self/fd path of the mount point)."""
     mnt.mount(source, target, None, mnt.MS_BIND | mnt.MS_REC, display=display)
-    mnt.mount(None, target, None, mnt.MS_BIND | mnt.MS_REMOUNT | mnt.MS_RDONLY | mnt.MS_NOSUID
-              | mnt.MS_NODEV | mnt.MS_NOEXEC | flags, display=display)
+    # ``target``'s fd names the directory under the new mount: remount through a fresh
+    # lookup of the same path, which crosses into the new mount.
+    fd = os.open(os.path.realpath(target), fs.O_PATH | os.O_CLOEXEC)
+    try:
+        mnt.mount(None, fs.fd_path(fd), None, mnt.MS_BIND | mnt.MS_REMOUNT | mnt.MS_RDONLY
+                  | mnt.MS_NOSUID | mnt.MS_NODEV | mnt.MS_NOEXEC | flags, display=display)
+    finally:
+        os.close(fd)
 
 
 def host_cgroup_hierarchies() -> list[tuple[str, str, str]]:
