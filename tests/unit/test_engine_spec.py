@@ -23,8 +23,8 @@ from dockyard.engine.spec import (
     DEFAULT_CAPABILITIES,
     build_spec,
     entrypoint_and_args,
-    merge_tmpfs_options,
 )
+from dockyard.engine.spec_mounts import merge_tmpfs_options
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.oci.runtime_spec import validate_spec
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.profiles import default_seccomp_profile
 from dockyard.engine.run_options import (
-    BindMount,
     RunOptions,
     parse_cpus,
     parse_env_file,
@@ -25,6 +24,13 @@ from dockyard.engine.run_options import (
     size_flag,
 )
 from dockyard.engine.seccomp import docker_profile_to_oci
+from dockyard.engine.spec_mounts import (
+    DEFAULT_SHM_SIZE,
+    INIT_PATH,
+    Bind,
+    EtcFiles,
+    container_mounts,
+)
 from dockyard.engine.users import resolve_user
 from dockyard.errors import InvalidArgument
 from dockyard.runtime.capabilities import CAPABILITIES
@@ -36,7 +42,6 @@ if TYPE_CHECKING:
         DeviceCgroup,
         Linux,
         Memory,
-        Mount,
         Namespace,
         Process,
         Resources,
@@ -50,9 +55,7 @@ __all__ = [
     "DEFAULT_PATH",
     "MASKED_PATHS",
     "READONLY_PATHS",
-    "EtcFiles",
     "build_spec",
-    "default_mounts",
     "docker_env",
     "entrypoint_and_args",
     "tweak_capabilities",
@@ -60,8 +63,6 @@ __all__ = [
 
 OCI_VERSION = "1.0.2-dev"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-DEFAULT_SHM_SIZE = 64 << 20
-INIT_PATH = "/sbin/docker-init"
 
 #: moby ``oci/caps/defaults.go``: the default set, in Docker's order.
 DEFAULT_CAPABILITIES = (
@@ -87,28 +88,6 @@ _DEFAULT_DEVICE_RULES: tuple[tuple[bool, int, int], ...] = (
 
 #: Namespaces of ``DefaultLinuxSpec``, in its order.
 _NAMESPACES = ("mount", "network", "uts", "pid", "ipc")
-
-EtcFiles = Mapping[str, str]
-"""Host paths of the per-container files to bind: keys ``resolv.conf``, ``hostname``, ``hosts``."""
-
-
-def default_mounts(shm_size: int = DEFAULT_SHM_SIZE) -> list[Mount]:
-    """The mounts of ``DefaultLinuxSpec``, with ``/dev/shm`` sized as Docker sizes it."""
-    nse = ["nosuid", "noexec", "nodev"]
-    return [
-        {"destination": "/proc", "type": "proc", "source": "proc", "options": list(nse)},
-        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-        {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": [*nse, "ro"]},
-        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-         "options": ["ro", *nse]},
-        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": list(nse)},
-        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-         "options": [*nse, "mode=1777", f"size={shm_size}"]},
-    ]
-
 
 def entrypoint_and_args(opts: RunOptions, image_config: Mapping[str, Any]) -> list[str]:
     """``process.args`` by Docker's rules (daemon ``merge`` + ``mergeAndVerifyConfig``).
@@ -315,92 +294,6 @@ def _resources(opts: RunOptions) -> Resources:
     return res
 
 
-_TMPFS_FLAGS = {  # option -> the mount flag it sets or clears (moby pkg/mount ``flags``)
-    "ro": "rdonly", "rw": "rdonly", "suid": "nosuid", "nosuid": "nosuid", "dev": "nodev",
-    "nodev": "nodev", "exec": "noexec", "noexec": "noexec", "sync": "sync", "async": "sync",
-    "dirsync": "dirsync", "remount": "remount", "mand": "mand", "nomand": "mand",
-    "atime": "noatime", "noatime": "noatime", "diratime": "nodiratime",
-    "nodiratime": "nodiratime", "bind": "bind", "rbind": "bind", "relatime": "relatime",
-    "norelatime": "relatime", "strictatime": "strictatime", "nostrictatime": "strictatime",
-    "private": "propagation", "rprivate": "propagation", "shared": "propagation",
-    "rshared": "propagation", "slave": "propagation", "rslave": "propagation",
-    "unbindable": "propagation", "runbindable": "propagation",
-}
-_TMPFS_DATA = frozenset({"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"})
-
-
-def merge_tmpfs_options(options: Sequence[str]) -> list[str]:
-    """moby ``MergeTmpfsOptions``: later options win, one per flag and per data key."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for option in reversed(options):
-        if option == "defaults":
-            continue
-        if option in _TMPFS_FLAGS:
-            key = _TMPFS_FLAGS[option]
-        else:
-            name, sep, _ = option.partition("=")
-            if not sep or name not in _TMPFS_DATA:
-                raise InvalidArgument(f'invalid tmpfs option "{option}"')
-            key = "=" + name
-        if key not in seen:
-            seen.add(key)
-            out.insert(0, option)
-    return out
-
-
-def _bind(m: BindMount | tuple[str, str, str], read_only_root: bool = False) -> Mount:
-    if isinstance(m, tuple):
-        source, destination, mode = m
-        modes = [x for x in mode.split(",") if x]
-        for x in modes:
-            if x not in ("ro", "rw", "z", "Z", "nocopy") and _TMPFS_FLAGS.get(x) != "propagation":
-                raise InvalidArgument(f"invalid mode: {mode}")
-        prop = next((x for x in modes if _TMPFS_FLAGS.get(x) == "propagation"), "rprivate")
-        m = BindMount(source, destination, readonly="ro" in modes, propagation=prop)
-    if not m.destination.startswith("/"):
-        raise InvalidArgument(
-            f"invalid mount config for type \"bind\": invalid mount path: '{m.destination}' "
-            "mount path must be absolute")
-    options = ["rbind" if m.recursive else "bind"]
-    if m.readonly or read_only_root:
-        options.append("ro")
-    if m.propagation:
-        options.append(m.propagation)
-    return {"destination": os.path.normpath(m.destination), "type": "bind",
-            "source": m.source, "options": options}
-
-
-def _mounts(opts: RunOptions, shm_size: int, binds: Sequence[BindMount | tuple[str, str, str]],
-            etc_files: EtcFiles, init_path: str | None) -> list[Mount]:
-    """Default mounts, less those a user mount replaces; user mounts (binds and ``--tmpfs``)
-    sorted by depth (moby ``sortMounts``); then resolv.conf, hostname, hosts (``setMounts``)."""
-    user: list[Mount] = [_bind(b) for b in binds]
-    for dest, data in opts.tmpfs.items():
-        if not dest.startswith("/"):
-            raise InvalidArgument(f"invalid mount path: '{dest}' mount path must be absolute")
-        extra = [x for x in data.split(",") if x]
-        user.append({"destination": dest, "type": "tmpfs", "source": "tmpfs",
-                     "options": merge_tmpfs_options(
-                         ["noexec", "nosuid", "nodev", "rprivate", *extra])})
-    user.sort(key=lambda m: len([p for p in m["destination"].split("/") if p]))
-    taken = {m["destination"] for m in user}
-    mounts = [m for m in default_mounts(shm_size) if m["destination"] not in taken]
-    if opts.privileged:
-        for m in mounts:
-            if m["destination"] in ("/sys", "/sys/fs/cgroup"):
-                m["options"] = [o for o in m.get("options", []) if o != "ro"]
-    mounts.extend(user)
-    for name in ("resolv.conf", "hostname", "hosts"):
-        dest = "/etc/" + name
-        if name in etc_files and dest not in taken:
-            mounts.append(_bind(BindMount(etc_files[name], dest), opts.read_only))
-    if opts.init and init_path:
-        mounts.append({"destination": INIT_PATH, "type": "bind", "source": init_path,
-                       "options": ["bind", "ro"]})
-    return mounts
-
-
 def _namespaces(opts: RunOptions, netns_path: str | None, cgroup_v2: bool) -> list[Namespace]:
     mode = opts.network_mode
     out: list[Namespace] = []
@@ -430,7 +323,7 @@ def _namespaces(opts: RunOptions, netns_path: str | None, cgroup_v2: bool) -> li
 
 def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *,
                container_id: str, hostname: str | None = None,
-               binds: Sequence[BindMount | tuple[str, str, str]] = (),
+               binds: Sequence[Bind] = (),
                etc_files: EtcFiles | None = None, netns_path: str | None = None,
                cgroup_parent: str = "/dockyard", cgroup_v2: bool = False,
                init_path: str | None = None,
@@ -504,7 +397,8 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
         "process": process,
         "root": {"path": rootfs},
         "hostname": hostname,
-        "mounts": _mounts(opts, shm or DEFAULT_SHM_SIZE, binds, etc_files or {}, init_path),
+        "mounts": container_mounts(opts, shm or DEFAULT_SHM_SIZE, binds, etc_files or {},
+                                   init_path),
         "linux": linux,
     }
     if opts.read_only:
