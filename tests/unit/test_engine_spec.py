@@ -280,6 +280,20 @@ def test_security_opts(rootfs: str, tmp_path: Path) -> None:
         build(RunOptions(security_opt=["seccomp=/nonexistent.json"]), rootfs)
 
 
+def test_seccomp_follows_capabilities(rootfs: str) -> None:
+    def rules(spec: dict[str, Any]) -> list[list[str]]:
+        return [r["names"] for r in spec["linux"]["seccomp"]["syscalls"]]
+
+    default = rules(build(RunOptions(), rootfs))
+    admin = rules(build(RunOptions(cap_add=["SYS_ADMIN", "sys_ptrace"]), rootfs))
+    assert ["clone"] in default and ["clone3"] in default
+    assert ["clone"] not in admin and ["clone3"] not in admin
+    assert any("mount" in names for names in admin)
+    assert any("process_vm_readv" in names for names in admin)
+    assert not any("mount" in names for names in default)
+    assert ["chroot"] not in rules(build(RunOptions(cap_drop=["SYS_CHROOT"]), rootfs))
+
+
 # -- read-only, ulimits, sysctls, tmpfs, shm, binds, network -------------------------------------
 
 def test_read_only(rootfs: str) -> None:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dockyard.engine.profiles import default_seccomp_profile
+from dockyard.engine.profiles import seccomp_profile_for
 from dockyard.engine.run_options import (
     RunOptions,
     parse_cpus,
@@ -207,7 +207,7 @@ def _parse_security_opts(opts: RunOptions) -> tuple[bool, str | None]:
 
 def _seccomp(choice: str | None, caps: list[str]) -> Seccomp | None:
     if choice is None:
-        return default_seccomp_profile()
+        return seccomp_profile_for(caps)
     if choice == "unconfined":
         return None
     text = choice
