@@ -160,6 +160,15 @@ def test_env_without_image_path_and_unset(rootfs: str) -> None:
     assert env == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
 
 
+def test_env_file_takes_bare_names_from_the_client(rootfs: str) -> None:
+    spec = build(RunOptions(env_file=["FROMCLIENT\nNOTSET\n"]), rootfs,
+                 client_env={"FROMCLIENT": "yes"})
+    assert spec["process"]["env"][-1] == "FROMCLIENT=yes"
+    assert not any(e.startswith("NOTSET") for e in spec["process"]["env"])
+    with pytest.raises(InvalidArgument, match="invalid environment variable: =x"):
+        build(RunOptions(env=["=x"]), rootfs)
+
+
 def test_env_file_parsing() -> None:
     text = "  # comment\nA=1\nB= spaced \nFROMHOST\nMISSING\n\n"
     assert parse_env_file(text, {"FROMHOST": "h"}) == ["A=1", "B= spaced ", "FROMHOST=h"]
@@ -400,13 +409,22 @@ def test_cpu_and_pids(rootfs: str) -> None:
     ({"memory": "64m", "memory_swap": "32m"}, "Minimum memoryswap limit should be larger"),
     ({"memory": "64m", "memory_reservation": "128m"}, "can not be less than memory reservation"),
     ({"cpus": "half"}, 'invalid argument "half" for "--cpus" flag: failed to parse half'),
+    ({"cpus": "0.0000000001"}, "value is too precise"),
+    ({"cpus": "3"}, "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available"),
     ({"shm_size": "x"}, 'invalid argument "x" for "--shm-size" flag'),
     ({"oom_score_adj": 1001}, "range for oom score adj is \\[-1000, 1000\\]"),
     ({"security_opt": ["nothing"]}, 'Invalid --security-opt 1: "nothing"'),
 ])
 def test_bad_input(rootfs: str, kw: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
-        build(RunOptions(**kw), rootfs)
+        build(RunOptions(**kw), rootfs, host_cpus=2)
+
+
+def test_cpus_exact() -> None:
+    from dockyard.engine.run_options import parse_cpus
+
+    assert [parse_cpus(v) for v in ("0.3", "1/2", 1.1, "2")] == \
+        [300_000_000, 500_000_000, 1_100_000_000, 2_000_000_000]
 
 
 @pytest.mark.parametrize(("text", "size"), [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from dockyard.errors import InvalidArgument
@@ -141,16 +142,16 @@ def parse_memory_swap(value: Size) -> int | None:
 
 
 def parse_cpus(value: float | str) -> int:
-    """``--cpus`` as nano-CPUs (``0.5`` -> 500000000), like the CLI's ``NanoCPUs.Set``."""
+    """``--cpus`` as nano-CPUs (``0.5`` -> 500000000), exact like the CLI's ``NanoCPUs.Set``
+    (a ``big.Rat``: ``"1/2"`` is accepted too; more than 9 decimals is "too precise")."""
     try:
-        number = float(value)
-    except ValueError:
+        number = Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
         raise flag_error(value, "--cpus", f"failed to parse {value} as a rational number") \
             from None
-    nano = number * 1e9
-    if nano != int(nano) or number < 0:
-        raise flag_error(value, "--cpus", "value is too precise" if number >= 0
-                         else "invalid value")
+    nano = number * 10**9
+    if nano.denominator != 1:
+        raise flag_error(value, "--cpus", "value is too precise")
     return int(nano)
 
 

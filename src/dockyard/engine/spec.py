@@ -128,7 +128,8 @@ def _replace_or_append(defaults: list[str], overrides: Iterable[str]) -> list[st
     return [e for i, e in enumerate(env) if i not in removed]
 
 
-def docker_env(opts: RunOptions, image_config: Mapping[str, Any], hostname: str) -> list[str]:
+def docker_env(opts: RunOptions, image_config: Mapping[str, Any], hostname: str,
+               client_env: Mapping[str, str] | None = None) -> list[str]:
     """``process.env``: ``PATH``, ``HOSTNAME``, ``TERM`` (with ``-t``), then image and user env.
 
     The container's env is the user's (``--env-file`` lines, then ``-e``) followed by the image's
@@ -138,8 +139,11 @@ def docker_env(opts: RunOptions, image_config: Mapping[str, Any], hostname: str)
     """
     user_env: list[str] = []
     for text in opts.env_file:
-        user_env.extend(parse_env_file(text))
+        user_env.extend(parse_env_file(text, client_env or {}))
     user_env.extend(opts.env)
+    for entry in user_env:
+        if entry.startswith("="):
+            raise InvalidArgument(f"invalid environment variable: {entry}")
     user_keys = {e.partition("=")[0] for e in user_env}
     merged = user_env + [e for e in (image_config.get("Env") or [])
                          if e.partition("=")[0] not in user_keys]
@@ -225,7 +229,7 @@ def _seccomp(choice: str | None, caps: list[str]) -> Seccomp | None:
     return docker_profile_to_oci(profile, caps)
 
 
-def _resources(opts: RunOptions) -> Resources:
+def _resources(opts: RunOptions, host_cpus: int | None) -> Resources:
     """``linux.resources`` as ``WithResources`` fills it (memory/cpu/pids/blkio checks are the
     daemon's ``verifyPlatformContainerResources``)."""
     memory = size_flag(opts.memory, "--memory")
@@ -268,6 +272,9 @@ def _resources(opts: RunOptions) -> Resources:
         cpu["mems"] = opts.cpuset_mems
     if opts.cpus is not None:
         nano = parse_cpus(opts.cpus)
+        if host_cpus and not (nano == 0 or 10**7 <= nano <= host_cpus * 10**9):
+            raise InvalidArgument(f"Range of CPUs is from 0.01 to {host_cpus}.00, as there are "
+                                  f"only {host_cpus} CPUs available")
         if nano and (opts.cpu_period or opts.cpu_quota):
             raise InvalidArgument("Conflicting options: Nano CPUs and CPU Period cannot both "
                                   "be set")
@@ -326,7 +333,8 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
                binds: Sequence[Bind] = (),
                etc_files: EtcFiles | None = None, netns_path: str | None = None,
                cgroup_parent: str = "/dockyard", cgroup_v2: bool = False,
-               init_path: str | None = None,
+               init_path: str | None = None, host_cpus: int | None = None,
+               client_env: Mapping[str, str] | None = None,
                annotations: Mapping[str, str] | None = None) -> Spec:
     """The config.json for ``docker run`` with ``opts`` on an image whose config (the ``config``
     object of the image config JSON: Env, Cmd, Entrypoint, WorkingDir, User) is ``image_config``
@@ -338,7 +346,9 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
     ``hostname`` and ``hosts``, bind-mounted like Docker does. ``netns_path``: the network
     namespace the network package prepared (bridge/none modes). ``init_path``: the init binary
     for ``--init`` (``docker-init``): mounted at ``/sbin/docker-init`` and run as
-    ``docker-init -- args``; without it ``--init`` is ignored.
+    ``docker-init -- args``; without it ``--init`` is ignored. ``host_cpus``: the host's CPU
+    count, to refuse ``--cpus`` above it as dockerd does. ``client_env``: where a bare ``NAME``
+    line of an ``--env-file`` takes its value (the CLI's environment).
     """
     if not container_id:
         raise InvalidArgument("container id is required")
@@ -361,7 +371,8 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
     if opts.init and init_path:
         args = [INIT_PATH, "--", *args]
     process: Process = {
-        "user": user, "args": args, "env": docker_env(opts, image_config, hostname),
+        "user": user, "args": args,
+        "env": docker_env(opts, image_config, hostname, client_env),
         "cwd": cwd, "capabilities": capabilities, "oomScoreAdj": opts.oom_score_adj,
     }
     if opts.tty:
@@ -382,7 +393,7 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
     sysctl.update(opts.sysctls)
     linux: Linux = {
         "sysctl": sysctl,
-        "resources": _resources(opts),
+        "resources": _resources(opts, host_cpus),
         "cgroupsPath": f"{cgroup_parent.rstrip('/')}/{container_id}",
         "namespaces": _namespaces(opts, netns_path, cgroup_v2),
     }
