@@ -368,14 +368,62 @@ def test_tmpfs_and_shm(rootfs: str) -> None:
 def test_user_mount_replaces_default_and_sorts(rootfs: str) -> None:
     spec = build(RunOptions(tmpfs={"/dev/shm": "size=1m"}), rootfs,
                  binds=[("/h/deep", "/a/b/c", "ro"), ("/h/top", "/a", ""),
-                        ("/h/s", "/s", "rw,rslave")])
+                        ("/h/s", "/s", "rw,rslave")],
+                 etc_files={"hosts": "/c/hosts", "resolv.conf": "/c/resolv.conf"})
     dests = [m["destination"] for m in spec["mounts"]]
     assert dests.count("/dev/shm") == 1
-    user = spec["mounts"][-4:]
-    assert [m["destination"] for m in user] == ["/a", "/s", "/dev/shm", "/a/b/c"]
-    assert user[0]["options"] == ["rbind", "rprivate"]
-    assert user[1]["options"] == ["rbind", "rslave"]
-    assert user[3]["options"] == ["rbind", "ro", "rprivate"]
+    # sortMounts: stable by depth over binds, then the /etc files, then tmpfs
+    assert dests[-6:] == ["/a", "/s", "/etc/resolv.conf", "/etc/hosts", "/dev/shm", "/a/b/c"]
+    user = {m["destination"]: m["options"] for m in spec["mounts"]}
+    assert user["/a"] == ["rbind", "rprivate"]
+    assert user["/s"] == ["rbind", "rslave"]
+    assert user["/a/b/c"] == ["rbind", "ro", "rprivate"]
+
+
+def test_user_etc_bind_wins_and_dev_mount_hides_defaults(rootfs: str) -> None:
+    spec = build(RunOptions(), rootfs, binds=[("/mine", "/etc/hosts", "ro"), ("/hd", "/dev", "")],
+                 etc_files={"hosts": "/c/hosts"})
+    mounts = {m["destination"]: m for m in spec["mounts"]}
+    assert mounts["/etc/hosts"]["source"] == "/mine"
+    assert [m["destination"] for m in spec["mounts"]].count("/etc/hosts") == 1
+    assert not [d for d in mounts if d.startswith("/dev/")]
+    assert mounts["/dev"]["type"] == "bind"
+
+
+def test_bad_bind() -> None:
+    from dockyard.engine.spec_mounts import bind_mount
+
+    with pytest.raises(InvalidArgument, match="invalid mode: rw,bogus"):
+        bind_mount(("/h", "/c", "rw,bogus"))
+    with pytest.raises(InvalidArgument, match="mount path must be absolute"):
+        bind_mount(("/h", "rel", ""))
+
+
+def test_pid_ipc_uts_modes(rootfs: str) -> None:
+    spec = build(RunOptions(pid_mode="host", ipc_mode="host", uts_mode="host"), rootfs)
+    assert [n["type"] for n in spec["linux"]["namespaces"]] == ["mount", "network"]
+    assert "hostname" not in spec
+    shm = [m for m in spec["mounts"] if m["destination"] == "/dev/shm"]
+    assert shm == [{"destination": "/dev/shm", "type": "bind", "source": "/dev/shm",
+                    "options": ["rbind", "rprivate"]}]
+    joined = build(RunOptions(pid_mode="container:/proc/7/ns/pid",
+                              ipc_mode="container:/proc/7/ns/ipc"), rootfs)
+    assert {"type": "pid", "path": "/proc/7/ns/pid"} in joined["linux"]["namespaces"]
+    assert {"type": "ipc", "path": "/proc/7/ns/ipc"} in joined["linux"]["namespaces"]
+    no_ipc = build(RunOptions(ipc_mode="none"), rootfs)
+    assert "/dev/shm" not in [m["destination"] for m in no_ipc["mounts"]]
+    with pytest.raises(InvalidArgument, match="--pid: invalid PID mode"):
+        build(RunOptions(pid_mode="bogus"), rootfs)
+    with pytest.raises(InvalidArgument, match="--uts: invalid UTS mode"):
+        build(RunOptions(uts_mode="container:/proc/7/ns/uts"), rootfs)
+
+
+def test_devices(rootfs: str) -> None:
+    fuse = {"type": "c", "path": "/dev/fuse", "major": 10, "minor": 229, "fileMode": 0o666}
+    spec = build(RunOptions(), rootfs, devices=[fuse])
+    assert spec["linux"]["devices"] == [fuse]
+    assert spec["linux"]["resources"]["devices"][-1] == {
+        "allow": True, "type": "c", "major": 10, "minor": 229, "access": "rwm"}
 
 
 # -- resources and bad input ---------------------------------------------------------------------

@@ -96,6 +96,12 @@ class RunOptions:
     network_mode: str = "bridge"
     #: "host" or "private"; ``None``: Docker's default (private on cgroup v2, host on v1).
     cgroupns: str | None = None
+    #: ``--pid``: None (a new namespace), "host", or "container:<pid ns path>".
+    pid_mode: str | None = None
+    #: ``--ipc``: None/"private", "none" (no /dev/shm), "host", or "container:<ipc ns path>".
+    ipc_mode: str | None = None
+    #: ``--uts``: None (a new namespace) or "host" (no namespace, no hostname).
+    uts_mode: str | None = None
 
 
 def flag_error(value: object, flag: str, why: str) -> InvalidArgument:

@@ -9,6 +9,7 @@ included capability is in the bounding set and no excluded one is; ``minKernel``
 
 from __future__ import annotations
 
+import copy
 import platform
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -77,7 +78,7 @@ def docker_profile_to_oci(profile: Any, caps: Sequence[str], arch: str | None = 
         if isinstance(rule.get("errnoRet"), int):
             call["errnoRet"] = rule["errnoRet"]
         if rule.get("args"):
-            call["args"] = [dict(a) for a in rule["args"]]  # type: ignore[misc]
+            call["args"] = copy.deepcopy(list(rule["args"]))
         syscalls.append(call)
     if syscalls:
         out["syscalls"] = syscalls

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from dockyard.oci.runtime_types import (
         CPU,
         Capabilities,
+        Device,
         DeviceCgroup,
         Linux,
         Memory,
@@ -229,7 +230,8 @@ def _seccomp(choice: str | None, caps: list[str]) -> Seccomp | None:
     return docker_profile_to_oci(profile, caps)
 
 
-def _resources(opts: RunOptions, host_cpus: int | None) -> Resources:
+def _resources(opts: RunOptions, host_cpus: int | None, devices: Sequence[Device]
+               ) -> Resources:
     """``linux.resources`` as ``WithResources`` fills it (memory/cpu/pids/blkio checks are the
     daemon's ``verifyPlatformContainerResources``)."""
     memory = size_flag(opts.memory, "--memory")
@@ -286,13 +288,19 @@ def _resources(opts: RunOptions, host_cpus: int | None) -> Resources:
     if opts.cpu_quota:
         cpu["quota"] = opts.cpu_quota
 
-    devices: list[DeviceCgroup] = [{"allow": False, "access": "rwm"}]
+    rules: list[DeviceCgroup] = [{"allow": False, "access": "rwm"}]
     for allow, major, minor in _DEFAULT_DEVICE_RULES:
-        devices.append({"allow": allow, "type": "c", "major": major, "minor": minor,
+        rules.append({"allow": allow, "type": "c", "major": major, "minor": minor,
                         "access": "rwm"})
     if opts.privileged:
-        devices.append({"allow": True, "access": "rwm"})
-    res: Resources = {"devices": devices, "memory": mem, "cpu": cpu}
+        rules.append({"allow": True, "access": "rwm"})
+    else:
+        for dev in devices:  # --device: each one allowed (WithDevices)
+            if dev["type"] in ("c", "b", "u"):
+                rules.append({"allow": True, "type": "c" if dev["type"] == "u" else dev["type"],
+                              "major": dev.get("major", 0), "minor": dev.get("minor", 0),
+                              "access": "rwm"})
+    res: Resources = {"devices": rules, "memory": mem, "cpu": cpu}
     if opts.pids_limit is not None:
         res["pids"] = {"limit": opts.pids_limit if opts.pids_limit > 0 else -1}
     if opts.blkio_weight and not 10 <= opts.blkio_weight <= 1000:
@@ -301,25 +309,37 @@ def _resources(opts: RunOptions, host_cpus: int | None) -> Resources:
     return res
 
 
+def _join_or_new(kind: str, mode: str | None, flag: str, private: tuple[str, ...] = ()
+                 ) -> Namespace | None:
+    """``None`` for "host" (the host's namespace: no entry), a path for "container:<path>"."""
+    if mode is None or mode == "" or mode in private:
+        return {"type": kind}
+    if mode == "host":
+        return None
+    if mode.startswith("container:") and mode.partition(":")[2].startswith("/"):
+        return {"type": kind, "path": mode.partition(":")[2]}
+    raise InvalidArgument(f"--{flag}: invalid {flag.upper()} mode")
+
+
 def _namespaces(opts: RunOptions, netns_path: str | None, cgroup_v2: bool) -> list[Namespace]:
-    mode = opts.network_mode
-    out: list[Namespace] = []
-    for kind in _NAMESPACES:
-        ns: Namespace = {"type": kind}
-        if kind == "network":
-            if mode == "host":
-                continue
-            if mode.startswith("container:"):
-                path = mode.partition(":")[2]
-                if not path.startswith("/"):
-                    raise InvalidArgument(f"network mode {mode}: need a netns path")
-                ns["path"] = path
-            elif mode and ":" not in mode:  # bridge, none, default or a user network
-                if netns_path:
-                    ns["path"] = netns_path  # the network package's hook
-            else:
-                raise InvalidArgument(f"invalid network mode: {mode}")
-        out.append(ns)
+    """``DefaultLinuxSpec``'s namespaces, less those shared with the host, with the paths of
+    those joined. ``netns_path`` is the network package's hook: the netns it prepared."""
+    net = opts.network_mode
+    if net and ":" not in net and net != "host":  # bridge, none, default or a user network
+        net_ns: Namespace | None = {"type": "network", "path": netns_path} if netns_path \
+            else {"type": "network"}
+    else:
+        net_ns = _join_or_new("network", net, "net")
+    chosen: dict[str, Namespace | None] = {
+        "mount": {"type": "mount"},
+        "network": net_ns,
+        "uts": _join_or_new("uts", opts.uts_mode, "uts"),
+        "pid": _join_or_new("pid", opts.pid_mode, "pid"),
+        "ipc": _join_or_new("ipc", opts.ipc_mode, "ipc", ("private", "none", "shareable")),
+    }
+    if opts.uts_mode not in (None, "", "host"):
+        raise InvalidArgument("--uts: invalid UTS mode")
+    out = [ns for kind in _NAMESPACES if (ns := chosen[kind]) is not None]
     cgroupns = opts.cgroupns or ("private" if cgroup_v2 else "host")
     if cgroupns not in ("host", "private"):
         raise InvalidArgument(f"invalid cgroup namespace mode: {cgroupns}")
@@ -334,7 +354,7 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
                etc_files: EtcFiles | None = None, netns_path: str | None = None,
                cgroup_parent: str = "/dockyard", cgroup_v2: bool = False,
                init_path: str | None = None, host_cpus: int | None = None,
-               client_env: Mapping[str, str] | None = None,
+               client_env: Mapping[str, str] | None = None, devices: Sequence[Device] = (),
                annotations: Mapping[str, str] | None = None) -> Spec:
     """The config.json for ``docker run`` with ``opts`` on an image whose config (the ``config``
     object of the image config JSON: Env, Cmd, Entrypoint, WorkingDir, User) is ``image_config``
@@ -348,7 +368,9 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
     for ``--init`` (``docker-init``): mounted at ``/sbin/docker-init`` and run as
     ``docker-init -- args``; without it ``--init`` is ignored. ``host_cpus``: the host's CPU
     count, to refuse ``--cpus`` above it as dockerd does. ``client_env``: where a bare ``NAME``
-    line of an ``--env-file`` takes its value (the CLI's environment).
+    line of an ``--env-file`` takes its value (the CLI's environment). ``devices``: device
+    nodes to create (``--device``; with ``--privileged``, the host's devices, which the caller
+    lists), each allowed in the device cgroup.
     """
     if not container_id:
         raise InvalidArgument("container id is required")
@@ -393,10 +415,12 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
     sysctl.update(opts.sysctls)
     linux: Linux = {
         "sysctl": sysctl,
-        "resources": _resources(opts, host_cpus),
+        "resources": _resources(opts, host_cpus, devices),
         "cgroupsPath": f"{cgroup_parent.rstrip('/')}/{container_id}",
         "namespaces": _namespaces(opts, netns_path, cgroup_v2),
     }
+    if devices:
+        linux["devices"] = list(devices)  # copied with the whole spec below
     if not opts.privileged:
         linux["maskedPaths"] = list(MASKED_PATHS)
         linux["readonlyPaths"] = list(READONLY_PATHS)
@@ -407,11 +431,12 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
         "ociVersion": OCI_VERSION,
         "process": process,
         "root": {"path": rootfs},
-        "hostname": hostname,
         "mounts": container_mounts(opts, shm or DEFAULT_SHM_SIZE, binds, etc_files or {},
                                    init_path),
         "linux": linux,
     }
+    if opts.uts_mode != "host":  # with the host's UTS namespace Docker sets no hostname
+        spec["hostname"] = hostname
     if opts.read_only:
         spec["root"]["readonly"] = True
     if annotations:

@@ -112,33 +112,49 @@ def bind_mount(m: Bind, read_only_root: bool = False) -> Mount:
             "source": m.source, "options": options}
 
 
+def _depth(m: Mount) -> int:
+    return len([p for p in m["destination"].split("/") if p])
+
+
 def container_mounts(opts: RunOptions, shm_size: int, binds: Sequence[Bind],
-            etc_files: EtcFiles, init_path: str | None) -> list[Mount]:
-    """Default mounts, less those a user mount replaces; user mounts (binds and ``--tmpfs``)
-    sorted by depth (moby ``sortMounts``); then resolv.conf, hostname, hosts (``setMounts``)."""
-    user: list[Mount] = [bind_mount(b) for b in binds]
+                     etc_files: EtcFiles, init_path: str | None) -> list[Mount]:
+    """``mounts`` as ``WithMounts`` builds it.
+
+    The container's own mounts are the binds, then resolv.conf, hostname and hosts (unless bound
+    by the user), the host's ``/dev/shm`` for ``--ipc host``, the ``--tmpfs`` mounts; stably
+    sorted by depth (``sortMounts``). They follow the defaults, less any they replace (and
+    everything under ``/dev`` when ``/dev`` itself is mounted; ``/dev/shm`` for ``--ipc none``).
+    The init binary for ``--init`` comes last.
+    """
+    own: list[Mount] = sorted((bind_mount(b) for b in binds), key=_depth)
+    taken = {m["destination"] for m in own} | {os.path.normpath(d) for d in opts.tmpfs}
+    for name in ("resolv.conf", "hostname", "hosts"):
+        dest = "/etc/" + name
+        if name in etc_files and dest not in taken:
+            own.append(bind_mount(BindMount(etc_files[name], dest), opts.read_only))
+    if opts.ipc_mode == "host" and "/dev/shm" not in taken:
+        own.append(bind_mount(BindMount("/dev/shm", "/dev/shm")))
     for dest, data in opts.tmpfs.items():
         if not dest.startswith("/"):
             raise InvalidArgument(f"invalid mount path: '{dest}' mount path must be absolute")
         extra = [x for x in data.split(",") if x]
-        user.append({"destination": dest, "type": "tmpfs", "source": "tmpfs",
-                     "options": merge_tmpfs_options(
-                         ["noexec", "nosuid", "nodev", "rprivate", *extra])})
-    user.sort(key=lambda m: len([p for p in m["destination"].split("/") if p]))
-    taken = {m["destination"] for m in user}
-    mounts = [m for m in default_mounts(shm_size) if m["destination"] not in taken]
-    if opts.privileged:
-        for m in mounts:
-            if m["destination"] in ("/sys", "/sys/fs/cgroup"):
-                m["options"] = [o for o in m.get("options", []) if o != "ro"]
-    mounts.extend(user)
-    for name in ("resolv.conf", "hostname", "hosts"):
-        dest = "/etc/" + name
-        if name in etc_files and dest not in taken:
-            mounts.append(bind_mount(BindMount(etc_files[name], dest), opts.read_only))
+        own.append({"destination": os.path.normpath(dest), "type": "tmpfs", "source": "tmpfs",
+                    "options": merge_tmpfs_options(
+                        ["noexec", "nosuid", "nodev", "rprivate", *extra])})
+    own.sort(key=_depth)
+    taken = {m["destination"] for m in own}
+    mounts = []
+    for m in default_mounts(shm_size):
+        dest = m["destination"]
+        if dest in taken or ("/dev" in taken and dest.startswith("/dev/")):
+            continue
+        if dest == "/dev/shm" and opts.ipc_mode == "none":
+            continue
+        if opts.privileged and dest in ("/sys", "/sys/fs/cgroup"):
+            m["options"] = [o for o in m.get("options", []) if o != "ro"]
+        mounts.append(m)
+    mounts.extend(own)
     if opts.init and init_path:
         mounts.append({"destination": INIT_PATH, "type": "bind", "source": init_path,
                        "options": ["bind", "ro"]})
     return mounts
-
-
