@@ -2,8 +2,8 @@
 
 Pure: reads only the image's ``/etc/passwd``/``/etc/group`` (and a ``seccomp=FILE`` profile);
 mounts nothing, starts nothing. Each default below is what moby's ``oci/defaults.go`` and
-``daemon/oci_linux.go`` put in config.json; ``/work/shared/reference/docker-run-oci-config.json``
-is the captured proof, and ``tests/unit/test_engine_spec.py`` compares against it field by field.
+``daemon/oci_linux.go`` put in config.json; ``tests/unit/data/docker-run-oci-config.json`` is
+the captured proof, and ``tests/unit/test_engine_spec.py`` compares against it field by field.
 """
 
 from __future__ import annotations
