@@ -161,9 +161,9 @@ def test_env_without_image_path_and_unset(rootfs: str) -> None:
 
 
 def test_env_file_takes_bare_names_from_the_client(rootfs: str) -> None:
-    spec = build(RunOptions(env_file=["FROMCLIENT\nNOTSET\n"]), rootfs,
-                 client_env={"FROMCLIENT": "yes"})
-    assert spec["process"]["env"][-1] == "FROMCLIENT=yes"
+    spec = build(RunOptions(env_file=["FROMCLIENT\nNOTSET\n"], env=["BARE"]), rootfs,
+                 client_env={"FROMCLIENT": "yes", "BARE": "b"})
+    assert spec["process"]["env"][-2:] == ["FROMCLIENT=yes", "BARE=b"]
     assert not any(e.startswith("NOTSET") for e in spec["process"]["env"])
     with pytest.raises(InvalidArgument, match="invalid environment variable: =x"):
         build(RunOptions(env=["=x"]), rootfs)

@@ -141,7 +141,10 @@ def docker_env(opts: RunOptions, image_config: Mapping[str, Any], hostname: str,
     user_env: list[str] = []
     for text in opts.env_file:
         user_env.extend(parse_env_file(text, client_env or {}))
-    user_env.extend(opts.env)
+    for entry in opts.env:  # the CLI fills a bare -e NAME from its own environment
+        if "=" not in entry and client_env and entry in client_env:
+            entry = f"{entry}={client_env[entry]}"
+        user_env.append(entry)
     for entry in user_env:
         if entry.startswith("="):
             raise InvalidArgument(f"invalid environment variable: {entry}")
@@ -291,7 +294,7 @@ def _resources(opts: RunOptions, host_cpus: int | None, devices: Sequence[Device
     rules: list[DeviceCgroup] = [{"allow": False, "access": "rwm"}]
     for allow, major, minor in _DEFAULT_DEVICE_RULES:
         rules.append({"allow": allow, "type": "c", "major": major, "minor": minor,
-                        "access": "rwm"})
+                      "access": "rwm"})
     if opts.privileged:
         rules.append({"allow": True, "access": "rwm"})
     else:
@@ -368,7 +371,7 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
     for ``--init`` (``docker-init``): mounted at ``/sbin/docker-init`` and run as
     ``docker-init -- args``; without it ``--init`` is ignored. ``host_cpus``: the host's CPU
     count, to refuse ``--cpus`` above it as dockerd does. ``client_env``: where a bare ``NAME``
-    line of an ``--env-file`` takes its value (the CLI's environment). ``devices``: device
+    ``-e NAME`` or ``--env-file`` line takes its value (the CLI's environment). ``devices``: device
     nodes to create (``--device``; with ``--privileged``, the host's devices, which the caller
     lists), each allowed in the device cgroup.
     """
