@@ -27,6 +27,7 @@ __all__ = [
     "parse_memory_swap",
     "parse_size",
     "parse_ulimit",
+    "size_flag",
 ]
 
 Size = int | str | None
