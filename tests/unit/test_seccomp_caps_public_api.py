@@ -27,7 +27,8 @@ SURFACE = {
         "mask_to_names",
     ],
     "dockyard.runtime.seccomp_enosys": ["enosys_stub", "last_syscalls", "needs_stub"],
-    "dockyard.engine.profiles": ["default_seccomp_profile"],
+    "dockyard.engine.profiles": ["CAP_SYSCALLS", "default_seccomp_profile",
+                                 "seccomp_profile_for"],
     "dockyard.runtime": [],
     "dockyard.engine": [],
 }
