@@ -42,17 +42,20 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
     _wait_empty(cgroup)
     paths = cgroup.paths()
     cgroup.destroy()
-    if "config" not in c.data or not c.spec.get("linux", {}).get("cgroupsPath"):
-        _remove_default_parents(paths)
+    _remove_default_parents(paths)
     _remove_tree(c.dir)
 
 
 def _remove_default_parents(paths: dict[str, str]) -> None:
-    """The default cgroup is /dockyard/<id>: remove /dockyard once no container uses it
-    (an EBUSY/ENOTEMPTY just means another container still does)."""
+    """dockyard's containers live under a ``dockyard`` parent cgroup (the runtime's
+    default /dockyard/<id>, the engine's too): remove it once no container uses it
+    (EBUSY/ENOTEMPTY just means another container still does)."""
     for path in set(paths.values()):
+        parent = os.path.dirname(path)
+        if os.path.basename(parent) != "dockyard":
+            continue
         try:
-            os.rmdir(os.path.dirname(path))
+            os.rmdir(parent)
         except OSError:
             pass
 

@@ -1,0 +1,77 @@
+"""``dockyard run``: create a container from an image and run it in the foreground."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    import argparse
+
+    from dockyard.cli.main import Context
+
+USAGE = "dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]"
+
+
+class _Usage(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise _Usage(message)
+
+    p = Parser(prog="dockyard run", usage=USAGE, add_help=False,
+               description="Create and run a new container from an image")
+    p.add_argument("--help", action="help")
+    p.add_argument("--name", default="")
+    p.add_argument("--rm", action="store_true")
+    p.add_argument("-e", "--env", action="append", default=[])
+    p.add_argument("-w", "--workdir")
+    p.add_argument("-u", "--user")
+    p.add_argument("--entrypoint")
+    p.add_argument("-h", "--hostname")
+    p.add_argument("-m", "--memory")
+    p.add_argument("--cpus")
+    p.add_argument("--pids-limit", type=int)
+    p.add_argument("--cap-add", action="append", default=[])
+    p.add_argument("--cap-drop", action="append", default=[])
+    p.add_argument("--read-only", action="store_true")
+    p.add_argument("--network", default="bridge")
+    p.add_argument("image")
+    p.add_argument("command", nargs="...")
+    return p
+
+
+def run(ctx: Context, argv: list[str]) -> int:
+    from dockyard.engine.lifecycle import Engine, ExecFailure
+    from dockyard.engine.run_options import RunOptions
+
+    try:
+        args = _parser().parse_args(argv)
+    except _Usage as e:
+        sys.stderr.write(f"dockyard: {e}.\nSee 'dockyard run --help'.\n")
+        return 125
+    opts = RunOptions(cmd=list(args.command), entrypoint=args.entrypoint, env=args.env,
+                      workdir=args.workdir, user=args.user, hostname=args.hostname,
+                      memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit,
+                      cap_add=args.cap_add, cap_drop=args.cap_drop, read_only=args.read_only,
+                      network_mode="none" if args.network == "none" else "bridge")
+    engine = Engine(ctx.root, ctx.exec_root)
+    try:
+        record = engine.create(args.image, opts, name=args.name)
+        try:
+            return engine.run_foreground(record)
+        except ExecFailure as e:
+            sys.stderr.write(f"dockyard: Error response from daemon: failed to create "
+                             f"task for container: {e}: unknown.\n")
+            return e.status
+        finally:
+            if args.rm:
+                engine.remove(record.id, force=True)
+    finally:
+        engine.close()
+
