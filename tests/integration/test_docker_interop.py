@@ -100,6 +100,7 @@ def test_dockyard_save_loads_and_runs_in_docker(docker: Dockerd, dy: Dy, busybox
     assert theirs["RootFS"]["Layers"] == ours["RootFS"]["Layers"]
     assert len(theirs["RootFS"]["Layers"]) == 1
     assert theirs["Id"] == ours["Id"] == busybox  # the config travelled byte for byte
+    assert theirs["Size"] == ours["Size"]  # busybox's applet symlinks count
     assert (theirs["Os"], theirs["Architecture"]) == (ours["Os"], ours["Architecture"])
     assert run_ok(docker, "busybox:latest", "echo", "hi") == "hi\n"
 
@@ -138,6 +139,7 @@ def test_docker_save_loads_into_dockyard_and_back(docker: Dockerd, dy: Dy, busyb
     assert ours["Config"]["Env"] == theirs["Config"]["Env"] == ["FOO=bar"]
     assert ours["Config"]["Cmd"] == theirs["Config"]["Cmd"] == ["/bin/sh"]
     assert ours["Comment"] == "from docker" and ours["Created"] == theirs["Created"]
+    assert ours["Size"] == theirs["Size"]
 
     docker.docker("rmi", "dimp:v1")
     back = tmp_path / "back.tar"
@@ -178,7 +180,9 @@ def test_docker_built_chain_with_whiteout_mounts_in_dockyard(
     docker.docker("load", "-i", str(base))
     ctx = tmp_path / "ctx"
     ctx.mkdir()
-    (ctx / "Dockerfile").write_text("FROM busybox:latest\nRUN echo a > /a\nRUN rm /bin/vi\n")
+    (ctx / "Dockerfile").write_text("FROM busybox:latest\n"
+                                    "RUN echo a > /a && ln /a /h && ln -s /a /s\n"
+                                    "RUN rm /bin/vi\n")
     docker.docker("build", "-q", "-t", "multi:v1", str(ctx), env={"DOCKER_BUILDKIT": "0"})
     theirs = docker_inspect(docker, "multi:v1")
     assert len(theirs["RootFS"]["Layers"]) == 3
@@ -189,8 +193,9 @@ def test_docker_built_chain_with_whiteout_mounts_in_dockyard(
     ours = dy_inspect(dy, "multi:v1")
     assert ours["RootFS"]["Layers"] == theirs["RootFS"]["Layers"]
     assert ours["GraphDriver"]["Name"] == driver
+    assert ours["Size"] == theirs["Size"]
     files = mounted_files(root, "multi:v1", tmp_path)
-    assert files["a"] == "a\n"
+    assert files["a"] == files["h"] == "a\n" and files["s"] is True
     assert "bin/vi" not in files  # the third layer's .wh.vi
     assert files["bin/sh"] is True and "etc/passwd" in files
 
