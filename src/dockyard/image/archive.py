@@ -51,23 +51,44 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
-    """Write the images ``names`` (tags or IDs) to ``out`` as one archive."""
-    images: list[tuple[ImageRecord, list[Reference]]] = []
+def _select(svc: ImageService, names: list[str]) -> list[tuple[ImageRecord, list[Reference]]]:
+    """The images and tags ``docker save names`` writes (moby image/tarexport/save.go,
+    parseNames): ``repo:tag`` that tag; a bare ``repo`` every tag of that repository,
+    whichever images they name; an ID or ID prefix the image without tags. An image
+    named twice is written once, with the tags of both names."""
+    chosen: dict[str, list[Reference]] = {}
+
+    def add(image_id: str, refs: list[Reference]) -> None:
+        have = chosen.setdefault(image_id, [])
+        have.extend(r for r in refs if r not in have)
+
     for n in names:
-        rec = svc.resolve(n)
         try:
-            ref = parse_reference(n)
+            bare = parse_reference(n, default_tag="")
         except InvalidArgument:
-            ref = None
+            bare = None
+        if bare is not None and not bare.tag and not bare.digest:
+            in_repo = sorted((r, i) for r, i in svc.store.all_tags().items()
+                             if parse_reference(r).name == bare.name)
+            for r, image_id in in_repo:
+                add(image_id, [parse_reference(r)])
+            if in_repo:
+                continue
+        rec = svc.resolve(n)
+        ref = None if bare is None else parse_reference(n)
         if ref is not None and svc.store.lookup(str(ref)) == rec.id:
-            refs = [ref]  # saved by name: just that tag, as docker does
+            add(rec.id, [ref])  # saved by name: just that tag, as docker does
         elif n.removeprefix("sha256:") and rec.id.removeprefix("sha256:").startswith(
                 n.removeprefix("sha256:")):
-            refs = []
+            add(rec.id, [])
         else:
-            refs = [parse_reference(t) for t in svc.store.tags(rec.id)]
-        images.append((rec, refs))
+            add(rec.id, [parse_reference(t) for t in svc.store.tags(rec.id)])
+    return [(svc.store.get(i), refs) for i, refs in chosen.items()]
+
+
+def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
+    """Write the images ``names`` (repositories, tags or IDs) to ``out`` as one archive."""
+    images = _select(svc, names)
     written: set[str] = set()
     index: list[dict[str, Any]] = []
     manifest_json: list[dict[str, Any]] = []
