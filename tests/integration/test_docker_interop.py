@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -258,3 +259,32 @@ def test_dockyard_diff_with_whiteouts_is_read_by_docker(
                            check=True).stdout.split()
     assert "etc/keep" in names and "opq/new" in names
     assert "etc/drop" not in names and "opq/old" not in names
+
+
+# --- what save selects -----------------------------------------------------------------
+
+def repo_tags(archive: Path) -> list[list[str]]:
+    with tarfile.open(archive) as tf:
+        f = tf.extractfile("manifest.json")
+        assert f is not None
+        return sorted(sorted(e["RepoTags"] or []) for e in json.load(f))
+
+
+def test_save_of_a_repository_takes_all_its_tags_like_docker(
+        docker: Dockerd, dy: Dy, busybox_tar: Path, tmp_path: Path) -> None:
+    """``save REPO`` writes every tag of REPO, on whichever images; one entry per image."""
+    one = dy("import", str(busybox_tar), "bx", check=True).stdout.strip()
+    two = dy("import", "-m", "two", str(busybox_tar), "bx:1", check=True).stdout.strip()
+    dy("tag", "bx:1", "bx:one", check=True)
+    dy("tag", "bx:1", "other:1", check=True)
+    ours = tmp_path / "ours.tar"
+    dy("save", "-o", str(ours), "bx", "bx:1", check=True)
+    r = docker.docker("load", "-i", str(ours))
+    assert sorted(r.stdout.splitlines()) == [
+        "Loaded image: bx:1", "Loaded image: bx:latest", "Loaded image: bx:one"]
+    assert docker_inspect(docker, "bx:one")["Id"] == two
+    assert docker_inspect(docker, "bx:latest")["Id"] == one
+    theirs = tmp_path / "theirs.tar"
+    docker.docker("tag", "bx:1", "other:1")
+    docker.docker("save", "-o", str(theirs), "bx", "bx:1")
+    assert repo_tags(ours) == repo_tags(theirs) == [["bx:1", "bx:one"], ["bx:latest"]]
