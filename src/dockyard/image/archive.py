@@ -6,27 +6,32 @@ What ``save`` writes (the layout of Docker 25's ``docker save``, read by ``docke
     oci-layout                {"imageLayoutVersion": "1.0.0"}      (image-spec layout.md)
     index.json                OCI index: one manifest per image and tag, annotated with
                               io.containerd.image.name and org.opencontainers.image.ref.name
-    blobs/sha256/<hex>        configs, manifests, uncompressed layer tars
+    blobs/sha256/<hex>        configs, manifests, layers as stored (see below)
     manifest.json             [{"Config": "blobs/sha256/<hex>", "RepoTags": [...],
                                 "Layers": ["blobs/sha256/<hex>", ...]}]   (docker)
     repositories              {"busybox": {"latest": "<top layer hex>"}}  (docker legacy)
 
 ``load`` reads that, older Docker archives (``<id>/layer.tar``) and plain OCI layout
 archives (layers gzip, zstd or plain). Layers are written as stored: uncompressed for
-imported and loaded images.
+imported and loaded images, compressed as pulled. A zstd layer, which Docker 20.10's
+``docker load`` cannot read, is written a second time uncompressed (named by its DiffID)
+for manifest.json; index.json's manifest keeps the pulled blob.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
 from dockyard.errors import InvalidArgument
 from dockyard.image.service import ImageService
 from dockyard.image.store import ImageRecord
+from dockyard.image.unpack import decompressed
 from dockyard.oci import image_types as mt
 from dockyard.oci.reference import Reference, parse_reference
 
@@ -86,6 +91,10 @@ def _select(svc: ImageService, names: list[str]) -> list[tuple[ImageRecord, list
     return [(svc.store.get(i), refs) for i, refs in chosen.items()]
 
 
+def _blob_path(digest: str) -> str:
+    return f"blobs/sha256/{digest.partition(':')[2]}"
+
+
 def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
     """Write the images ``names`` (repositories, tags or IDs) to ``out`` as one archive."""
     images = _select(svc, names)
@@ -97,7 +106,7 @@ def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
         _add_bytes(tf, "oci-layout", _dumps({"imageLayoutVersion": "1.0.0"}))
 
         def blob(digest: str) -> str:
-            path = f"blobs/sha256/{digest.partition(':')[2]}"
+            path = _blob_path(digest)
             if digest not in written:
                 written.add(digest)
                 info = svc.content.info(digest)
@@ -107,11 +116,30 @@ def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
                     tf.addfile(ti, f)
             return path
 
+        def docker_layer(desc: dict[str, Any], diff_id: str) -> str:
+            """manifest.json's file for a layer. Compressed layers (pulled) are written as
+            they are, and docker load, skopeo and our load detect gzip; docker 20.10 reads
+            no zstd ("archive/tar: invalid tar header"), so such a layer is also written
+            uncompressed, named by its DiffID, for manifest.json."""
+            path = blob(desc["digest"])
+            if desc.get("mediaType") != mt.OCI_LAYER_ZSTD:
+                return path
+            plain = _blob_path(diff_id)
+            if diff_id not in written:
+                written.add(diff_id)
+                with svc.content.open(desc["digest"]) as f, tempfile.TemporaryFile() as tmp:
+                    shutil.copyfileobj(decompressed(f), tmp, 1 << 20)
+                    ti = tarfile.TarInfo(plain)
+                    ti.size, ti.mode = tmp.tell(), 0o644
+                    tmp.seek(0)
+                    tf.addfile(ti, tmp)
+            return plain
+
         for rec, refs in images:
             manifest = svc.manifest(rec)
-            # compressed layers (pulled) are written as they are: docker load, skopeo and
-            # our load all detect compression in manifest.json's layer files
-            layer_paths = [blob(lay["digest"]) for lay in manifest["layers"]]
+            diff_ids = svc.config(rec.id)["rootfs"]["diff_ids"]
+            layer_paths = [docker_layer(lay, d) for lay, d in
+                           zip(manifest["layers"], diff_ids, strict=True)]
             config_path = blob(rec.id)
             blob(rec.manifest_digest)
             desc = {"mediaType": rec.manifest_media_type, "digest": rec.manifest_digest,
