@@ -122,6 +122,72 @@ def test_dockyard_save_two_images_and_by_id(docker: Dockerd, dy: Dy, busybox: st
     assert docker_inspect(docker, busybox)["RepoTags"] == []
 
 
+
+def pulled_image(root: Path, layer: bytes, fmt: str, name: str) -> str:
+    """An image as ``pull`` stores it: the layer blob compressed (``fmt``) as a registry
+    served it, an OCI manifest naming it; returns the image ID."""
+    import gzip
+    import hashlib
+
+    import zstandard
+
+    from dockyard.image.service import ImageService, LayerBlob
+    from dockyard.oci import image_types as mt
+    from dockyard.oci.reference import parse_reference
+
+    blob = gzip.compress(layer) if fmt == "gzip" else zstandard.ZstdCompressor().compress(layer)
+    media_type = mt.OCI_LAYER_GZIP if fmt == "gzip" else mt.OCI_LAYER_ZSTD
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                      "created": "2024-05-01T00:00:00Z",
+                      "rootfs": {"type": "layers",
+                                 "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}
+                     ).encode()
+    svc = ImageService(str(root))
+    try:
+        with svc.writing():
+            digest = svc.content.put(blob)
+            man = json.dumps({"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST,
+                              "config": {"mediaType": mt.OCI_CONFIG, "size": len(cfg),
+                                         "digest": "sha256:" + hashlib.sha256(cfg).hexdigest()},
+                              "layers": [{"mediaType": media_type, "size": len(blob),
+                                          "digest": digest}]}).encode()
+            rec = svc.create(cfg, [LayerBlob(digest, media_type, len(blob))], man,
+                             mt.OCI_MANIFEST)
+            svc.store.tag(str(parse_reference(name)), rec.id)
+        return rec.id
+    finally:
+        svc.close()
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "zstd"])
+def test_dockyard_save_of_compressed_layers_loads_in_docker(
+        docker: Dockerd, dy: Dy, root: Path, busybox_tar: Path, tmp_path: Path,
+        fmt: str) -> None:
+    """Pulled layers stay compressed in dockyard and are saved as stored; docker 20.10
+    detects gzip in a layer file but reads no zstd, so manifest.json names an
+    uncompressed copy of a zstd layer (index.json's manifest keeps the zstd blob)."""
+    image_id = pulled_image(root, busybox_tar.read_bytes(), fmt, f"example.com/c:{fmt}")
+    out = tmp_path / "out.tar"
+    dy("save", "-o", str(out), f"example.com/c:{fmt}", check=True)
+    with tarfile.open(out) as tf:
+        def read(name: str) -> bytes:
+            f = tf.extractfile(name)
+            assert f is not None
+            return f.read()
+
+        (layer,) = json.loads(read("manifest.json"))[0]["Layers"]
+        (manifest,) = json.loads(read("index.json"))["manifests"]
+        (pulled,) = json.loads(read("blobs/" + manifest["digest"].replace(":", "/")))["layers"]
+        head = read(layer)[:4]
+        assert head.startswith(b"\x1f\x8b") if fmt == "gzip" else head != b"\x28\xb5\x2f\xfd"
+        assert read("blobs/" + pulled["digest"].replace(":", "/"))[:2] in (b"\x1f\x8b",
+                                                                         b"\x28\xb5")
+    assert docker.docker("load", "-i", str(out)).stdout == f"Loaded image: example.com/c:{fmt}\n"
+    theirs = docker_inspect(docker, f"example.com/c:{fmt}")
+    assert theirs["Id"] == image_id
+    assert theirs["RootFS"]["Layers"] == dy_inspect(dy, f"example.com/c:{fmt}")["RootFS"]["Layers"]
+    assert run_ok(docker, f"example.com/c:{fmt}", "echo", fmt) == f"{fmt}\n"
+
 # --- docker -> dockyard ----------------------------------------------------------------
 
 def test_docker_save_loads_into_dockyard_and_back(docker: Dockerd, dy: Dy, busybox_tar: Path,
