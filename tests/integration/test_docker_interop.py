@@ -267,6 +267,10 @@ def test_docker_built_chain_with_whiteout_mounts_in_dockyard(
     assert {k: ours[k] for k in same} == {k: theirs[k] for k in same}
     assert ours["DockerVersion"]
     assert ours["ContainerConfig"]["Cmd"][2].startswith("rm /bin/vi")
+    for human, fields in (("true", "{{.CreatedBy}}|{{.Size}}|{{.Comment}}"),
+                          ("false", "{{.CreatedBy}}|{{.Size}}|{{.CreatedAt}}")):
+        args = ("history", "--no-trunc", f"--human={human}", "--format", fields, "multi:v1")
+        assert dy(*args, check=True).stdout == docker.docker(*args).stdout
     files = mounted_files(root, "multi:v1", tmp_path)
     assert files["a"] == files["h"] == "a\n" and files["s"] is True
     assert "bin/vi" not in files  # the third layer's .wh.vi
