@@ -103,6 +103,9 @@ def test_dockyard_save_loads_and_runs_in_docker(docker: Dockerd, dy: Dy, busybox
     assert theirs["Id"] == ours["Id"] == busybox  # the config travelled byte for byte
     assert theirs["Size"] == ours["Size"]  # busybox's applet symlinks count
     assert (theirs["Os"], theirs["Architecture"]) == (ours["Os"], ours["Architecture"])
+    args = ("images", "--no-trunc", "--format",
+            "{{.Repository}}|{{.Tag}}|{{.ID}}|{{.Size}}|{{.CreatedAt}}")
+    assert dy(*args, check=True).stdout == docker.docker(*args).stdout
     assert run_ok(docker, "busybox:latest", "echo", "hi") == "hi\n"
 
 
