@@ -156,6 +156,7 @@ class Dockerd:
                "--pidfile", str(self.pidfile), "--host", f"unix://{self.socket}",
                "--iptables=false", "--ip6tables=false", "--ip-forward=false",
                "--ip-masq=false", "--bridge=none", "--cgroup-parent", self.cgroup_parent,
+               "--shutdown-timeout", "5",  # containers a failed test left running
                "--storage-driver", driver]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
@@ -174,8 +175,9 @@ class Dockerd:
     def own_processes(self) -> set[int]:
         """Processes naming our dir (dockerd, containerd, shims) or in our cgroups."""
         me = os.getpid()
+        mark = f"{self.base}/"
         pids = {int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != me
-                and str(self.base) in _cmdline(int(p))}
+                and mark in _cmdline(int(p))}
         for procs in CGROUP_ROOT.glob(f"*/{self.cgroup_parent}/**/cgroup.procs"):
             try:
                 pids.update(int(p) for p in procs.read_text().split())

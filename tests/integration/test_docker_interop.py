@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,11 @@ def test_dockyard_save_loads_and_runs_in_docker(docker: Dockerd, dy: Dy, busybox
     assert theirs["RootFS"]["Layers"] == ours["RootFS"]["Layers"]
     assert len(theirs["RootFS"]["Layers"]) == 1
     assert theirs["Id"] == ours["Id"] == busybox  # the config travelled byte for byte
+    assert theirs["Size"] == ours["Size"]  # busybox's applet symlinks count
     assert (theirs["Os"], theirs["Architecture"]) == (ours["Os"], ours["Architecture"])
+    args = ("images", "--no-trunc", "--format",
+            "{{.Repository}}|{{.Tag}}|{{.ID}}|{{.Size}}|{{.CreatedAt}}")
+    assert dy(*args, check=True).stdout == docker.docker(*args).stdout
     assert run_ok(docker, "busybox:latest", "echo", "hi") == "hi\n"
 
 
@@ -120,6 +125,72 @@ def test_dockyard_save_two_images_and_by_id(docker: Dockerd, dy: Dy, busybox: st
     assert docker_inspect(docker, busybox)["RepoTags"] == []
 
 
+
+def pulled_image(root: Path, layer: bytes, fmt: str, name: str) -> str:
+    """An image as ``pull`` stores it: the layer blob compressed (``fmt``) as a registry
+    served it, an OCI manifest naming it; returns the image ID."""
+    import gzip
+    import hashlib
+
+    import zstandard
+
+    from dockyard.image.service import ImageService, LayerBlob
+    from dockyard.oci import image_types as mt
+    from dockyard.oci.reference import parse_reference
+
+    blob = gzip.compress(layer) if fmt == "gzip" else zstandard.ZstdCompressor().compress(layer)
+    media_type = mt.OCI_LAYER_GZIP if fmt == "gzip" else mt.OCI_LAYER_ZSTD
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                      "created": "2024-05-01T00:00:00Z",
+                      "rootfs": {"type": "layers",
+                                 "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}
+                     ).encode()
+    svc = ImageService(str(root))
+    try:
+        with svc.writing():
+            digest = svc.content.put(blob)
+            man = json.dumps({"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST,
+                              "config": {"mediaType": mt.OCI_CONFIG, "size": len(cfg),
+                                         "digest": "sha256:" + hashlib.sha256(cfg).hexdigest()},
+                              "layers": [{"mediaType": media_type, "size": len(blob),
+                                          "digest": digest}]}).encode()
+            rec = svc.create(cfg, [LayerBlob(digest, media_type, len(blob))], man,
+                             mt.OCI_MANIFEST)
+            svc.store.tag(str(parse_reference(name)), rec.id)
+        return rec.id
+    finally:
+        svc.close()
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "zstd"])
+def test_dockyard_save_of_compressed_layers_loads_in_docker(
+        docker: Dockerd, dy: Dy, root: Path, busybox_tar: Path, tmp_path: Path,
+        fmt: str) -> None:
+    """Pulled layers stay compressed in dockyard and are saved as stored; docker 20.10
+    detects gzip in a layer file but reads no zstd, so manifest.json names an
+    uncompressed copy of a zstd layer (index.json's manifest keeps the zstd blob)."""
+    image_id = pulled_image(root, busybox_tar.read_bytes(), fmt, f"example.com/c:{fmt}")
+    out = tmp_path / "out.tar"
+    dy("save", "-o", str(out), f"example.com/c:{fmt}", check=True)
+    with tarfile.open(out) as tf:
+        def read(name: str) -> bytes:
+            f = tf.extractfile(name)
+            assert f is not None
+            return f.read()
+
+        (layer,) = json.loads(read("manifest.json"))[0]["Layers"]
+        (manifest,) = json.loads(read("index.json"))["manifests"]
+        (pulled,) = json.loads(read("blobs/" + manifest["digest"].replace(":", "/")))["layers"]
+        head = read(layer)[:4]
+        assert head.startswith(b"\x1f\x8b") if fmt == "gzip" else head != b"\x28\xb5\x2f\xfd"
+        assert read("blobs/" + pulled["digest"].replace(":", "/"))[:2] in (b"\x1f\x8b",
+                                                                         b"\x28\xb5")
+    assert docker.docker("load", "-i", str(out)).stdout == f"Loaded image: example.com/c:{fmt}\n"
+    theirs = docker_inspect(docker, f"example.com/c:{fmt}")
+    assert theirs["Id"] == image_id
+    assert theirs["RootFS"]["Layers"] == dy_inspect(dy, f"example.com/c:{fmt}")["RootFS"]["Layers"]
+    assert run_ok(docker, f"example.com/c:{fmt}", "echo", fmt) == f"{fmt}\n"
+
 # --- docker -> dockyard ----------------------------------------------------------------
 
 def test_docker_save_loads_into_dockyard_and_back(docker: Dockerd, dy: Dy, busybox_tar: Path,
@@ -138,6 +209,7 @@ def test_docker_save_loads_into_dockyard_and_back(docker: Dockerd, dy: Dy, busyb
     assert ours["Config"]["Env"] == theirs["Config"]["Env"] == ["FOO=bar"]
     assert ours["Config"]["Cmd"] == theirs["Config"]["Cmd"] == ["/bin/sh"]
     assert ours["Comment"] == "from docker" and ours["Created"] == theirs["Created"]
+    assert ours["Size"] == theirs["Size"]
 
     docker.docker("rmi", "dimp:v1")
     back = tmp_path / "back.tar"
@@ -178,7 +250,11 @@ def test_docker_built_chain_with_whiteout_mounts_in_dockyard(
     docker.docker("load", "-i", str(base))
     ctx = tmp_path / "ctx"
     ctx.mkdir()
-    (ctx / "Dockerfile").write_text("FROM busybox:latest\nRUN echo a > /a\nRUN rm /bin/vi\n")
+    (ctx / "Dockerfile").write_text(
+        "FROM busybox:latest\n"
+        "RUN echo a > /a && ln /a /h && ln -s /a /s"
+        " && touch \"/$(printf 'caf\\303\\251')\" \"/$(printf 'bad\\377')\"\n"
+        "RUN rm /bin/vi \"/$(printf 'bad\\377')\"\n")
     docker.docker("build", "-q", "-t", "multi:v1", str(ctx), env={"DOCKER_BUILDKIT": "0"})
     theirs = docker_inspect(docker, "multi:v1")
     assert len(theirs["RootFS"]["Layers"]) == 3
@@ -189,9 +265,19 @@ def test_docker_built_chain_with_whiteout_mounts_in_dockyard(
     ours = dy_inspect(dy, "multi:v1")
     assert ours["RootFS"]["Layers"] == theirs["RootFS"]["Layers"]
     assert ours["GraphDriver"]["Name"] == driver
+    # the same image, shown the same; docker's Parent is that of its local build
+    same = theirs.keys() - {"GraphDriver", "Metadata", "Parent"}
+    assert {k: ours[k] for k in same} == {k: theirs[k] for k in same}
+    assert ours["DockerVersion"]
+    assert ours["ContainerConfig"]["Cmd"][2].startswith("rm /bin/vi")
+    for human, fields in (("true", "{{.CreatedBy}}|{{.Size}}|{{.Comment}}"),
+                          ("false", "{{.CreatedBy}}|{{.Size}}|{{.CreatedAt}}")):
+        args = ("history", "--no-trunc", f"--human={human}", "--format", fields, "multi:v1")
+        assert dy(*args, check=True).stdout == docker.docker(*args).stdout
     files = mounted_files(root, "multi:v1", tmp_path)
-    assert files["a"] == "a\n"
+    assert files["a"] == files["h"] == "a\n" and files["s"] is True
     assert "bin/vi" not in files  # the third layer's .wh.vi
+    assert "café" in files and os.fsdecode(b"bad\xff") not in files  # not UTF-8, whited out
     assert files["bin/sh"] is True and "etc/passwd" in files
 
 
@@ -225,6 +311,8 @@ def test_dockyard_diff_with_whiteouts_is_read_by_docker(
             os.rmdir(mnt / "opq")
             (mnt / "opq").mkdir()
             (mnt / "opq/new").write_text("n")
+            for name in (b"caf\xc3\xa9", b"bad\xff", b"l" * 200):  # PAX path records
+                Path(os.fsdecode(bytes(mnt) + b"/opq/" + name)).write_text("x")
         finally:
             unmount(str(mnt))
         upper = svc.diff_layer("ctr")
@@ -245,7 +333,37 @@ def test_dockyard_diff_with_whiteouts_is_read_by_docker(
     ctr = docker.docker("create", "changed:v1", "none").stdout.strip()
     tree = tmp_path / "tree.tar"
     docker.docker("export", "-o", str(tree), ctr)
-    names = subprocess.run(["tar", "tf", str(tree)], capture_output=True, text=True,
-                           check=True).stdout.split()
+    with tarfile.open(tree) as tf:
+        names = tf.getnames()
     assert "etc/keep" in names and "opq/new" in names
+    assert {"opq/café", os.fsdecode(b"opq/bad\xff"), "opq/" + "l" * 200} <= set(names)
     assert "etc/drop" not in names and "opq/old" not in names
+
+
+# --- what save selects -----------------------------------------------------------------
+
+def repo_tags(archive: Path) -> list[list[str]]:
+    with tarfile.open(archive) as tf:
+        f = tf.extractfile("manifest.json")
+        assert f is not None
+        return sorted(sorted(e["RepoTags"] or []) for e in json.load(f))
+
+
+def test_save_of_a_repository_takes_all_its_tags_like_docker(
+        docker: Dockerd, dy: Dy, busybox_tar: Path, tmp_path: Path) -> None:
+    """``save REPO`` writes every tag of REPO, on whichever images; one entry per image."""
+    one = dy("import", str(busybox_tar), "bx", check=True).stdout.strip()
+    two = dy("import", "-m", "two", str(busybox_tar), "bx:1", check=True).stdout.strip()
+    dy("tag", "bx:1", "bx:one", check=True)
+    dy("tag", "bx:1", "other:1", check=True)
+    ours = tmp_path / "ours.tar"
+    dy("save", "-o", str(ours), "bx", "bx:1", check=True)
+    r = docker.docker("load", "-i", str(ours))
+    assert sorted(r.stdout.splitlines()) == [
+        "Loaded image: bx:1", "Loaded image: bx:latest", "Loaded image: bx:one"]
+    assert docker_inspect(docker, "bx:one")["Id"] == two
+    assert docker_inspect(docker, "bx:latest")["Id"] == one
+    theirs = tmp_path / "theirs.tar"
+    docker.docker("tag", "bx:1", "other:1")
+    docker.docker("save", "-o", str(theirs), "bx", "bx:1")
+    assert repo_tags(ours) == repo_tags(theirs) == [["bx:1", "bx:one"], ["bx:latest"]]

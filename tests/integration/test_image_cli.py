@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,17 @@ def test_two_word_forms(dy: Dy, busybox: str, tmp_path: Path) -> None:
     r = dy("image", "frob")
     assert r.returncode == 125 and "'image frob' is not a dockyard command" in r.stderr
     assert "Manage images" in dy("image", "--help", check=True).stdout
+
+
+def test_save_selection(dy: Dy, busybox: str, busybox_tar: Path, tmp_path: Path) -> None:
+    """docker's: a bare repository saves all its tags; an image named twice is one entry."""
+    other = dy("import", "-m", "x", str(busybox_tar), "busybox:2", check=True).stdout.strip()
+    dy("tag", "busybox:2", "busybox:two", check=True)
+    out = tmp_path / "s.tar"
+    dy("save", "-o", str(out), "busybox", "busybox:2", other[7:19], check=True)
+    with tarfile.open(out) as tf:
+        f = tf.extractfile("manifest.json")
+        assert f is not None
+        entries = json.load(f)
+    assert sorted((e["Config"][-64:], sorted(e["RepoTags"])) for e in entries) == sorted(
+        [(busybox[7:], ["busybox:latest"]), (other[7:], ["busybox:2", "busybox:two"])])

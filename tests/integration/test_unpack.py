@@ -71,6 +71,16 @@ def test_hardlinks_across_dirs_and_long_names(tmp_path: Path) -> None:
     assert (d / long).read_bytes() == b"long"
 
 
+def test_size_counts_like_docker(tmp_path: Path) -> None:
+    """docker's overlay2 layer size: lstat sizes, each inode once (du of the diff)."""
+    (tmp_path / "d").mkdir()
+    stats = apply_layer(io.BytesIO(tar_bytes(
+        entry("dir", "dir"), entry("dir/f", data=b"abc"), entry("hard", "link", link="dir/f"),
+        entry("sym", "sym", link="dir/f"), entry("fifo", "fifo"), entry(".wh.gone"))),
+        str(tmp_path / "d"))
+    assert stats.size == 3 + len("dir/f")
+
+
 def test_sparse_file(tmp_path: Path) -> None:
     src = tmp_path / "sparse"
     with open(src, "wb") as f:

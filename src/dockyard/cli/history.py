@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from dockyard.cli import _image as ci
 
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
-    from dockyard.engine.images import Images
+    from dockyard.engine.images import HistoryRow, Images
 
 
 def run(ctx: Context, argv: list[str]) -> int:
@@ -33,18 +34,29 @@ def _body(images: Images, a: argparse.Namespace) -> int:
         return s if a.no_trunc or len(s) <= 45 else s[:44] + "…"
 
     human = a.human.lower() not in ("false", "0")
+
+    def created(r: HistoryRow) -> str:  # docker's CreatedSince: an RFC 3339 time unless human
+        return ci.since(r.created) if human else _created_at(r.created)
+
+    def size(r: HistoryRow) -> str:
+        return ci.human_size(r.size) if human else str(r.size)
+
     if a.quiet:
         sys.stdout.write("".join(f"{short(r.id)}\n" for r in rows))
         return 0
     if a.format:
         fields: list[dict[str, Any]] = [{
-            "ID": short(r.id), "CreatedSince": ci.since(r.created), "CreatedAt": r.created,
-            "CreatedBy": by(r.created_by), "Size": ci.human_size(r.size),
-            "Comment": r.comment} for r in rows]
+            "ID": short(r.id), "CreatedSince": created(r), "CreatedAt": _created_at(r.created),
+            "CreatedBy": by(r.created_by), "Size": size(r), "Comment": r.comment}
+            for r in rows]
         sys.stdout.write(ci.render(a.format, fields, {"ID": "IMAGE",
                                                       "CreatedSince": "CREATED"}))
         return 0
-    body = [[short(r.id), ci.since(r.created) if human else r.created, by(r.created_by),
-             ci.human_size(r.size) if human else str(r.size), r.comment] for r in rows]
+    body = [[short(r.id), created(r), by(r.created_by), size(r), r.comment] for r in rows]
     sys.stdout.write(ci.table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], body))
     return 0
+
+
+def _created_at(rfc3339: str) -> str:
+    """docker's ``time.Unix(created, 0).Format(time.RFC3339)``: whole seconds (in UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ci.parse_time(rfc3339)))

@@ -31,6 +31,15 @@ _DEFAULTS: dict[str, Any] = {"Hostname": "", "Domainname": "", "User": "", "Imag
                              "StdinOnce": False}
 
 
+def _config_view(section: Any) -> dict[str, Any]:
+    """A config section (``config`` or docker's ``container_config``) as docker's inspect
+    shows it: every field of its container.Config, defaults where the image has none."""
+    view = {k: _DEFAULTS.get(k) for k in _CONTAINER_CONFIG_KEYS}
+    if isinstance(section, dict):
+        view.update(section)
+    return view
+
+
 @dataclass(frozen=True)
 class ImageRow:
     id: str
@@ -137,15 +146,14 @@ class Images:
             lower = [self.svc.snapshots.upper(lay.chain_id) for lay in reversed(layers[:-1])]
             if lower:
                 graph["LowerDir"] = ":".join(lower)
-        container_cfg = {k: _DEFAULTS.get(k) for k in _CONTAINER_CONFIG_KEYS}
-        image_cfg = dict(container_cfg)
-        for k, v in (cfg.get("config") or {}).items():
-            image_cfg[k] = v
         out: dict[str, Any] = {
             "Id": rec.id, "RepoTags": self.svc.familiar_tags(rec.id), "RepoDigests": [],
             "Parent": rec.parent, "Comment": cfg.get("comment", ""), "Created": rec.created,
-            "Container": "", "ContainerConfig": container_cfg, "DockerVersion": "",
-            "Author": cfg.get("author", ""), "Config": image_cfg,
+            # docker's builder and commit record these; docker shows them from the config
+            "Container": cfg.get("container", ""),
+            "ContainerConfig": _config_view(cfg.get("container_config")),
+            "DockerVersion": cfg.get("docker_version", ""),
+            "Author": cfg.get("author", ""), "Config": _config_view(cfg.get("config")),
             "Architecture": rec.architecture, "Os": rec.os,
         }
         if rec.variant:

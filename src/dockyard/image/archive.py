@@ -6,27 +6,32 @@ What ``save`` writes (the layout of Docker 25's ``docker save``, read by ``docke
     oci-layout                {"imageLayoutVersion": "1.0.0"}      (image-spec layout.md)
     index.json                OCI index: one manifest per image and tag, annotated with
                               io.containerd.image.name and org.opencontainers.image.ref.name
-    blobs/sha256/<hex>        configs, manifests, uncompressed layer tars
+    blobs/sha256/<hex>        configs, manifests, layers as stored (see below)
     manifest.json             [{"Config": "blobs/sha256/<hex>", "RepoTags": [...],
                                 "Layers": ["blobs/sha256/<hex>", ...]}]   (docker)
     repositories              {"busybox": {"latest": "<top layer hex>"}}  (docker legacy)
 
 ``load`` reads that, older Docker archives (``<id>/layer.tar``) and plain OCI layout
 archives (layers gzip, zstd or plain). Layers are written as stored: uncompressed for
-imported and loaded images.
+imported and loaded images, compressed as pulled. A zstd layer, which Docker 20.10's
+``docker load`` cannot read, is written a second time uncompressed (named by its DiffID)
+for manifest.json; index.json's manifest keeps the pulled blob.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
 from dockyard.errors import InvalidArgument
 from dockyard.image.service import ImageService
 from dockyard.image.store import ImageRecord
+from dockyard.image.unpack import decompressed
 from dockyard.oci import image_types as mt
 from dockyard.oci.reference import Reference, parse_reference
 
@@ -51,23 +56,48 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
-    """Write the images ``names`` (tags or IDs) to ``out`` as one archive."""
-    images: list[tuple[ImageRecord, list[Reference]]] = []
+def _select(svc: ImageService, names: list[str]) -> list[tuple[ImageRecord, list[Reference]]]:
+    """The images and tags ``docker save names`` writes (moby image/tarexport/save.go,
+    parseNames): ``repo:tag`` that tag; a bare ``repo`` every tag of that repository,
+    whichever images they name; an ID or ID prefix the image without tags. An image
+    named twice is written once, with the tags of both names."""
+    chosen: dict[str, list[Reference]] = {}
+
+    def add(image_id: str, refs: list[Reference]) -> None:
+        have = chosen.setdefault(image_id, [])
+        have.extend(r for r in refs if r not in have)
+
     for n in names:
-        rec = svc.resolve(n)
         try:
-            ref = parse_reference(n)
+            bare = parse_reference(n, default_tag="")
         except InvalidArgument:
-            ref = None
+            bare = None
+        if bare is not None and not bare.tag and not bare.digest:
+            in_repo = sorted((r, i) for r, i in svc.store.all_tags().items()
+                             if parse_reference(r).name == bare.name)
+            for r, image_id in in_repo:
+                add(image_id, [parse_reference(r)])
+            if in_repo:
+                continue
+        rec = svc.resolve(n)
+        ref = None if bare is None else parse_reference(n)
         if ref is not None and svc.store.lookup(str(ref)) == rec.id:
-            refs = [ref]  # saved by name: just that tag, as docker does
+            add(rec.id, [ref])  # saved by name: just that tag, as docker does
         elif n.removeprefix("sha256:") and rec.id.removeprefix("sha256:").startswith(
                 n.removeprefix("sha256:")):
-            refs = []
+            add(rec.id, [])
         else:
-            refs = [parse_reference(t) for t in svc.store.tags(rec.id)]
-        images.append((rec, refs))
+            add(rec.id, [parse_reference(t) for t in svc.store.tags(rec.id)])
+    return [(svc.store.get(i), refs) for i, refs in chosen.items()]
+
+
+def _blob_path(digest: str) -> str:
+    return f"blobs/sha256/{digest.partition(':')[2]}"
+
+
+def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
+    """Write the images ``names`` (repositories, tags or IDs) to ``out`` as one archive."""
+    images = _select(svc, names)
     written: set[str] = set()
     index: list[dict[str, Any]] = []
     manifest_json: list[dict[str, Any]] = []
@@ -76,7 +106,7 @@ def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
         _add_bytes(tf, "oci-layout", _dumps({"imageLayoutVersion": "1.0.0"}))
 
         def blob(digest: str) -> str:
-            path = f"blobs/sha256/{digest.partition(':')[2]}"
+            path = _blob_path(digest)
             if digest not in written:
                 written.add(digest)
                 info = svc.content.info(digest)
@@ -86,11 +116,30 @@ def save_archive(svc: ImageService, names: list[str], out: BinaryIO) -> None:
                     tf.addfile(ti, f)
             return path
 
+        def docker_layer(desc: dict[str, Any], diff_id: str) -> str:
+            """manifest.json's file for a layer. Compressed layers (pulled) are written as
+            they are, and docker load, skopeo and our load detect gzip; docker 20.10 reads
+            no zstd ("archive/tar: invalid tar header"), so such a layer is also written
+            uncompressed, named by its DiffID, for manifest.json."""
+            path = blob(desc["digest"])
+            if desc.get("mediaType") != mt.OCI_LAYER_ZSTD:
+                return path
+            plain = _blob_path(diff_id)
+            if diff_id not in written:
+                written.add(diff_id)
+                with svc.content.open(desc["digest"]) as f, tempfile.TemporaryFile() as tmp:
+                    shutil.copyfileobj(decompressed(f), tmp, 1 << 20)
+                    ti = tarfile.TarInfo(plain)
+                    ti.size, ti.mode = tmp.tell(), 0o644
+                    tmp.seek(0)
+                    tf.addfile(ti, tmp)
+            return plain
+
         for rec, refs in images:
             manifest = svc.manifest(rec)
-            # compressed layers (pulled) are written as they are: docker load, skopeo and
-            # our load all detect compression in manifest.json's layer files
-            layer_paths = [blob(lay["digest"]) for lay in manifest["layers"]]
+            diff_ids = svc.config(rec.id)["rootfs"]["diff_ids"]
+            layer_paths = [docker_layer(lay, d) for lay, d in
+                           zip(manifest["layers"], diff_ids, strict=True)]
             config_path = blob(rec.id)
             blob(rec.manifest_digest)
             desc = {"mediaType": rec.manifest_media_type, "digest": rec.manifest_digest,

@@ -50,7 +50,7 @@ _ENTRY_ERRNOS = frozenset({errno.EPERM, errno.EEXIST, errno.ENOTDIR, errno.EISDI
 @dataclass
 class LayerStats:
     diff_id: Digest
-    size: int  # bytes of file content written
+    size: int  # what docker reports: bytes of file content and symlink targets written
 
 
 class _HashingReader(io.RawIOBase):
@@ -241,6 +241,9 @@ class _Applier:
             return
         if m.issym():
             os.symlink(m.linkname, base, dir_fd=pfd)
+            # docker's layer size (overlay2: directory.Size of the diff) sums lstat sizes,
+            # each inode once: a symlink's st_size is the length of its target
+            self.size += len(os.fsencode(m.linkname))
             os.chown(base, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
             self._utime(pfd, base, m)
             return
@@ -319,7 +322,8 @@ def is_corrupt(e: Exception) -> bool:
 def apply_layer(f: BinaryIO, dest: str, whiteouts: Whiteouts = "overlay") -> LayerStats:
     """Apply the layer read from ``f`` onto the existing directory ``dest``.
 
-    Returns the DiffID (sha256 of the uncompressed tar) and the content size.
+    Returns the DiffID (sha256 of the uncompressed tar) and the layer's size as docker
+    counts it: regular file contents (a hard link adds nothing) plus symlink targets.
     Raises :class:`InvalidArgument` for a corrupt archive or an escaping entry.
     """
     reader = _HashingReader(decompressed(f))
