@@ -16,19 +16,21 @@ for applet in $(/bin/busybox --list); do
 done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
 echo 'root:x:0:' > "$rootfs/etc/group"
-# An image in dockyard's store, made from the same tree.
+# An image in dockyard's store, made from that tree, run as Docker would run it.
 tar -C "$rootfs" -cf "$work/busybox.tar" .
-dockyard --root "$work/store" import "$work/busybox.tar" busybox:demo
-dockyard --root "$work/store" images
-# An OCI bundle, run by dockyard-runtime: namespaces, cgroups, caps, seccomp-ready.
+dy() { dockyard --root "$work/store" --exec-root "$work/exec" "$@"; }
+dy import "$work/busybox.tar" busybox:demo
+dy images
+dy run --rm --name demo -e GREETING=hello busybox:demo \
+  sh -c 'echo "$GREETING from $(hostname), pid $$, in a container"; grep CapEff /proc/self/status'
+# The OCI runtime alone, with runc's command line, on an OCI bundle.
 cd "$work/bundle"
 dockyard-runtime spec
 python3 - <<'PY'
 import json
 spec = json.load(open("config.json"))
 spec["process"]["terminal"] = False
-spec["process"]["args"] = ["sh", "-c", "echo hello from $(hostname), pid $$, in a container; "
-                           "grep CapEff /proc/self/status; ls /"]
+spec["process"]["args"] = ["sh", "-c", "echo hello from dockyard-runtime in $(hostname); ls /"]
 spec["linux"]["resources"]["memory"] = {"limit": 64 << 20}
 json.dump(spec, open("config.json", "w"), indent=2)
 PY

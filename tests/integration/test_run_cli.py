@@ -1,0 +1,86 @@
+"""``dockyard run`` / ``ps`` / ``rm`` as a user types them (foreground containers)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Dy
+from tests.integration.runtimes import cgroup_dirs
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def run(root: Path, tmp_path: Path) -> Dy:
+    exec_root = tmp_path / "exec"
+
+    def call(*args: str) -> subprocess.CompletedProcess[str]:
+        b = subprocess.run([sys.executable, "-m", "dockyard", "--root", str(root),
+                            "--exec-root", str(exec_root), *args],
+                           capture_output=True, stdin=subprocess.DEVNULL)
+        r = subprocess.CompletedProcess(b.args, b.returncode, b.stdout.decode(),
+                                        b.stderr.decode())
+        assert "Traceback" not in r.stderr, r.stderr
+        return r
+
+    return call
+
+
+def _nothing_mounted(tmp_path: Path) -> bool:
+    with open("/proc/self/mountinfo") as f:
+        return str(tmp_path) not in f.read()
+
+
+def test_run_prints_and_returns_the_exit_code(run: Dy, busybox: str, tmp_path: Path) -> None:
+    r = run("run", "--name", "first", "-e", "GREETING=hello", "busybox",
+            "sh", "-c", 'echo "$GREETING from pid $$"; grep CapEff /proc/self/status; exit 3')
+    assert r.returncode == 3, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "hello from pid 1"
+    assert int(lines[1].split()[1], 16) == 0xA80425FB  # Docker's default capabilities
+    ps = run("ps", "-a")
+    assert ps.stdout.splitlines()[0].split() == ["CONTAINER", "ID", "IMAGE", "COMMAND",
+                                                 "CREATED", "STATUS", "PORTS", "NAMES"]
+    row = ps.stdout.splitlines()[1]
+    assert "busybox" in row and "Exited (3)" in row and row.endswith("first")
+    assert run("ps").stdout.splitlines()[1:] == []  # not running
+    assert _nothing_mounted(tmp_path)
+    r = run("rm", "first")
+    assert r.returncode == 0 and r.stdout.strip() == "first"
+    assert run("ps", "-aq").stdout == ""
+
+
+def test_rm_flag_and_writes_stay_in_the_container(run: Dy, busybox: str,
+                                                  tmp_path: Path) -> None:
+    r = run("run", "--rm", "busybox", "sh", "-c", "echo data > /created; cat /created")
+    assert r.returncode == 0 and r.stdout.strip() == "data"
+    assert run("ps", "-aq").stdout == ""
+    r = run("run", "--rm", "busybox", "cat", "/created")  # a fresh container: not there
+    assert r.returncode == 1
+    assert _nothing_mounted(tmp_path)
+    assert cgroup_dirs("dockyard") == []  # the container's cgroup and its parent are gone
+
+
+def test_exit_codes_for_what_cannot_run(run: Dy, busybox: str) -> None:
+    r = run("run", "--rm", "busybox", "no-such-command")
+    assert r.returncode == 127
+    assert "executable file not found" in r.stderr
+    r = run("run", "--rm", "missing-image")
+    assert r.returncode == 125
+    assert "Unable to find image 'missing-image' locally" in r.stderr
+    r = run("run", "--bogus-flag", "busybox")
+    assert r.returncode == 125 and "bogus" in r.stderr
+
+
+def test_name_conflicts_and_user_workdir(run: Dy, busybox: str) -> None:
+    assert run("run", "--name", "dup", "busybox", "true").returncode == 0
+    r = run("run", "--name", "dup", "busybox", "true")
+    assert r.returncode == 125 and 'The container name "/dup" is already in use' in r.stderr
+    r = run("run", "--rm", "-u", "65534:65534", "-w", "/etc", "busybox",
+            "sh", "-c", "id -u; pwd")
+    assert r.stdout.split() == ["65534", "/etc"]
+    assert run("rm", "dup").returncode == 0
