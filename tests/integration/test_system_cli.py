@@ -314,3 +314,40 @@ def test_killed_pull_leaves_committed_state_intact(run: Dy, root: Path, registry
     assert run("images", "--format", "{{.Repository}}:{{.Tag}}").stdout == (
         f"{slow_proxy.host}/test/big:1\n")
     assert os.listdir(root / "image" / "pull-ingest") == []
+
+
+def test_system_df(run: Dy, busybox: str) -> None:
+    assert run("run", "--name", "big", "busybox", "sh", "-c",
+               "head -c 100000 /dev/zero > /big").returncode == 0
+    r = run("system", "df")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE"
+    assert lines[1].split()[:3] == ["Images", "1", "1"] and lines[1].endswith("0B (0%)")
+    assert lines[2] == "Containers      1         0         100kB     100kB (100%)"
+    assert lines[3:] == ["Local Volumes   0         0         0B        0B",
+                         "Build Cache     0         0         0B        0B"]
+
+
+def test_check_while_an_image_is_written(run: Dy, root: Path, busybox: str) -> None:
+    """A writer holds the gc lock shared: in-flight blobs must not be reported or removed."""
+    import fcntl
+
+    blob = root / "image" / "blobs" / "sha256" / ("c" * 64)
+    blob.write_bytes(b"in flight")
+    fd = os.open(root / "image" / "locks" / "gc", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        r = run("system", "check")
+        assert (r.returncode, r.stdout) == (0, "note: an image is being written: unused "
+                                               "snapshots and blobs not checked\n"
+                                               "no problems found\n")
+        r = run("system", "check", "--repair")
+        assert r.returncode == 1 and r.stderr == (
+            "Error: system check --repair: an image is being written by another process; "
+            "try again when it finishes\n")
+        assert blob.exists()
+    finally:
+        os.close(fd)
+    assert run("system", "check", "--repair").returncode == 0
+    assert not blob.exists()

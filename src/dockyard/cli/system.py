@@ -19,6 +19,7 @@ Manage dockyard
 
 Commands:
   check       Check the root's state for dangling or partial data (--repair fixes it)
+  df          Show dockyard disk usage
   prune       Remove unused data
 """
 
@@ -27,7 +28,7 @@ def run(ctx: Context, argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         sys.stdout.write(USAGE)
         return 0
-    verb = {"check": _check, "prune": _prune}.get(argv[0])
+    verb = {"check": _check, "prune": _prune, "df": _df}.get(argv[0])
     if verb is None:
         sys.stderr.write(f"dockyard: 'system {argv[0]}' is not a dockyard command.\n"
                          "See 'dockyard system --help'\n")
@@ -36,7 +37,7 @@ def run(ctx: Context, argv: list[str]) -> int:
     if argv[0] == "check":
         p.add_argument("--repair", action="store_true",
                        help="fix what is found (remove dangling and stale data)")
-    else:
+    elif argv[0] == "prune":
         p.add_argument("-a", "--all", action="store_true",
                        help="remove all unused images, not just dangling ones")
         p.add_argument("-f", "--force", action="store_true", help="do not prompt")
@@ -95,4 +96,33 @@ def _prune(ctx: Context, a: argparse.Namespace) -> int:
         sys.stdout.write("Deleted Images:\n" + "".join(f"{ln}\n" for ln in report.images)
                          + "\n")
     sys.stdout.write(f"Total reclaimed space: {ci.human_size(report.reclaimed)}\n")
+    return 0
+
+
+def _size(n: float) -> str:
+    """go-units ``HumanSize``: decimal units, 4 significant digits (``docker system df``)."""
+    units = ["B", "kB", "MB", "GB", "TB", "PB"]
+    i = 0
+    while n >= 1000 and i < len(units) - 1:
+        n /= 1000.0
+        i += 1
+    return f"{n:.4g}{units[i]}"
+
+
+def _df(ctx: Context, a: argparse.Namespace) -> int:
+    """Docker's table (tabwriter: min width 10, padding 3); volumes and build cache are
+    not dockyard's yet: zero rows, as Docker shows an unused kind."""
+    from dockyard.engine.system import disk_usage
+
+    du = disk_usage(ctx.root)
+    rows = [["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]]
+    for kind, (total, active, size, free) in (("Images", du.images),
+                                              ("Containers", du.containers)):
+        pct = f" ({free * 100 // size}%)" if size else ""
+        rows.append([kind, str(total), str(active), _size(size), _size(free) + pct])
+    rows += [["Local Volumes", "0", "0", "0B", "0B"], ["Build Cache", "0", "0", "0B", "0B"]]
+    widths = [max(10, max(len(r[i]) for r in rows) + 3) for i in range(4)]
+    for r in rows:
+        sys.stdout.write("".join(c.ljust(w) for c, w in zip(r, widths, strict=False))
+                         + r[4] + "\n")
     return 0

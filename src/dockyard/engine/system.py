@@ -38,7 +38,8 @@ from dockyard.engine.containers import ContainerStore
 from dockyard.errors import Conflict, DockyardError, NotFound
 from dockyard.image.service import ImageService
 
-__all__ = ["GRACE_SECONDS", "Finding", "PruneReport", "check", "prune"]
+__all__ = ["GRACE_SECONDS", "DiskUsage", "Finding", "PruneReport", "check", "disk_usage",
+           "prune"]
 
 #: How long a resumable partial download is kept for a later pull to continue.
 GRACE_SECONDS = 3600.0
@@ -325,3 +326,48 @@ def prune(root: str, exec_root: str, all_images: bool = False) -> PruneReport:
     finally:
         engine.close()
     return PruneReport(removed, lines, reclaimed + freed)
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """``docker system df``'s rows: (total, active, size, reclaimable) per type."""
+
+    images: tuple[int, int, int, int]
+    containers: tuple[int, int, int, int]
+
+
+def disk_usage(root: str) -> DiskUsage:
+    """Images: a layer shared by several images counts once; active = used by a
+    container; reclaimable = what no container's image uses. Containers: their own
+    (writable) snapshots; reclaimable = those of containers not running."""
+    svc = ImageService(root)
+    containers = ContainerStore(root)
+    try:
+        recs = containers.all()
+        used_images = {c.image_id for c in recs}
+        sizes: dict[str, int] = {}
+        active_layers: set[str] = set()
+        images = svc.store.all()
+        for img in images:
+            for chain in svc.store.chain_ids(img.id):
+                with contextlib.suppress(NotFound):
+                    sizes[chain] = svc.store.layer(chain).size
+                if img.id in used_images:
+                    active_layers.add(chain)
+        total = sum(sizes.values())
+        active = sum(1 for img in images if img.id in used_images)
+        img_row = (len(images), active, total,
+                   total - sum(sizes.get(ch, 0) for ch in active_layers))
+        c_size = c_free = 0
+        for c in recs:
+            try:
+                n = svc.snapshots.usage(c.rootfs_key) if c.rootfs_key else 0
+            except NotFound:
+                n = 0
+            c_size += n
+            c_free += 0 if c.status.is_active else n
+        running = sum(1 for c in recs if c.status.is_active)
+        return DiskUsage(img_row, (len(recs), running, c_size, c_free))
+    finally:
+        containers.close()
+        svc.close()
