@@ -351,3 +351,25 @@ def test_check_while_an_image_is_written(run: Dy, root: Path, busybox: str) -> N
         os.close(fd)
     assert run("system", "check", "--repair").returncode == 0
     assert not blob.exists()
+
+
+def test_a_container_being_created_is_left_alone(run: Dy, root: Path, busybox: str) -> None:
+    """``run`` records a container before its bundle and snapshot exist."""
+    from dockyard.engine.containers import ContainerRecord, ContainerStore
+
+    with ContainerStore(str(root)) as store:
+        rec = store.create(ContainerRecord(id="a" * 64, name="young", image="busybox",
+                                           image_id=busybox, bundle_dir=str(root / "nope"),
+                                           rootfs_key="a" * 64))
+    r = run("system", "check", "--repair")
+    assert (r.returncode, r.stdout) == (0, f"note: container {rec.id}: being created\n"
+                                           "no problems found\n")
+    db = _open_db(root)
+    db.execute("UPDATE containers SET created = '2020-01-01T00:00:00.000000000Z'")
+    db.close()
+    r = run("system", "check")
+    assert r.returncode == 1
+    assert r.stdout.splitlines()[:2] == [f"container {rec.id}: bundle {root / 'nope'} missing",
+                                         f"container {rec.id}: rootfs snapshot missing"]
+    assert run("system", "check", "--repair").returncode == 0
+    assert run("ps", "-aq").stdout == ""

@@ -7,7 +7,8 @@ order where each repair can only create work for a later step:
    (repair: forget the image; its tags go with it);
 2. tags that point at no image (repair: drop the tag);
 3. container records whose bundle directory or rootfs snapshot is gone (repair: remove
-   the container through :meth:`Engine.remove`);
+   the container through :meth:`Engine.remove`); a ``created`` one younger than a minute
+   is being set up by a ``run`` (record first, then bundle and snapshot): a note only;
 4. snapshots no image or container uses, stale ``extract-*`` ones included (repair: remove,
    children first) -- skipped while another process writes an image;
 5. blobs no image or manifest references (repair: delete) -- skipped likewise;
@@ -27,6 +28,7 @@ refuses with :class:`Conflict`.
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import fcntl
 import os
@@ -34,7 +36,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dockyard.engine.containers import ContainerStore
+from dockyard.engine.containers import ContainerStore, Status
 from dockyard.errors import Conflict, DockyardError, NotFound
 from dockyard.image.service import ImageService
 
@@ -58,6 +60,14 @@ class Finding:
         if not self.problem:
             return f"note: {self.text}"
         return f"repaired: {self.text}" if self.repaired else self.text
+
+
+def _epoch(rfc3339: str) -> float:
+    """``2026-11-23T08:17:55.988990275Z`` -> seconds since the epoch (0 if unreadable)."""
+    try:
+        return float(calendar.timegm(time.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S")))
+    except ValueError:
+        return 0.0
 
 
 @contextlib.contextmanager
@@ -146,6 +156,9 @@ class _Checker:
             if not rec.rootfs_key or not self.svc.snapshots.exists(rec.rootfs_key):
                 gone.append("rootfs snapshot missing")
             if not gone:
+                continue
+            if rec.status is Status.CREATED and time.time() - _epoch(rec.created) < 60:
+                self.note(f"container {rec.id}: being created")  # bundle comes next
                 continue
             if self.repair:
                 from dockyard.engine.lifecycle import Engine
