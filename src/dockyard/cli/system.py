@@ -68,10 +68,11 @@ def _check(ctx: Context, a: argparse.Namespace) -> int:
     if not problems:
         sys.stdout.write("no problems found\n")
         return 0
+    n = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
     if a.repair:
-        sys.stdout.write(f"{len(problems)} problems repaired\n")
+        sys.stdout.write(f"{n} repaired\n")
         return 0
-    sys.stdout.write(f"{len(problems)} problems found; run 'dockyard system check "
+    sys.stdout.write(f"{n} found; run 'dockyard system check "
                      "--repair' to fix them\n")
     return 1
 
