@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "load": ("load", "Load an image from a tar archive or STDIN"),
     "pull": ("pull", "Download an image from a registry"),
     "push": ("push", "Upload an image to a registry"),
+    "system": ("system", "Manage dockyard (check, prune)"),
 }
 
 USAGE_HEAD = """\
