@@ -84,3 +84,35 @@ def test_name_conflicts_and_user_workdir(run: Dy, busybox: str) -> None:
             "sh", "-c", "id -u; pwd")
     assert r.stdout.split() == ["65534", "/etc"]
     assert run("rm", "dup").returncode == 0
+
+
+def test_rm_force_after_the_run_cli_was_killed(run: Dy, busybox: str, root: Path,
+                                              tmp_path: Path) -> None:
+    """SIGKILL of a foreground ``run``: the container keeps running (as with Docker, whose
+    daemon holds it), ``ps`` says so, and ``rm -f`` leaves no process, mount or cgroup."""
+    import signal
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "dockyard", "--root", str(root),
+                          "--exec-root", str(tmp_path / "exec"), "run", "--name", "victim",
+                          "busybox", "sleep", "30"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while "victim" not in run("ps").stdout and time.monotonic() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        row = next(ln for ln in run("ps").stdout.splitlines() if "victim" in ln)
+        assert "Up " in row
+        assert run("rm", "victim").returncode == 1  # running: needs -f
+        r = run("rm", "-f", "victim")
+        assert r.returncode == 0, r.stderr
+        assert run("ps", "-aq").stdout == ""
+        assert _nothing_mounted(tmp_path)
+        assert cgroup_dirs("dockyard") == []
+        assert not list((tmp_path / "exec" / "runtime").iterdir())
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()

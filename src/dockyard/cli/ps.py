@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,8 @@ def run(ctx: Context, argv: list[str]) -> int:
         else:
             raise InvalidArgument(f"unknown flag: {a}")
     with ContainerStore(ctx.root) as store:
+        # A foreground `run` killed with its container leaves "running" behind: say exited.
+        store.reconcile(lambda r: r.pid > 0 and os.path.exists(f"/proc/{r.pid}"))
         records = store.list(all=show_all)
     if quiet:
         sys.stdout.write("".join((r.id if no_trunc else r.short_id) + "\n" for r in records))

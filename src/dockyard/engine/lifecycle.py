@@ -137,13 +137,12 @@ class Engine:
             raise Conflict(f"You cannot remove a {record.status.value} container "
                            f"{record.id}. Stop the container before attempting removal "
                            "or force remove")
-        if record.status.is_active:
-            from dockyard.runtime.delete import delete
+        from dockyard.runtime.delete import delete
 
-            try:
-                delete(self.runtime_root, record.id, force=True)
-            except DockyardError:
-                pass
+        try:  # whatever the record says, the runtime may still hold it (a killed CLI)
+            delete(self.runtime_root, record.id, force=True)
+        except DockyardError:
+            pass
         svc = self._images()
         try:
             self._discard(record, svc)
