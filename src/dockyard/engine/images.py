@@ -73,11 +73,12 @@ class Images:
         self.svc.close()
 
     def import_tar(self, src: BinaryIO, repo: str | None, changes: list[str],
-                   message: str, platform: str | None = None) -> ImageRecord:
+                   message: str, platform: str | None = None,
+                   source: str = "-") -> ImageRecord:
         ref = parse_reference(repo) if repo else None
         plat = parse_platform(platform) if platform else host_platform()
         cfg = new_config(plat.os, plat.architecture, plat.variant, [],
-                         message or "Imported from -", now_rfc3339())
+                         message or f"Imported from {source}", now_rfc3339())
         apply_changes(cfg, changes)  # bad changes fail before any input is read
         try:
             with self.svc.writing():
@@ -91,6 +92,22 @@ class Images:
             self.svc.gc_blobs()  # nothing of a failed import stays behind
             raise
         return rec
+
+    def import_url(self, url: str, repo: str | None, changes: list[str], message: str,
+                   platform: str | None = None) -> ImageRecord:
+        """``docker import URL``: download to a temporary file in the root (unlinked, so
+        nothing stays behind), then import it as a file."""
+        import os
+
+        from dockyard.image.download import download
+
+        if repo:
+            parse_reference(repo)  # a bad name fails before the download
+        apply_changes(new_config("linux", "amd64", "", [], "", now_rfc3339()), changes)
+        tmp_dir = os.path.join(self.svc.root, "image", "tmp")
+        os.makedirs(tmp_dir, mode=0o700, exist_ok=True)
+        with download(url, tmp_dir) as f:
+            return self.import_tar(f, repo, changes, message, platform, source=url)
 
     def resolve(self, name: str) -> ImageRecord:
         return self.svc.resolve(name)
