@@ -115,6 +115,7 @@ def _pull_one(svc: ImageService, ref: Reference, platform: str | None,
     rec = svc.create(config, layers, manifest, result.manifest.media_type)
     if not ref.digest:
         svc.store.tag(str(ref), rec.id)
+    svc.store.add_digest(f"{ref.name}@{result.digest}", rec.id)  # Docker's RepoDigests
     return _Pulled(rec, result.digest, bool(result.fetched) or before != rec.id)
 
 
@@ -186,4 +187,7 @@ def push_image(svc: ImageService, name: str, out: Output = lambda _line: None) -
     with RegistryClient.for_reference(reg_ref(str(refs[0]))) as client:
         for ref in refs:
             result = push(client, reg_ref(str(ref)), source, progress=progress)
+            image_id = svc.store.lookup(str(ref))
+            if image_id is not None:
+                svc.store.add_digest(f"{ref.name}@{result.digest}", image_id)
             out(f"{ref.tag}: digest: {result.digest} size: {result.size}")

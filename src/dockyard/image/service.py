@@ -185,7 +185,8 @@ while children exist."""
         if ref is not None:
             found = self.store.lookup(str(ref))
             if ref.digest and not found:
-                found = self.store.by_manifest(ref.digest)
+                found = (self.store.lookup_digest(f"{ref.name}@{ref.digest}")
+                         or self.store.by_manifest(ref.digest))
             if found:
                 return self.store.get(found)
         if hexpart and all(c in "0123456789abcdef" for c in hexpart):
@@ -208,6 +209,9 @@ while children exist."""
 
     def familiar_tags(self, image_id: str) -> list[str]:
         return [parse_reference(t).familiar() for t in self.store.tags(image_id)]
+
+    def familiar_digests(self, image_id: str) -> list[str]:
+        return [parse_reference(d).familiar() for d in self.store.digests(image_id)]
 
     def layers(self, rec: ImageRecord) -> list[LayerRecord]:
         return [self.store.layer(c) for c in self.store.chain_ids(rec.id)]

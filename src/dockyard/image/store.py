@@ -5,6 +5,8 @@ Tables (all created with ``CREATE TABLE IF NOT EXISTS``):
 * ``images``: id (= config digest), manifest digest and media type, created, size,
   platform, parent (for builds), last tag time;
 * ``image_tags``: full normalised reference (``docker.io/library/busybox:latest``) -> id;
+* ``image_digests``: ``NAME@sha256:<manifest digest>`` (full name) -> id: Docker's
+  RepoDigests, the digest a registry served on pull or took on push, per repository;
 * ``image_layers``: image id, index -> chain ID; a layer's snapshot is keyed by its chain ID;
 * ``layers``: chain ID -> diff ID, parent chain, blob digest, media type, unpacked size.
 
@@ -32,6 +34,9 @@ CREATE TABLE IF NOT EXISTS images (
     architecture TEXT NOT NULL, variant TEXT NOT NULL DEFAULT '',
     parent TEXT NOT NULL DEFAULT '', added REAL NOT NULL, last_tag_time TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS image_tags (
+    ref TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    added REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS image_digests (
     ref TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
     added REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS image_layers (
@@ -167,6 +172,27 @@ class ImageStore:
                 raise NotFound(f"No such image: {ref}")
             c.execute("DELETE FROM image_tags WHERE ref = ?", (ref,))
         return str(r[0])
+
+    # digests (RepoDigests) ----------------------------------------------------
+    def add_digest(self, ref: str, image_id: str) -> None:
+        """Record ``NAME@DIGEST`` (normalised) for ``image_id``; a digest names one image."""
+        with self.tx() as c:
+            c.execute("INSERT OR REPLACE INTO image_digests VALUES (?, ?, ?)",
+                      (ref, image_id, time.time()))
+
+    def digests(self, image_id: str) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT ref FROM image_digests WHERE image_id = ? ORDER BY added, ref",
+            (image_id,))]
+
+    def lookup_digest(self, ref: str) -> str | None:
+        r = self.conn.execute("SELECT image_id FROM image_digests WHERE ref = ?",
+                              (ref,)).fetchone()
+        return r[0] if r else None
+
+    def remove_digest(self, ref: str) -> None:
+        with self.tx() as c:
+            c.execute("DELETE FROM image_digests WHERE ref = ?", (ref,))
 
     # layers -----------------------------------------------------------------
     def add_layer(self, rec: LayerRecord) -> None:
