@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy
+from tests.integration.registry_fixture import Registry
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +86,21 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_import_https_verifies_with_system_cas(dy: Dy, root: Path,
+                                               tls_registry: Registry) -> None:
+    """A certificate the system CAs do not vouch for (the test registry's): one line."""
+    url = f"https://{tls_registry.host}/v2/"
+    r = dy("import", url, "tlsbox", "--platform", "linux/amd64")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith(f'Error: Get "{url}": ') and r.stderr.count("\n") == 1
+    assert "certificate verify failed" in r.stderr
+    assert dy("images", "-q", check=True).stdout == ""
+    assert _left_in(root) == []
+
+
+def test_import_url_bad_input_fails_before_download(dy: Dy, http_dir: str) -> None:
+    r = dy("import", "--platform", "a/b/c/d", f"{http_dir}/busybox.tar")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1
+    assert dy("images", "-q", check=True).stdout == ""

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
-from dockyard.image.config import apply_changes, new_config, now_rfc3339
+from dockyard.image.config import JSONDict, apply_changes, new_config, now_rfc3339
 from dockyard.image.service import ImageService
 from dockyard.image.store import ImageRecord
 from dockyard.oci.image_types import host_platform, parse_platform
-from dockyard.oci.reference import parse_reference
+from dockyard.oci.reference import Reference, parse_reference
 
 __all__ = ["HistoryRow", "ImageRow", "Images"]
 
@@ -75,11 +75,7 @@ class Images:
     def import_tar(self, src: BinaryIO, repo: str | None, changes: list[str],
                    message: str, platform: str | None = None,
                    source: str = "-") -> ImageRecord:
-        ref = parse_reference(repo) if repo else None
-        plat = parse_platform(platform) if platform else host_platform()
-        cfg = new_config(plat.os, plat.architecture, plat.variant, [],
-                         message or f"Imported from {source}", now_rfc3339())
-        apply_changes(cfg, changes)  # bad changes fail before any input is read
+        ref, cfg = self._import_config(repo, changes, message, platform, source)
         try:
             with self.svc.writing():
                 layer = self.svc.ingest_layer(src)
@@ -93,6 +89,17 @@ class Images:
             raise
         return rec
 
+    @staticmethod
+    def _import_config(repo: str | None, changes: list[str], message: str,
+                       platform: str | None, source: str) -> tuple[Reference | None, JSONDict]:
+        """The name and config of an import; bad input fails here, before any is read."""
+        ref = parse_reference(repo) if repo else None
+        plat = parse_platform(platform) if platform else host_platform()
+        cfg = new_config(plat.os, plat.architecture, plat.variant, [],
+                         message or f"Imported from {source}", now_rfc3339())
+        apply_changes(cfg, changes)
+        return ref, cfg
+
     def import_url(self, url: str, repo: str | None, changes: list[str], message: str,
                    platform: str | None = None) -> ImageRecord:
         """``docker import URL``: download to a temporary file in the root (unlinked, so
@@ -101,9 +108,7 @@ class Images:
 
         from dockyard.image.download import download
 
-        if repo:
-            parse_reference(repo)  # a bad name fails before the download
-        apply_changes(new_config("linux", "amd64", "", [], "", now_rfc3339()), changes)
+        self._import_config(repo, changes, message, platform, url)  # fail before download
         tmp_dir = os.path.join(self.svc.root, "image", "tmp")
         os.makedirs(tmp_dir, mode=0o700, exist_ok=True)
         with download(url, tmp_dir) as f:
