@@ -53,7 +53,8 @@ def test_push_imported_image(dy: Dy, busybox: str, registry: Registry,
     digest = lines[-1].split()[2]
     assert lines[-1].startswith("1: digest: sha256:") and lines[-1].split()[3] == "size:"
     inspected = _inspect(f"docker://{name}")
-    assert inspected["Layers"] == diff_ids  # the store keeps layers uncompressed
+    assert len(inspected["Layers"]) == len(diff_ids)  # gzip copies: see test_push_gzip.py
+    assert not set(inspected["Layers"]) & set(diff_ids)
     assert inspected["Digest"] == digest
     # Interop: skopeo copies it out, umoci unpacks it.
     subprocess.run(["skopeo", "--insecure-policy", "copy", "-q", "--src-tls-verify=false",
@@ -158,8 +159,9 @@ def test_pull_and_push_need_login(dy: Dy, busybox: str, basic_registry: Registry
        check=True)
     assert dy("pull", "-q", name, check=True).stdout == f"{name}\n"
     assert dy("push", "-q", mine, check=True).stdout == ""
-    diff_ids = json.loads(dy("image", "inspect", mine, check=True).stdout)[0]["RootFS"]["Layers"]
-    assert _inspect(f"docker://{mine}", f"--creds={user}:{password}")["Layers"] == diff_ids
+    doc = json.loads(dy("image", "inspect", mine, check=True).stdout)[0]
+    got = _inspect(f"docker://{mine}", f"--creds={user}:{password}")
+    assert doc["RepoDigests"] == [f"{mine.rpartition(':')[0]}@{got['Digest']}"]
 
 
 def test_corrupt_blob_leaves_nothing(dy: Dy, root: Path, busybox: str, registry: Registry,

@@ -1,4 +1,4 @@
-"""``dockyard import file|- [REPOSITORY[:TAG]]``."""
+"""``dockyard import file|URL|- [REPOSITORY[:TAG]]``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from dockyard.cli import _image as ci
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.image.download import is_url
 
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def run(ctx: Context, argv: list[str]) -> int:
-    p = ci.parser("import", "dockyard import [OPTIONS] file|- [REPOSITORY[:TAG]]")
+    p = ci.parser("import", "dockyard import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]")
     p.add_argument("source")
     p.add_argument("repo", nargs="?")
     p.add_argument("-c", "--change", action="append", default=[])
@@ -27,6 +28,8 @@ def run(ctx: Context, argv: list[str]) -> int:
 def _body(images: Images, a: argparse.Namespace) -> int:
     if a.source == "-":
         rec = images.import_tar(sys.stdin.buffer, a.repo, a.change, a.message, a.platform)
+    elif is_url(a.source):
+        rec = images.import_url(a.source, a.repo, a.change, a.message, a.platform)
     else:
         try:
             f = open(a.source, "rb")  # noqa: SIM115

@@ -34,18 +34,52 @@ def _short(digest: str) -> str:
     return digest.partition(":")[2][:12]
 
 
+_UNCOMPRESSED = {mt.OCI_LAYER: mt.OCI_LAYER_GZIP, mt.DOCKER_LAYER: mt.DOCKER_LAYER_GZIP}
+
+
 class StoreSource:
     """:class:`~dockyard.registry.protocol.BlobSource` over the image store: an image's
-    root descriptor is its stored manifest (every image has one: a pulled manifest kept
-    verbatim, or the OCI manifest made when it was imported, loaded or committed)."""
+    root descriptor is the manifest a push sends (every image has a stored manifest: a
+    pulled one kept verbatim, or the OCI manifest made when it was imported, loaded or
+    committed).
+
+    As ``docker push`` does, layers stored uncompressed are sent gzip-compressed: the
+    stored manifest is rewritten to name each layer's gzip copy (made once, kept in the
+    content store: :meth:`ImageService.gzip_layer`), with the gzip media type *of the
+    manifest's own schema* -- ``tar`` -> ``tar+gzip`` in an OCI manifest,
+    ``rootfs.diff.tar`` -> ``rootfs.diff.tar.gzip`` in a Docker schema2 one. The schema is
+    kept because the config descriptor (its media type, so the image ID) is kept; what
+    this store makes is OCI, so imported, loaded and committed images go out as OCI.
+    A manifest with no uncompressed layer (anything pulled from a registry) goes out
+    verbatim, under its pulled digest. ``diff_ids`` maps each pushed layer digest to its
+    DiffID, for Docker's progress lines.
+    """
 
     def __init__(self, svc: ImageService) -> None:
         self.svc = svc
+        self.diff_ids: dict[str, str] = {}
 
     def resolve(self, name: str) -> Descriptor:
         rec = self.svc.resolve(name)
-        size = self.svc.content.info(rec.manifest_digest).size
-        return Descriptor(rec.manifest_media_type, rec.manifest_digest, size)
+        for lay in self.svc.layers(rec):
+            self.diff_ids[lay.blob_digest] = lay.diff_id
+        manifest = self.svc.manifest(rec)
+        layers = manifest.get("layers") or []
+        if not any(d.get("mediaType") in _UNCOMPRESSED for d in layers):
+            size = self.svc.content.info(rec.manifest_digest).size
+            return Descriptor(rec.manifest_media_type, rec.manifest_digest, size)
+        out = []
+        for d in layers:
+            if d.get("mediaType") in _UNCOMPRESSED:
+                gz = self.svc.gzip_layer(d["digest"])
+                self.diff_ids[gz.digest] = self.diff_ids.get(d["digest"], d["digest"])
+                d = {**d, "mediaType": _UNCOMPRESSED[d["mediaType"]], "digest": gz.digest,
+                     "size": gz.size}
+            out.append(d)
+        data = json.dumps({**manifest, "layers": out}, separators=(",", ":")).encode()
+        digest = self.svc.content.put(data)
+        self.svc.store.add_push_blob(rec.manifest_digest, digest, len(data))  # referenced
+        return Descriptor(rec.manifest_media_type, digest, len(data))
 
     def blob_path(self, digest: str) -> str:
         if not self.svc.content.exists(digest):
@@ -115,6 +149,7 @@ def _pull_one(svc: ImageService, ref: Reference, platform: str | None,
     rec = svc.create(config, layers, manifest, result.manifest.media_type)
     if not ref.digest:
         svc.store.tag(str(ref), rec.id)
+    svc.store.add_digest(f"{ref.name}@{result.digest}", rec.id)  # Docker's RepoDigests
     return _Pulled(rec, result.digest, bool(result.fetched) or before != rec.id)
 
 
@@ -179,11 +214,17 @@ def push_image(svc: ImageService, name: str, out: Output = lambda _line: None) -
             return
         status = {"exists": "Layer already exists", "pushed": "Pushed",
                   "mounted": "Mounted"}.get(event)
-        if status:
+        if status:  # Docker names a pushed layer by its DiffID
             with lock:
-                out(f"{_short(d.digest)}: {status}")
+                out(f"{_short(source.diff_ids.get(d.digest, d.digest))}: {status}")
 
     with RegistryClient.for_reference(reg_ref(str(refs[0]))) as client:
         for ref in refs:
-            result = push(client, reg_ref(str(ref)), source, progress=progress)
+            # shared gc lock: the gzip copies and the manifest made for the push are
+            # not collected by an rmi in another process while they are being sent
+            with svc.writing():
+                result = push(client, reg_ref(str(ref)), source, progress=progress)
+            image_id = svc.store.lookup(str(ref))
+            if image_id is not None:
+                svc.store.add_digest(f"{ref.name}@{result.digest}", image_id)
             out(f"{ref.tag}: digest: {result.digest} size: {result.size}")

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
-from dockyard.image.config import apply_changes, new_config, now_rfc3339
+from dockyard.image.config import JSONDict, apply_changes, new_config, now_rfc3339
 from dockyard.image.service import ImageService
 from dockyard.image.store import ImageRecord
 from dockyard.oci.image_types import host_platform, parse_platform
-from dockyard.oci.reference import parse_reference
+from dockyard.oci.reference import Reference, parse_reference
 
 __all__ = ["HistoryRow", "ImageRow", "Images"]
 
@@ -73,12 +73,9 @@ class Images:
         self.svc.close()
 
     def import_tar(self, src: BinaryIO, repo: str | None, changes: list[str],
-                   message: str, platform: str | None = None) -> ImageRecord:
-        ref = parse_reference(repo) if repo else None
-        plat = parse_platform(platform) if platform else host_platform()
-        cfg = new_config(plat.os, plat.architecture, plat.variant, [],
-                         message or "Imported from -", now_rfc3339())
-        apply_changes(cfg, changes)  # bad changes fail before any input is read
+                   message: str, platform: str | None = None,
+                   source: str = "-") -> ImageRecord:
+        ref, cfg = self._import_config(repo, changes, message, platform, source)
         try:
             with self.svc.writing():
                 layer = self.svc.ingest_layer(src)
@@ -91,6 +88,31 @@ class Images:
             self.svc.gc_blobs()  # nothing of a failed import stays behind
             raise
         return rec
+
+    @staticmethod
+    def _import_config(repo: str | None, changes: list[str], message: str,
+                       platform: str | None, source: str) -> tuple[Reference | None, JSONDict]:
+        """The name and config of an import; bad input fails here, before any is read."""
+        ref = parse_reference(repo) if repo else None
+        plat = parse_platform(platform) if platform else host_platform()
+        cfg = new_config(plat.os, plat.architecture, plat.variant, [],
+                         message or f"Imported from {source}", now_rfc3339())
+        apply_changes(cfg, changes)
+        return ref, cfg
+
+    def import_url(self, url: str, repo: str | None, changes: list[str], message: str,
+                   platform: str | None = None) -> ImageRecord:
+        """``docker import URL``: download to a temporary file in the root (unlinked, so
+        nothing stays behind), then import it as a file."""
+        import os
+
+        from dockyard.image.download import download
+
+        self._import_config(repo, changes, message, platform, url)  # fail before download
+        tmp_dir = os.path.join(self.svc.root, "image", "tmp")
+        os.makedirs(tmp_dir, mode=0o700, exist_ok=True)
+        with download(url, tmp_dir) as f:
+            return self.import_tar(f, repo, changes, message, platform, source=url)
 
     def resolve(self, name: str) -> ImageRecord:
         return self.svc.resolve(name)
@@ -130,10 +152,18 @@ class Images:
                 tags = [t for t in tags if any(_ref_match(t, p) for p in flt["reference"])]
                 if not tags:
                     continue
-            for t in tags or ["<none>:<none>"]:
-                name, _, tag = t.rpartition(":")
-                rows.append(ImageRow(rec.id, name, tag, "<none>", rec.created, rec.size,
-                                     labels))
+            digests: dict[str, list[str]] = {}  # repository -> its digests
+            for d in self.svc.familiar_digests(rec.id):
+                name, _, digest = d.partition("@")
+                digests.setdefault(name, []).append(digest)
+            pairs = [(t.rpartition(":")[0], t.rpartition(":")[2]) for t in tags]
+            if not tags:  # only digests: Docker shows them as REPO <none>
+                pairs = [(n, "<none>") for n in digests] or [("<none>", "<none>")]
+            for name, tag in pairs:
+                # Docker's CLI shows a repository's digest when it has exactly one
+                got = digests.get(name, [])
+                rows.append(ImageRow(rec.id, name, tag, got[0] if len(got) == 1 else "<none>",
+                                     rec.created, rec.size, labels))
         return rows
 
     def inspect(self, name: str) -> dict[str, Any]:
@@ -147,7 +177,8 @@ class Images:
             if lower:
                 graph["LowerDir"] = ":".join(lower)
         out: dict[str, Any] = {
-            "Id": rec.id, "RepoTags": self.svc.familiar_tags(rec.id), "RepoDigests": [],
+            "Id": rec.id, "RepoTags": self.svc.familiar_tags(rec.id),
+            "RepoDigests": self.svc.familiar_digests(rec.id),
             "Parent": rec.parent, "Comment": cfg.get("comment", ""), "Created": rec.created,
             # docker's builder and commit record these; docker shows them from the config
             "Container": cfg.get("container", ""),
@@ -185,15 +216,18 @@ class Images:
             ref = parse_reference(name)
         except InvalidArgument:
             ref = None
+        digests = self.svc.store.digests(rec.id)
+        by_digest = ref is not None and ref.digest is not None and not ref.tag and \
+            f"{ref.name}@{ref.digest}" in digests
         by_name = ref is not None and self.svc.store.lookup(str(ref)) == rec.id
-        if by_name and ref is not None:
-            if users and len(tags) == 1 and not force:
+        if (by_name or by_digest) and ref is not None:
+            if users and len(tags) + len(digests) == 1 and not force:
                 raise Conflict(f'conflict: unable to remove repository reference "{name}" '
                                f"(must force) - container {users[0][:12]} is using its "
                                f"referenced image {rec.id[7:19]}")
-            self.svc.untag(str(ref))
-            out = [f"Untagged: {ref.familiar()}"]
-            if len(tags) > 1 or users:
+            out = self._untag_ref(str(ref), by_digest)
+            left = self.svc.store.tags(rec.id) + self.svc.store.digests(rec.id)
+            if left or users:
                 return out
             return out + self.svc.delete(rec.id)
         if users and not force:
@@ -204,9 +238,31 @@ class Images:
                            "image is referenced in multiple repositories")
         out = []
         for t in tags:
-            self.svc.untag(t)
-            out.append(f"Untagged: {parse_reference(t).familiar()}")
+            out += self._untag_ref(t, False)
+        for d in self.svc.store.digests(rec.id):
+            self.svc.store.remove_digest(d)
+            out.append(f"Untagged: {parse_reference(d).familiar()}")
         return out if users else out + self.svc.delete(rec.id)
+
+    def _untag_ref(self, ref: str, is_digest: bool) -> list[str]:
+        """Remove one tag or digest reference; as Docker does, the last tag of a
+        repository on the image takes that repository's digests with it."""
+        if is_digest:
+            image_id = self.svc.store.lookup_digest(ref)
+            self.svc.store.remove_digest(ref)
+        else:
+            image_id = self.svc.untag(ref)
+        out = [f"Untagged: {parse_reference(ref).familiar()}"]
+        if is_digest or image_id is None:
+            return out
+        repo = parse_reference(ref).name
+        if any(parse_reference(t).name == repo for t in self.svc.store.tags(image_id)):
+            return out
+        for d in self.svc.store.digests(image_id):
+            if parse_reference(d).name == repo:
+                self.svc.store.remove_digest(d)
+                out.append(f"Untagged: {parse_reference(d).familiar()}")
+        return out
 
     def history(self, name: str) -> list[HistoryRow]:
         rec = self.svc.resolve(name)

@@ -185,7 +185,8 @@ while children exist."""
         if ref is not None:
             found = self.store.lookup(str(ref))
             if ref.digest and not found:
-                found = self.store.by_manifest(ref.digest)
+                found = (self.store.lookup_digest(f"{ref.name}@{ref.digest}")
+                         or self.store.by_manifest(ref.digest))
             if found:
                 return self.store.get(found)
         if hexpart and all(c in "0123456789abcdef" for c in hexpart):
@@ -208,6 +209,9 @@ while children exist."""
 
     def familiar_tags(self, image_id: str) -> list[str]:
         return [parse_reference(t).familiar() for t in self.store.tags(image_id)]
+
+    def familiar_digests(self, image_id: str) -> list[str]:
+        return [parse_reference(d).familiar() for d in self.store.digests(image_id)]
 
     def layers(self, rec: ImageRecord) -> list[LayerRecord]:
         return [self.store.layer(c) for c in self.store.chain_ids(rec.id)]
@@ -233,6 +237,27 @@ while children exist."""
             size = w.offset
             digest = w.commit()
         return LayerBlob(digest, mt.OCI_LAYER, size)
+
+    def gzip_layer(self, source: str) -> LayerBlob:
+        """The gzip copy of the uncompressed layer blob ``source`` (what ``docker push``
+        sends), made once into the content store and reused after: its digest and size are
+        the compressed blob's; the layer's DiffID stays ``source``. Deterministic (no
+        name, mtime 0), so two roots compress a layer to the same blob. Call it inside
+        :meth:`writing` so that no collection runs before the copy is recorded."""
+        import zlib
+
+        have = self.store.push_blob(source)
+        if have is not None and self.content.exists(have[0]):
+            return LayerBlob(have[0], mt.OCI_LAYER_GZIP, have[1])
+        z = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip, mtime 0
+        with self.content.open(source) as src, self.content.ingest() as w:
+            while chunk := src.read(1 << 20):
+                w.write(z.compress(chunk))
+            w.write(z.flush())
+            size = w.offset
+            digest = w.commit()
+        self.store.add_push_blob(source, digest, size)
+        return LayerBlob(digest, mt.OCI_LAYER_GZIP, size)
 
     def release_rootfs(self, key: str) -> None:
         """Drop a container's snapshot (after unmounting it)."""

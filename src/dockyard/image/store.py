@@ -5,6 +5,11 @@ Tables (all created with ``CREATE TABLE IF NOT EXISTS``):
 * ``images``: id (= config digest), manifest digest and media type, created, size,
   platform, parent (for builds), last tag time;
 * ``image_tags``: full normalised reference (``docker.io/library/busybox:latest``) -> id;
+* ``image_digests``: ``NAME@sha256:<manifest digest>`` (full name) -> id: Docker's
+  RepoDigests, the digest a registry served on pull or took on push, per repository;
+* ``push_blobs``: a stored blob -> the blob a push sends for it (digest, size): an
+  uncompressed layer's gzip copy, made once on the first push; a manifest naming
+  uncompressed layers -> the one naming their gzip copies. Kept while the source is;
 * ``image_layers``: image id, index -> chain ID; a layer's snapshot is keyed by its chain ID;
 * ``layers``: chain ID -> diff ID, parent chain, blob digest, media type, unpacked size.
 
@@ -34,6 +39,11 @@ CREATE TABLE IF NOT EXISTS images (
 CREATE TABLE IF NOT EXISTS image_tags (
     ref TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
     added REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS image_digests (
+    ref TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    added REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS push_blobs (
+    source TEXT PRIMARY KEY, digest TEXT NOT NULL, size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS image_layers (
     image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
     chain_id TEXT NOT NULL, PRIMARY KEY (image_id, idx));
@@ -41,6 +51,9 @@ CREATE TABLE IF NOT EXISTS layers (
     chain_id TEXT PRIMARY KEY, diff_id TEXT NOT NULL, parent TEXT NOT NULL,
     blob_digest TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL);
 """
+
+#: The blobs a ``push_blobs`` row may derive from: layers and image manifests.
+_SOURCES = "SELECT blob_digest FROM layers UNION SELECT manifest_digest FROM images"
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,7 @@ class ImageStore:
             unused = [ch for ch in reversed(chains) if not c.execute(
                 "SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1", (ch,)).fetchone()]
             c.executemany("DELETE FROM layers WHERE chain_id = ?", [(u,) for u in unused])
+            c.execute(f"DELETE FROM push_blobs WHERE source NOT IN ({_SOURCES})")
         return unused
 
     # tags -------------------------------------------------------------------
@@ -168,6 +182,27 @@ class ImageStore:
             c.execute("DELETE FROM image_tags WHERE ref = ?", (ref,))
         return str(r[0])
 
+    # digests (RepoDigests) ----------------------------------------------------
+    def add_digest(self, ref: str, image_id: str) -> None:
+        """Record ``NAME@DIGEST`` (normalised) for ``image_id``; a digest names one image."""
+        with self.tx() as c:
+            c.execute("INSERT OR REPLACE INTO image_digests VALUES (?, ?, ?)",
+                      (ref, image_id, time.time()))
+
+    def digests(self, image_id: str) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT ref FROM image_digests WHERE image_id = ? ORDER BY added, ref",
+            (image_id,))]
+
+    def lookup_digest(self, ref: str) -> str | None:
+        r = self.conn.execute("SELECT image_id FROM image_digests WHERE ref = ?",
+                              (ref,)).fetchone()
+        return r[0] if r else None
+
+    def remove_digest(self, ref: str) -> None:
+        with self.tx() as c:
+            c.execute("DELETE FROM image_digests WHERE ref = ?", (ref,))
+
     # layers -----------------------------------------------------------------
     def add_layer(self, rec: LayerRecord) -> None:
         self.conn.execute("INSERT OR IGNORE INTO layers VALUES (?,?,?,?,?,?)",
@@ -180,8 +215,21 @@ class ImageStore:
             raise NotFound(f"layer {chain_id}: not found")
         return LayerRecord(*r)
 
+    # what a push sends ------------------------------------------------------
+    def push_blob(self, source: str) -> tuple[str, int] | None:
+        r = self.conn.execute("SELECT digest, size FROM push_blobs WHERE source = ?",
+                              (source,)).fetchone()
+        return (str(r[0]), int(r[1])) if r else None
+
+    def add_push_blob(self, source: str, digest: str, size: int) -> None:
+        with self.tx() as c:
+            c.execute("INSERT OR REPLACE INTO push_blobs VALUES (?, ?, ?)",
+                      (source, digest, size))
+
     def used_blobs(self) -> set[str]:
         out = {r[0] for r in self.conn.execute("SELECT blob_digest FROM layers")}
+        out |= {r[0] for r in self.conn.execute(
+            f"SELECT digest FROM push_blobs WHERE source IN ({_SOURCES})")}
         out |= {r[0] for r in self.conn.execute("SELECT manifest_digest FROM images")}
         out |= {r[0] for r in self.conn.execute("SELECT id FROM images")}
         return out
