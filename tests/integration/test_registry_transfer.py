@@ -313,12 +313,12 @@ def test_byte_counts_of_pulls_and_pushes(registry: Registry, image_layout: OciLa
     layer = _layer_digest(image_layout)
     size = os.path.getsize(image_layout.blob_path(layer))
     assert set(counts) == set(result.pushed)
-    assert counts[layer][-1] == size and len(counts[layer]) > 2
+    assert counts[layer][0] == 0 and counts[layer][-1] == size and len(counts[layer]) > 2
     assert counts[layer] == sorted(counts[layer])
     counts.clear()
     push(client, f"{registry.host}/test/chunked:1", image_layout, name=IMAGE_NAME,
          chunk_size=256 * 1024, on_bytes=on_bytes)
-    assert counts[layer] == [*range(256 * 1024, size, 256 * 1024), size]
+    assert counts[layer] == [*range(0, size, 256 * 1024), size]
     counts.clear()
     proxy = MangleProxy(registry.host, "truncate-once")
     try:

@@ -52,8 +52,8 @@ class PullResult:
 Progress = Callable[[str, Descriptor], None]
 
 #: ``on_bytes(descriptor, done)``: bytes of a blob moved so far, called from the worker
-#: thread moving it after each block (between its ``"fetching"``/``"pushing"`` and
-#: ``"fetched"``/``"pushed"`` events). Optional: without it nothing is counted.
+#: thread moving it: with 0 right after its ``"fetching"``/``"pushing"`` event, then after
+#: each block. Optional: without it nothing is counted.
 BlobBytes = Callable[[Descriptor, int], None]
 
 
@@ -158,6 +158,8 @@ def pull(client: RegistryClient, ref: Reference | str, sink: BlobSink,
 
     def fetch(d: Descriptor) -> None:
         progress("fetching", d)
+        if on_bytes is not None:
+            on_bytes(d, 0)
         path = sink.blob_path_for_ingest(d.digest)
         try:
             client.fetch_blob(repo, d.digest, path, d.size, _bound(on_bytes, d))
@@ -195,6 +197,8 @@ def push(client: RegistryClient, ref: Reference | str, source: BlobSource, *,
             progress("exists", d)
             return
         progress("pushing", d)
+        if on_bytes is not None:
+            on_bytes(d, 0)
         mounted = client.push_blob(ref.repository, d.digest, source.blob_path(d.digest),
                                    d.size, chunk_size=chunk_size, mount_from=mount_from,
                                    on_bytes=_bound(on_bytes, d))
