@@ -324,7 +324,7 @@ def test_pull_and_push_progress_on_a_terminal(dy: Dy, root: Path, busybox: str,
     mine = f"{registry.host}/test/mine:1"
     dy("tag", "busybox", mine, check=True)
     diff_ids = json.loads(dy("image", "inspect", mine, check=True).stdout)[0]["RootFS"]["Layers"]
-    rc, raw, err = _in_pty(root, "push", mine, columns=70)
+    rc, raw, err = _in_pty(root, "push", mine, columns=80)
     assert (rc, err) == (0, "")
     assert f"{diff_ids[0][7:19]}: Pushing [" in raw
     shown = screen(raw)

@@ -37,9 +37,13 @@ def test_progress_text_fits_the_width() -> None:
     wide = progress_text("Downloading", 12_345_678, 45_600_000, 3.8, 120)
     assert wide == ("Downloading [" + "=" * 13 + ">" + " " * 37 + "]  12.35MB/45.6MB "
                     "3.25MB/s, 10s left")
-    narrow = progress_text("Downloading", 12_345_678, 45_600_000, 3.8, 60)
-    assert narrow == "Downloading [==>        ]  12.35MB/45.6MB 3.25MB/s, 10s left"
-    assert len(narrow) <= 60
+    narrow = progress_text("Downloading", 12_345_678, 45_600_000, 3.8, 70)
+    assert narrow == "Downloading [=====>              ]  12.35MB/45.6MB 3.25MB/s, 10s left"
+    assert len(narrow) <= 70
+    # The bar's width depends on the window only: rows line up.
+    assert progress_text("Downloading", 1, 2, 0, 70).index("]") == narrow.index("]")
+    assert progress_text("Downloading", 12_345_678, 45_600_000, 3.8, 60) == \
+        "Downloading  12.35MB/45.6MB 3.25MB/s, 10s left"
     # Too narrow for a bar: the numbers stay, the end is cut.
     assert progress_text("Pushing", 500, 45_600_000, 1, 40) == \
         "Pushing     500B/45.6MB 500B/s, 25h19m59"
@@ -89,7 +93,8 @@ def test_rows_are_redrawn_in_place_and_end_as_plain_lines() -> None:
 
 
 def test_redraws_are_throttled() -> None:
-    tty, out, clock = _tty("Pushing")
+    out, clock = io.StringIO(), _Clock()
+    tty = TtyProgress(out, "Pushing", clock=clock, columns=lambda: 120)
     tty.bytes("bbbbbbbbbbbb", 1, 1000)
     before = out.getvalue()
     for n in range(2, 500):

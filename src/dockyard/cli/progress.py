@@ -23,6 +23,7 @@ _UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 _LAYER_LINE = re.compile(r"([0-9a-f]{12}): (.*)")
 _BAR_MAX = 50  # docker's bar: 50 cells, one per 2 %
 _BAR_MIN = 10
+_TAIL = 36  # room kept for "  12.35MB/45.6MB 29.4MB/s, 12s left": bars keep one width
 
 
 def human_size(n: float, precision: int = 4) -> str:
@@ -53,7 +54,8 @@ def bar(done: int, total: int, width: int = _BAR_MAX) -> str:
 
 def progress_text(verb: str, done: int, total: int, elapsed: float, width: int) -> str:
     """``Downloading [==>   ]  12.35MB/45.6MB 3.2MB/s, 8s left``, fitted to ``width``
-    columns: the bar shrinks first (docker's is 50 wide), then goes, then the text is cut."""
+    columns: the bar (docker's is 50 wide) shrinks first, then goes, then the text is cut.
+    Its width depends on ``width`` only, so rows' bars line up and do not jitter."""
     numbers = f"{human_size(done):>8}/{human_size(total)}" if total > 0 and done <= total \
         else f"{human_size(done):>8}"
     speed = ""
@@ -63,7 +65,7 @@ def progress_text(verb: str, done: int, total: int, elapsed: float, width: int) 
         if total > 0 and done < total:
             speed += f", {duration((total - done) / rate)} left"
     tail = f" {numbers}{speed}"
-    cells = min(_BAR_MAX, width - len(verb) - len(tail) - 4)
+    cells = min(_BAR_MAX, width - len(verb) - _TAIL - 4)
     box = f" {bar(done, total, cells)}" if total > 0 and cells >= _BAR_MIN else ""
     return f"{verb}{box}{tail}"[:max(0, width)]
 
