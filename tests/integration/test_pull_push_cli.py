@@ -3,14 +3,20 @@ on 127.0.0.1, checked with skopeo and umoci."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
 
+from dockyard.cli.progress import human_size
 from dockyard.registry import RegistryClient, push
 from dockyard.registry.ocidir import OciLayout
 from tests.integration.conftest import IMAGE_NAME, USERS, Dy, skopeo_copy
@@ -21,6 +27,7 @@ from tests.integration.registry_fixture import (
     add_index,
     free_port,
 )
+from tests.screen import screen
 
 pytestmark = [pytest.mark.integration, pytest.mark.peer]
 
@@ -267,3 +274,65 @@ def test_concurrent_pulls_of_one_image(root: Path, dy: Dy, registry: Registry,
     rows = dy("images", "--format", "{{.ID}}", check=True).stdout.split()
     assert len(rows) == 1
     assert os.listdir(root / "image" / "pull-ingest") == []
+
+
+def _in_pty(root: Path, *args: str, columns: int = 120) -> tuple[int, str, str]:
+    """Run dockyard with a pty (``columns`` wide) as its stdout: exit code, everything
+    written to the terminal (ONLCR's \\r\\n as \\n), stderr."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "dockyard", "--root", str(root), *args],
+                            stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    data = b""
+    try:
+        while True:
+            try:
+                block = os.read(master, 1 << 16)
+            except OSError as e:  # EIO: the last writer closed the pty
+                if e.errno != errno.EIO:
+                    raise
+                break
+            if not block:
+                break
+            data += block
+    finally:
+        os.close(master)
+    _out, err = proc.communicate(timeout=120)
+    return proc.returncode, data.decode().replace("\r\n", "\n"), err.decode()
+
+
+def test_pull_and_push_progress_on_a_terminal(dy: Dy, root: Path, busybox: str,
+                                              registry: Registry, image_layout: OciLayout,
+                                              tmp_path: Path) -> None:
+    """On a pty: layer rows drawn with a bar, redrawn in place, ending as the plain lines."""
+    name = f"{registry.host}/test/busybox:1"
+    skopeo_copy(image_layout, "1", name)
+    manifest = _manifest(image_layout)
+    layer = manifest["layers"][0]["digest"]  # type: ignore[index]
+    size = manifest["layers"][0]["size"]  # type: ignore[index]
+    assert size > 1 << 17  # more than one 64 KiB block: a frame before the end
+    top = image_layout.resolve(IMAGE_NAME).digest
+    rc, raw, err = _in_pty(root, "pull", name)
+    assert (rc, err) == (0, "")
+    assert f"{layer[7:19]}: Downloading [" in raw and "\x1b[1A" in raw
+    assert f"/{human_size(size)}" in raw
+    assert screen(raw) == [
+        "1: Pulling from test/busybox", f"{layer[7:19]}: Pull complete", f"Digest: {top}",
+        f"Status: Downloaded newer image for {name}", name]
+    rows = [seg for line in raw.split("\n") for seg in line.split("\x1b") if "[" in seg]
+    assert rows and all(len(seg) < 120 for seg in rows), raw  # rows cut to the window
+    # Push: the busybox image (one uncompressed layer) to a new repository, then again.
+    mine = f"{registry.host}/test/mine:1"
+    dy("tag", "busybox", mine, check=True)
+    diff_ids = json.loads(dy("image", "inspect", mine, check=True).stdout)[0]["RootFS"]["Layers"]
+    rc, raw, err = _in_pty(root, "push", mine, columns=80)
+    assert (rc, err) == (0, "")
+    assert f"{diff_ids[0][7:19]}: Pushing [" in raw
+    shown = screen(raw)
+    assert shown[:-1] == [f"The push refers to repository [{registry.host}/test/mine]",
+                          *[f"{d[7:19]}: Pushed" for d in diff_ids]]
+    assert shown[-1].startswith("1: digest: sha256:")
+    rc, raw, _err = _in_pty(root, "push", mine)
+    assert rc == 0 and "\x1b[" in raw
+    assert screen(raw)[1:-1] == [f"{d[7:19]}: Layer already exists" for d in diff_ids]

@@ -13,7 +13,12 @@ import pytest
 from dockyard.errors import InvalidArgument, NotFound, Unavailable
 from dockyard.registry import DigestMismatch, Platform, RegistryClient, pull, push
 from dockyard.registry.ocidir import OciLayout
-from dockyard.registry.protocol import MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, host_platform
+from dockyard.registry.protocol import (
+    MEDIA_OCI_INDEX,
+    MEDIA_OCI_MANIFEST,
+    Descriptor,
+    host_platform,
+)
 from tests.integration.conftest import IMAGE_NAME, skopeo_copy
 from tests.integration.registry_fixture import (
     MangleProxy,
@@ -291,3 +296,36 @@ def test_push_of_corrupt_source_blob_is_refused(registry: Registry, image_layout
         f"{registry.host}/test/bad@{layer}"
     with pytest.raises(NotFound):
         RegistryClient(registry.host).get_manifest("test/bad", "1")
+
+
+def test_byte_counts_of_pulls_and_pushes(registry: Registry, image_layout: OciLayout,
+                                         tmp_path: Path) -> None:
+    """``on_bytes`` sees each blob's count grow to its size: downloads (resumed after a cut),
+    monolithic and chunked uploads."""
+    client = RegistryClient(registry.host)
+    counts: dict[str, list[int]] = {}
+
+    def on_bytes(d: Descriptor, done: int) -> None:
+        counts.setdefault(d.digest, []).append(done)
+
+    result = push(client, f"{registry.host}/test/counted:1", image_layout, name=IMAGE_NAME,
+                  on_bytes=on_bytes)
+    layer = _layer_digest(image_layout)
+    size = os.path.getsize(image_layout.blob_path(layer))
+    assert set(counts) == set(result.pushed)
+    assert counts[layer][0] == 0 and counts[layer][-1] == size and len(counts[layer]) > 2
+    assert counts[layer] == sorted(counts[layer])
+    counts.clear()
+    push(client, f"{registry.host}/test/chunked:1", image_layout, name=IMAGE_NAME,
+         chunk_size=256 * 1024, on_bytes=on_bytes)
+    assert counts[layer] == [*range(0, size, 256 * 1024), size]
+    counts.clear()
+    proxy = MangleProxy(registry.host, "truncate-once")
+    try:
+        pulled = pull(RegistryClient(proxy.host), f"{proxy.host}/test/counted:1",
+                      OciLayout(str(tmp_path / "sink")), on_bytes=on_bytes)
+    finally:
+        proxy.stop()
+    assert proxy.cuts == 1
+    assert set(counts) == {pulled.config.digest, layer}
+    assert counts[layer][-1] == size and counts[layer] == sorted(counts[layer])

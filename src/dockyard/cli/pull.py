@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from dockyard.cli import _image as ci
+from dockyard.cli.progress import TtyProgress
 
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
@@ -28,6 +29,11 @@ def _body(images: Images, a: argparse.Namespace) -> int:
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
 
-    full = images.pull(a.name, all_tags=a.all_tags, platform=a.platform, out=out)
+    if not a.quiet and sys.stdout.isatty():
+        tty = TtyProgress(sys.stdout, "Downloading")
+        full = images.pull(a.name, all_tags=a.all_tags, platform=a.platform, out=tty.line,
+                           on_bytes=tty.bytes)
+    else:
+        full = images.pull(a.name, all_tags=a.all_tags, platform=a.platform, out=out)
     sys.stdout.write(full + "\n")
     return 0

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from dockyard.cli import _image as ci
+from dockyard.cli.progress import TtyProgress
 
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
@@ -26,5 +27,9 @@ def _body(images: Images, a: argparse.Namespace) -> int:
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
 
-    images.push(a.name, out)
+    if not a.quiet and sys.stdout.isatty():
+        tty = TtyProgress(sys.stdout, "Pushing")
+        images.push(a.name, tty.line, tty.bytes)
+    else:
+        images.push(a.name, out)
     return 0

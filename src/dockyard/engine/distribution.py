@@ -22,10 +22,14 @@ from dockyard.oci import image_types as mt
 from dockyard.oci.reference import Reference, parse_reference
 from dockyard.registry.protocol import Descriptor
 
-__all__ = ["Output", "StoreSource", "pull_image", "push_image"]
+__all__ = ["LayerBytes", "Output", "StoreSource", "pull_image", "push_image"]
 
 #: Receives one line of progress (no newline).
 Output = Callable[[str], None]
+
+#: ``on_bytes(short_id, done, total)``: bytes of a layer moved so far, from worker threads
+#: (``short_id`` is the one the layer's lines start with). Never called for the config.
+LayerBytes = Callable[[str, int, int], None]
 
 _CONFIG_TYPES = (mt.OCI_CONFIG, mt.DOCKER_CONFIG)
 
@@ -94,8 +98,20 @@ class _Pulled:
     fresh: bool  # something was downloaded, or the name now points elsewhere
 
 
+def _layer_bytes(on_bytes: LayerBytes | None) -> Callable[[Descriptor, int], None] | None:
+    if on_bytes is None:
+        return None
+    report = on_bytes
+
+    def blob_bytes(d: Descriptor, done: int) -> None:
+        if d.media_type not in _CONFIG_TYPES:
+            report(_short(d.digest), done, d.size)
+
+    return blob_bytes
+
+
 def _pull_one(svc: ImageService, ref: Reference, platform: str | None,
-              out: Output) -> _Pulled:
+              out: Output, on_bytes: LayerBytes | None = None) -> _Pulled:
     """Pull ``ref`` (tag or digest) into the store and name it; lines go to ``out``."""
     from dockyard.registry import Platform, RegistryClient
     from dockyard.registry import parse_reference as reg_ref
@@ -124,7 +140,8 @@ def _pull_one(svc: ImageService, ref: Reference, platform: str | None,
                             lambda _name, _desc: None)
     with RegistryClient.for_reference(rref) as client:
         try:
-            result = pull(client, rref, sink, plat, progress=progress)
+            result = pull(client, rref, sink, plat, progress=progress,
+                          on_bytes=_layer_bytes(on_bytes))
         except NotFound as e:
             if str(e).startswith("no matching manifest"):
                 raise
@@ -154,7 +171,8 @@ def _pull_one(svc: ImageService, ref: Reference, platform: str | None,
 
 
 def pull_image(svc: ImageService, name: str, *, all_tags: bool = False,
-               platform: str | None = None, out: Output = lambda _line: None) -> str:
+               platform: str | None = None, out: Output = lambda _line: None,
+               on_bytes: LayerBytes | None = None) -> str:
     """``docker pull``: returns the full reference pulled (a repository with ``all_tags``)."""
     explicit = parse_reference(name, default_tag="")
     if all_tags and (explicit.tag or explicit.digest):
@@ -175,7 +193,7 @@ def pull_image(svc: ImageService, name: str, *, all_tags: bool = False,
     try:
         with svc.writing():  # no blob collection between the first blob and the record
             for r in refs:
-                pulled = _pull_one(svc, r, platform, out)
+                pulled = _pull_one(svc, r, platform, out, on_bytes)
                 fresh = fresh or pulled.fresh
                 out(f"Digest: {pulled.digest}")
     except BaseException:
@@ -188,7 +206,8 @@ def pull_image(svc: ImageService, name: str, *, all_tags: bool = False,
     return full
 
 
-def push_image(svc: ImageService, name: str, out: Output = lambda _line: None) -> None:
+def push_image(svc: ImageService, name: str, out: Output = lambda _line: None,
+               on_bytes: LayerBytes | None = None) -> None:
     """``docker push NAME[:TAG]``: without a tag, every tag of the repository."""
     from dockyard.registry import RegistryClient
     from dockyard.registry import parse_reference as reg_ref
@@ -223,7 +242,8 @@ def push_image(svc: ImageService, name: str, out: Output = lambda _line: None) -
             # shared gc lock: the gzip copies and the manifest made for the push are
             # not collected by an rmi in another process while they are being sent
             with svc.writing():
-                result = push(client, reg_ref(str(ref)), source, progress=progress)
+                result = push(client, reg_ref(str(ref)), source, progress=progress,
+                              on_bytes=_layer_bytes(on_bytes))
             image_id = svc.store.lookup(str(ref))
             if image_id is not None:
                 svc.store.add_digest(f"{ref.name}@{result.digest}", image_id)

@@ -306,17 +306,22 @@ class Images:
         return lines
 
     def pull(self, name: str, *, all_tags: bool = False, platform: str | None = None,
-             out: Callable[[str], None] = lambda _line: None) -> str:
-        """``docker pull``; progress lines go to ``out``; returns the full reference."""
+             out: Callable[[str], None] = lambda _line: None,
+             on_bytes: Callable[[str, int, int], None] | None = None) -> str:
+        """``docker pull``; progress lines go to ``out``, layer byte counts to ``on_bytes``
+        (``short_id, done, total``); returns the full reference."""
         from dockyard.engine.distribution import pull_image
 
-        return pull_image(self.svc, name, all_tags=all_tags, platform=platform, out=out)
+        return pull_image(self.svc, name, all_tags=all_tags, platform=platform, out=out,
+                          on_bytes=on_bytes)
 
-    def push(self, name: str, out: Callable[[str], None] = lambda _line: None) -> None:
-        """``docker push NAME[:TAG]``; progress lines go to ``out``."""
+    def push(self, name: str, out: Callable[[str], None] = lambda _line: None,
+             on_bytes: Callable[[str, int, int], None] | None = None) -> None:
+        """``docker push NAME[:TAG]``; progress lines go to ``out``, layer byte counts to
+        ``on_bytes`` (``short_id, done, total``)."""
         from dockyard.engine.distribution import push_image
 
-        push_image(self.svc, name, out)
+        push_image(self.svc, name, out, on_bytes)
 
     def prune(self, all_: bool = False) -> tuple[list[str], int]:
         lines: list[str] = []

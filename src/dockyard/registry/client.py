@@ -15,8 +15,8 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
-from typing import IO, Any, NamedTuple, NoReturn
+from collections.abc import Callable, Sequence
+from typing import IO, Any, NamedTuple, NoReturn, cast
 
 from dockyard.errors import (
     DockyardError,
@@ -36,7 +36,11 @@ from dockyard.registry.protocol import (
     Descriptor,
 )
 
-__all__ = ["DigestMismatch", "FetchedManifest", "RegistryClient"]
+__all__ = ["DigestMismatch", "FetchedManifest", "OnBytes", "RegistryClient"]
+
+#: ``on_bytes(done)``: how many bytes of a blob have moved so far (it may go back to 0 when a
+#: download restarts). Called from the thread moving the blob, once per block: keep it cheap.
+OnBytes = Callable[[int], None]
 
 _MANIFEST_LIMIT = 4 << 20
 _CHUNK = 1 << 20
@@ -82,6 +86,26 @@ class _Download:
 
     def digest(self) -> str:
         return f"{self._h.name}:{self._h.hexdigest()}"
+
+
+class _Counted:
+    """A blob file as a request body that reports each block ``http.client`` reads."""
+
+    def __init__(self, f: IO[bytes], on_bytes: OnBytes) -> None:
+        self._f = f
+        self._on_bytes = on_bytes
+        self.mode = "rb"  # http.client sends it as bytes
+        self.done = 0
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._f.read(size)
+        self.done += len(block)
+        self._on_bytes(self.done)
+        return block
+
+    def seek(self, pos: int) -> int:  # a retried request starts the body again
+        self.done = pos
+        return self._f.seek(pos)
 
 
 def _sniff_media_type(data: bytes) -> str | None:
@@ -324,8 +348,10 @@ class RegistryClient:
         resp.close()
         return resp.status == 200
 
-    def fetch_blob(self, repo: str, digest: str, dest: str, size: int | None = None) -> None:
-        """Download a blob into ``dest``, verifying size and digest.
+    def fetch_blob(self, repo: str, digest: str, dest: str, size: int | None = None,
+                   on_bytes: OnBytes | None = None) -> None:
+        """Download a blob into ``dest``, verifying size and digest; ``on_bytes`` is told
+        how many bytes ``dest`` holds after each block.
 
         Bytes already in ``dest`` (an interrupted earlier download) are kept and the rest is
         asked for with ``Range:``; a connection cut mid-body is resumed the same way up to
@@ -342,7 +368,7 @@ class RegistryClient:
             failures = 0
             while size is None or dl.offset < size:
                 try:
-                    self._fetch_range(repo, url, what, dl, size)
+                    self._fetch_range(repo, url, what, dl, size, on_bytes)
                     if size is not None and dl.offset < size:
                         raise Unavailable(f"download of {what} ended early at byte "
                                           f"{dl.offset} of {size}")
@@ -357,13 +383,13 @@ class RegistryClient:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(dest)
             if resumed:  # the partial file left by someone else may be what was wrong
-                self.fetch_blob(repo, digest, dest, size)
+                self.fetch_blob(repo, digest, dest, size, on_bytes)
                 return
             raise DigestMismatch(f"blob digest mismatch for {what}: got {actual}"
                                  f" ({dl.offset} bytes, expected {size})")
 
     def _fetch_range(self, repo: str, url: str, what: str, dl: _Download,
-                     size: int | None) -> None:
+                     size: int | None, on_bytes: OnBytes | None = None) -> None:
         """One ``GET`` of the blob from ``dl.offset`` into ``dl`` (restarted if the registry
         ignores ``Range``). A body cut short raises ``Unavailable``; what arrived is kept."""
         headers = {"Range": f"bytes={dl.offset}-"} if dl.offset else {}
@@ -385,13 +411,17 @@ class RegistryClient:
                 if not block:
                     return
                 dl.write(block)
+                if on_bytes is not None:
+                    on_bytes(dl.offset)
                 if size is not None and dl.offset > size:
                     return  # too long: the size check rejects it
 
     def push_blob(self, repo: str, digest: str, path: str, size: int | None = None, *,
-                  mount_from: str | None = None, chunk_size: int | None = None) -> bool:
+                  mount_from: str | None = None, chunk_size: int | None = None,
+                  on_bytes: OnBytes | None = None) -> bool:
         """Upload a blob: ``POST`` an upload, then one ``PUT`` (monolithic) or ``PATCH``
-        chunks of ``chunk_size`` bytes and a closing ``PUT ?digest=``. With ``mount_from``
+        chunks of ``chunk_size`` bytes and a closing ``PUT ?digest=``; ``on_bytes`` is told
+        how many bytes have been sent after each block. With ``mount_from``
         the registry is first asked to mount the blob from that repository: ``True`` if it
         did (``201``), ``False`` if the blob was uploaded.
 
@@ -426,10 +456,13 @@ class RegistryClient:
                     resp.close()
                     location = self._location(resp, what)
                     offset += len(chunk)
+                    if on_bytes is not None:
+                        on_bytes(offset)
                 body: bytes | IO[bytes] = b""
                 length = 0
             else:
-                body, length = f, size
+                body = f if on_bytes is None else cast(IO[bytes], _Counted(f, on_bytes))
+                length = size
             sep = "&" if "?" in location else "?"
             resp = self._request(
                 "PUT", location + sep + urllib.parse.urlencode({"digest": digest}),

@@ -30,7 +30,8 @@ from dockyard.registry.protocol import (
     host_platform,
 )
 
-__all__ = ["Progress", "PullResult", "PushResult", "pull", "push", "select_manifest"]
+__all__ = ["BlobBytes", "Progress", "PullResult", "PushResult", "pull", "push",
+           "select_manifest"]
 
 _IMAGE_MANIFESTS = (MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST)
 
@@ -49,6 +50,11 @@ class PullResult:
 #: ``"exists"`` (already in the sink), ``"fetching"``, ``"fetched"`` (verified, committed).
 #: Push events: ``"exists"`` (the registry has it), ``"pushing"``, ``"pushed"``, ``"mounted"``.
 Progress = Callable[[str, Descriptor], None]
+
+#: ``on_bytes(descriptor, done)``: bytes of a blob moved so far, called from the worker
+#: thread moving it: with 0 right after its ``"fetching"``/``"pushing"`` event, then after
+#: each block. Optional: without it nothing is counted.
+BlobBytes = Callable[[Descriptor, int], None]
 
 
 def _quiet(event: str, d: Descriptor) -> None:
@@ -109,6 +115,10 @@ def _run_all(jobs: Iterable[Callable[[], None]], max_workers: int) -> None:
             raise err
 
 
+def _bound(on_bytes: BlobBytes | None, d: Descriptor) -> Callable[[int], None] | None:
+    return None if on_bytes is None else functools.partial(on_bytes, d)
+
+
 def _commit_bytes(sink: BlobSink, digest: str, data: bytes) -> None:
     if sink.has_blob(digest):
         return
@@ -120,7 +130,7 @@ def _commit_bytes(sink: BlobSink, digest: str, data: bytes) -> None:
 
 def pull(client: RegistryClient, ref: Reference | str, sink: BlobSink,
          platform: Platform | None = None, *, max_workers: int = 3,
-         progress: Progress = _quiet) -> PullResult:
+         progress: Progress = _quiet, on_bytes: BlobBytes | None = None) -> PullResult:
     """Pull ``ref`` for ``platform`` (default: this host's) into ``sink``."""
     ref = _as_ref(ref)
     repo, what = ref.repository, str(ref)
@@ -148,9 +158,11 @@ def pull(client: RegistryClient, ref: Reference | str, sink: BlobSink,
 
     def fetch(d: Descriptor) -> None:
         progress("fetching", d)
+        if on_bytes is not None:
+            on_bytes(d, 0)
         path = sink.blob_path_for_ingest(d.digest)
         try:
-            client.fetch_blob(repo, d.digest, path, d.size)
+            client.fetch_blob(repo, d.digest, path, d.size, _bound(on_bytes, d))
         except DigestMismatch:
             sink.abort(d.digest, path)
             raise
@@ -169,7 +181,8 @@ def pull(client: RegistryClient, ref: Reference | str, sink: BlobSink,
 
 def push(client: RegistryClient, ref: Reference | str, source: BlobSource, *,
          name: str | None = None, max_workers: int = 3, chunk_size: int | None = None,
-         mount_from: str | None = None, progress: Progress = _quiet) -> PushResult:
+         mount_from: str | None = None, progress: Progress = _quiet,
+         on_bytes: BlobBytes | None = None) -> PushResult:
     """Push the image ``name`` (default: ``str(ref)``) of ``source`` to ``ref``.
 
     Blobs the repository has are skipped; with ``mount_from`` (a repository on the same
@@ -184,8 +197,11 @@ def push(client: RegistryClient, ref: Reference | str, source: BlobSource, *,
             progress("exists", d)
             return
         progress("pushing", d)
+        if on_bytes is not None:
+            on_bytes(d, 0)
         mounted = client.push_blob(ref.repository, d.digest, source.blob_path(d.digest),
-                                   d.size, chunk_size=chunk_size, mount_from=mount_from)
+                                   d.size, chunk_size=chunk_size, mount_from=mount_from,
+                                   on_bytes=_bound(on_bytes, d))
         pushed.append(d.digest)
         progress("mounted" if mounted else "pushed", d)
 
