@@ -98,14 +98,19 @@ class _Pulled:
     fresh: bool  # something was downloaded, or the name now points elsewhere
 
 
-def _layer_bytes(on_bytes: LayerBytes | None) -> Callable[[Descriptor, int], None] | None:
+def _layer_bytes(on_bytes: LayerBytes | None,
+                 names: dict[str, str] | None = None,
+                 ) -> Callable[[Descriptor, int], None] | None:
+    """Byte progress per layer, keyed by the short id its lines use: the blob digest on
+    pull, the DiffID on push (``names`` maps pushed blob digests to DiffIDs)."""
     if on_bytes is None:
         return None
     report = on_bytes
+    rename = names if names is not None else {}
 
     def blob_bytes(d: Descriptor, done: int) -> None:
         if d.media_type not in _CONFIG_TYPES:
-            report(_short(d.digest), done, d.size)
+            report(_short(rename.get(d.digest, d.digest)), done, d.size)
 
     return blob_bytes
 
@@ -243,7 +248,7 @@ def push_image(svc: ImageService, name: str, out: Output = lambda _line: None,
             # not collected by an rmi in another process while they are being sent
             with svc.writing():
                 result = push(client, reg_ref(str(ref)), source, progress=progress,
-                              on_bytes=_layer_bytes(on_bytes))
+                              on_bytes=_layer_bytes(on_bytes, source.diff_ids))
             image_id = svc.store.lookup(str(ref))
             if image_id is not None:
                 svc.store.add_digest(f"{ref.name}@{result.digest}", image_id)

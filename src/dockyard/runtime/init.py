@@ -74,8 +74,14 @@ def main() -> None:
                            else plan.get("seccomp"))
         seccomp_filter = _prepare_seccomp(seccomp_section)
         _enter_namespaces(plan, sync, host_mnt)
+        # The child waits until its pid is reported, so the parent always hears P before
+        # anything the child says (an exec failure must not look like a stage 1 one).
+        reported_r, reported_w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            os.close(reported_w)
+            os.read(reported_r, 1)
+            os.close(reported_r)
             if plan.get("unshare_cgroupns"):
                 ns.unshare(ns.CLONE_NEWCGROUP)
             if create:
@@ -83,6 +89,7 @@ def main() -> None:
             else:
                 _exec(plan, sync, seccomp_filter)
         msg.send(sync, msg.PID, str(pid).encode())
+        os.write(reported_w, b"P")
         os._exit(0)
     except BaseException as e:  # one line to the parent, never a traceback
         try:
