@@ -64,14 +64,15 @@ def one_line(e: BaseException) -> str:
     return " ".join(str(e).split("\n")).strip()
 
 
-def human_size(n: float) -> str:
-    """go-units ``HumanSizeWithPrecision(n, 3)``: decimal units, 3 significant digits."""
+def human_size(n: float, precision: int = 3) -> str:
+    """go-units ``HumanSizeWithPrecision(n, precision)``: decimal units; ``docker
+    images`` uses 3 significant digits, ``HumanSize`` (``system df``) 4."""
     units = ["B", "kB", "MB", "GB", "TB", "PB"]
     i = 0
     while n >= 1000 and i < len(units) - 1:
         n /= 1000.0
         i += 1
-    return f"{n:.3g}{units[i]}"
+    return f"{n:.{precision}g}{units[i]}"
 
 
 def parse_time(rfc3339: str) -> float:

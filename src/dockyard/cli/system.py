@@ -101,13 +101,8 @@ def _prune(ctx: Context, a: argparse.Namespace) -> int:
 
 
 def _size(n: float) -> str:
-    """go-units ``HumanSize``: decimal units, 4 significant digits (``docker system df``)."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
-    i = 0
-    while n >= 1000 and i < len(units) - 1:
-        n /= 1000.0
-        i += 1
-    return f"{n:.4g}{units[i]}"
+    """go-units ``HumanSize`` (``docker system df``): 4 significant digits."""
+    return ci.human_size(n, 4)
 
 
 def _df(ctx: Context, a: argparse.Namespace) -> int:
