@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Create and run a new container from an image"),
     "ps": ("ps", "List containers"),
     "rm": ("rm", "Remove one or more containers"),
+    "logs": ("logs", "Fetch the logs of a container"),
     "image": ("image", "Manage images"),
     "images": ("images", "List images"),
     "import": ("import_", "Import the contents from a tarball to create a filesystem image"),

@@ -1,4 +1,5 @@
-"""``dockyard run``: create a container from an image and run it in the foreground."""
+"""``dockyard run``: create a container from an image and run it in the foreground, or
+(``-d``) detached under a monitor process."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ if TYPE_CHECKING:
     import argparse
 
     from dockyard.cli.main import Context
+    from dockyard.engine.lifecycle import Engine
+    from dockyard.engine.run_options import RunOptions
 
 USAGE = "dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]"
 
@@ -29,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--help", action="help")
     p.add_argument("--name", default="")
     p.add_argument("--rm", action="store_true")
+    p.add_argument("-d", "--detach", action="store_true")
     p.add_argument("-e", "--env", action="append", default=[])
     p.add_argument("-w", "--workdir")
     p.add_argument("-u", "--user")
@@ -60,7 +64,12 @@ def run(ctx: Context, argv: list[str]) -> int:
                       memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit,
                       cap_add=args.cap_add, cap_drop=args.cap_drop, read_only=args.read_only,
                       network_mode="none" if args.network == "none" else "bridge")
+    if args.detach and args.rm:
+        sys.stderr.write("dockyard: --rm with -d is not supported yet.\n")
+        return 125
     engine = Engine(ctx.root, ctx.exec_root)
+    if args.detach:
+        return _detached(engine, args.image, opts, args.name)
     try:
         record = engine.create(args.image, opts, name=args.name)
         try:
@@ -75,3 +84,26 @@ def run(ctx: Context, argv: list[str]) -> int:
     finally:
         engine.close()
 
+
+
+def _detached(engine: Engine, image: str, opts: RunOptions, name: str) -> int:
+    """``run -d``: a monitor runs the container; print its id once it started."""
+    from dockyard.engine.monitor import spawn_monitor
+
+    try:
+        record = engine.create(image, opts, name=name)
+    except BaseException:
+        engine.close()
+        raise
+    report = spawn_monitor(engine, record)  # closes the engine
+    if report.get("started"):
+        sys.stdout.write(record.id + "\n")
+        return 0
+    status = int(report.get("status", 125))
+    error = report.get("error", "")
+    if status in (126, 127):
+        sys.stderr.write(f"dockyard: Error response from daemon: failed to create "
+                         f"task for container: {error}: unknown.\n")
+    else:
+        sys.stderr.write(f"dockyard: Error response from daemon: {error}\n")
+    return status

@@ -23,6 +23,9 @@ from dockyard.engine.containers import (
 from dockyard.errors import Conflict, DockyardError, NotFound
 
 if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable, Sequence
+
     from dockyard.engine.run_options import RunOptions
     from dockyard.image.service import ImageService
 
@@ -93,7 +96,18 @@ class Engine:
 
     def run_foreground(self, record: ContainerRecord) -> int:
         """Start the container with our stdio and wait for it; its exit status."""
-        from dockyard.image.snapshots import mount_all, unmount
+        return self.run_attached(record)
+
+    def run_attached(self, record: ContainerRecord,
+                     on_started: Callable[[int], None] | None = None,
+                     drain: Sequence[threading.Thread] = ()) -> int:
+        """Start the container with our stdio and wait for it; its exit status.
+
+        ``on_started(pid)`` runs once it is recorded running; the ``drain`` threads (the
+        readers of its output) are joined before it is recorded exited. A ``rm -f`` may
+        remove the record, runtime state and mount meanwhile: that is not an error here.
+        """
+        from dockyard.image.snapshots import mount_all
         from dockyard.runtime.create import CreateOptions, create
         from dockyard.runtime.delete import delete
         from dockyard.runtime.launch import InitFailed
@@ -119,16 +133,23 @@ class Engine:
                 raise ExecFailure(text, status) from None
             self.containers.update_state(record.id, status=Status.RUNNING, pid=c.pid,
                                          started_at=rfc3339_ns())
+            if on_started is not None:
+                on_started(c.pid)
             code = wait_init(c.pid)
-            self.containers.update_state(record.id, status=Status.EXITED, pid=0,
-                                         exit_code=code, finished_at=rfc3339_ns())
+            for t in drain:
+                t.join(5)
+            try:
+                self.containers.update_state(record.id, status=Status.EXITED, pid=0,
+                                             exit_code=code, finished_at=rfc3339_ns())
+            except NotFound:
+                pass  # removed (rm -f) while it ran
             return code
         finally:
             try:
                 delete(self.runtime_root, record.id, force=True)
             except DockyardError:
                 pass
-            unmount(rootfs)
+            _unmount_if_mounted(rootfs)
 
     # --- remove ------------------------------------------------------------------
     def remove(self, ref: str, force: bool = False) -> ContainerRecord:
@@ -151,15 +172,29 @@ class Engine:
         return record
 
     def _discard(self, record: ContainerRecord, svc: ImageService) -> None:
-        rootfs = os.path.join(record.bundle_dir, "rootfs")
-        with open("/proc/self/mountinfo") as f:
-            if f" {rootfs} " in f.read():
-                from dockyard.image.snapshots import unmount
-
-                unmount(rootfs)
+        _unmount_if_mounted(os.path.join(record.bundle_dir, "rootfs"))
         try:
             svc.release_rootfs(record.rootfs_key)
         except NotFound:
             pass
         shutil.rmtree(record.bundle_dir, ignore_errors=True)
         self.containers.delete(record.id)
+
+
+def _mounted(path: str) -> bool:
+    with open("/proc/self/mountinfo") as f:
+        return f" {path} " in f.read()
+
+
+def _unmount_if_mounted(path: str) -> None:
+    """Unmount ``path`` if it is a mount point; a detached container's monitor and
+    ``rm -f`` may race to do it, and losing that race is not an error."""
+    from dockyard.image.snapshots import unmount
+
+    if not _mounted(path):
+        return
+    try:
+        unmount(path)
+    except (OSError, DockyardError):
+        if _mounted(path):
+            raise

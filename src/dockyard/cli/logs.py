@@ -1,0 +1,114 @@
+"""``dockyard logs [-f] [-t] [--tail N] CONTAINER``: a container's json-file log."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    import argparse
+    from typing import BinaryIO
+
+    from dockyard.cli.main import Context
+    from dockyard.engine.containers import ContainerStore
+
+USAGE = "dockyard logs [OPTIONS] CONTAINER"
+
+
+class _Usage(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise _Usage(message)
+
+    p = Parser(prog="dockyard logs", usage=USAGE, add_help=False,
+               description="Fetch the logs of a container")
+    p.add_argument("--help", action="help")
+    p.add_argument("-f", "--follow", action="store_true")
+    p.add_argument("-t", "--timestamps", action="store_true")
+    p.add_argument("-n", "--tail", default="all")
+    p.add_argument("container")
+    return p
+
+
+def _emit(line: bytes, timestamps: bool) -> None:
+    import json
+
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return
+    out = sys.stderr if entry.get("stream") == "stderr" else sys.stdout
+    text = entry.get("log", "")
+    if timestamps:
+        text = f"{entry.get('time', '')} {text}"
+    out.write(text)
+    out.flush()
+
+
+def run(ctx: Context, argv: list[str]) -> int:
+    from dockyard.engine.containers import ContainerStore
+    from dockyard.engine.monitor import log_path
+
+    try:
+        args = _parser().parse_args(argv)
+    except _Usage as e:
+        sys.stderr.write(f"dockyard: {e}.\nSee 'dockyard logs --help'.\n")
+        return 1
+    tail = -1
+    if args.tail != "all":
+        try:
+            tail = int(args.tail)
+        except ValueError:
+            sys.stderr.write(f'invalid value for "tail": "{args.tail}"\n')
+            return 1
+    with ContainerStore(ctx.root) as store:
+        record = store.get(args.container)
+        path = log_path(record)
+        try:
+            f: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return 0  # a foreground container: its output went to the terminal
+        with f:
+            lines = f.read().splitlines(keepends=True)
+            partial = b""
+            if lines and not lines[-1].endswith(b"\n"):
+                partial = lines.pop()
+            if tail >= 0:
+                lines = lines[len(lines) - tail:] if tail else []
+            for line in lines:
+                _emit(line, args.timestamps)
+            if not args.follow:
+                return 0
+            _follow(store, record.id, f, partial, args.timestamps)
+    return 0
+
+
+def _follow(store: ContainerStore, cid: str, f: BinaryIO, partial: bytes,
+            timestamps: bool) -> None:
+    """Print lines as they are written until the container is no longer running (its
+    monitor records that only after the last line is written)."""
+    import time
+
+    from dockyard.errors import NotFound
+
+    while True:
+        try:
+            running = store.get(cid).status.is_active
+        except NotFound:
+            running = False
+        chunk = f.read()
+        if chunk:
+            partial += chunk
+            *whole, partial = partial.split(b"\n")
+            for line in whole:
+                _emit(line + b"\n", timestamps)
+            continue
+        if not running:
+            return
+        time.sleep(0.1)
