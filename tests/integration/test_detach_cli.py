@@ -54,18 +54,19 @@ def _wait_for(pred: object, timeout: float = 20.0) -> None:
         time.sleep(0.1)
 
 
-def _procs_with(needle: str) -> list[int]:
-    """Pids whose command line contains ``needle``."""
+def _procs_with(needle: str, but_not: str = "\0\0") -> list[int]:
+    """Pids whose command line contains ``needle`` (and not ``but_not``)."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/cmdline", "rb") as f:
-                if needle.encode() in f.read():
-                    found.append(int(name))
+                cmdline = f.read()
         except OSError:
-            pass
+            continue
+        if needle.encode() in cmdline and but_not.encode() not in cmdline:
+            found.append(int(name))
     return found
 
 
@@ -82,6 +83,7 @@ def test_detached_run_logs_ps_and_rm(run: Dy, busybox: str, tmp_path: Path) -> N
     assert logs.returncode == 0 and logs.stdout == "out\n" and logs.stderr == "err\n"
     _wait_for(lambda: "Exited (4)" in run("ps", "-a").stdout)
     assert run("ps").stdout.splitlines()[1:] == []
+    _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)  # the monitor is gone
     assert _nothing_mounted(tmp_path)
     assert not list((tmp_path / "exec" / "runtime").iterdir())
     t = run("logs", "-t", cid[:12])
@@ -117,16 +119,17 @@ def test_rm_force_kills_a_detached_container(run: Dy, busybox: str,
                                              tmp_path: Path) -> None:
     r = run("run", "-d", "--name", "sleeper", "busybox", "sleep", "60")
     assert r.returncode == 0, r.stderr
-    cid = r.stdout.strip()
     row = next(ln for ln in run("ps").stdout.splitlines() if ln.endswith("sleeper"))
     assert "Up " in row
-    assert _procs_with("sleep\x0060")  # the container's process is on the host
+    # the container's init (pid 1 inside) and its monitor (a fork of the CLI) on the host
+    assert len(_procs_with("sleep\x0060", but_not="dockyard")) == 1
+    assert len(_procs_with(str(tmp_path))) == 1
     assert run("rm", "sleeper").returncode == 1  # running: needs -f
     r = run("rm", "-f", "sleeper")
     assert r.returncode == 0 and r.stdout.strip() == "sleeper", r.stderr
     assert run("ps", "-aq").stdout == ""
-    _wait_for(lambda: not _procs_with("sleep\x0060"), timeout=10)
-    _wait_for(lambda: not _procs_with(cid), timeout=10)
+    assert not _procs_with("sleep\x0060", but_not="dockyard")  # rm -f waited for it
+    _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)  # the monitor exited
     assert _nothing_mounted(tmp_path)
     assert cgroup_dirs("dockyard") == []
     assert not list((tmp_path / "exec" / "runtime").iterdir())

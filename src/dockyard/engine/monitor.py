@@ -65,7 +65,8 @@ def _monitor_main(root: str, exec_root: str, cid: str, report_fd: int) -> None:
     code = 0
     try:
         null = os.open(os.devnull, os.O_RDWR)
-        os.dup2(null, 0)
+        for fd in (0, 1, 2):  # let go of the CLI's terminal or pipes at once
+            os.dup2(null, fd)
         os.close(null)
         monitor(root, exec_root, cid, report_fd)
     except BaseException:
