@@ -112,6 +112,19 @@ def test_logs_tail_and_follow(run: Dy, busybox: str) -> None:
     assert "Exited (0)" in run("ps", "-a").stdout
     assert run("logs", "--tail", "2", cid).stdout == "line5\nlate\n"
     assert run("logs", "--tail", "0", cid).stdout == ""
+    r = run("logs", "no-such-container")
+    assert r.returncode == 1
+    assert r.stderr == "Error response from daemon: No such container: no-such-container\n"
+    assert run("rm", cid).returncode == 0
+
+
+def test_much_output_is_all_logged(run: Dy, busybox: str) -> None:
+    """More than a pipe holds, written before the monitor reports "started"."""
+    r = run("run", "-d", "busybox", "seq", "1", "50000")
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    f = run("logs", "-f", cid)
+    assert f.stdout == "".join(f"{i}\n" for i in range(1, 50001))
     assert run("rm", cid).returncode == 0
 
 

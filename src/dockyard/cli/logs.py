@@ -54,6 +54,7 @@ def _emit(line: bytes, timestamps: bool) -> None:
 def run(ctx: Context, argv: list[str]) -> int:
     from dockyard.engine.containers import ContainerStore
     from dockyard.engine.monitor import log_path
+    from dockyard.errors import NotFound
 
     try:
         args = _parser().parse_args(argv)
@@ -68,7 +69,11 @@ def run(ctx: Context, argv: list[str]) -> int:
             sys.stderr.write(f'invalid value for "tail": "{args.tail}"\n')
             return 1
     with ContainerStore(ctx.root) as store:
-        record = store.get(args.container)
+        try:
+            record = store.get(args.container)
+        except NotFound as e:
+            sys.stderr.write(f"Error response from daemon: {e}\n")
+            return 1
         path = log_path(record)
         try:
             f: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed below
