@@ -148,6 +148,23 @@ def test_rm_force_kills_a_detached_container(run: Dy, busybox: str,
     assert not list((tmp_path / "exec" / "runtime").iterdir())
 
 
+def test_detached_rm_flag_removes_it_when_it_exits(run: Dy, busybox: str,
+                                                  tmp_path: Path) -> None:
+    r = run("run", "-d", "--rm", "--name", "brief", "busybox", "sh", "-c",
+            "echo hi; sleep 1")
+    assert r.returncode == 0, r.stderr
+    assert "brief" in run("ps").stdout
+    _wait_for(lambda: run("ps", "-aq").stdout == "")
+    _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)
+    assert _nothing_mounted(tmp_path)
+    assert cgroup_dirs("dockyard") == []
+    assert not list((tmp_path / "exec" / "runtime").iterdir())
+    assert not list((tmp_path / "exec" / "containers").iterdir())
+    r = run("run", "-d", "--rm", "busybox", "no-such-command")
+    assert r.returncode == 127, r.stderr
+    _wait_for(lambda: run("ps", "-aq").stdout == "")
+
+
 def test_detached_exec_failure_and_missing_image(run: Dy, busybox: str,
                                                  tmp_path: Path) -> None:
     r = run("run", "-d", "busybox", "no-such-command")

@@ -64,12 +64,9 @@ def run(ctx: Context, argv: list[str]) -> int:
                       memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit,
                       cap_add=args.cap_add, cap_drop=args.cap_drop, read_only=args.read_only,
                       network_mode="none" if args.network == "none" else "bridge")
-    if args.detach and args.rm:
-        sys.stderr.write("dockyard: --rm with -d is not supported yet.\n")
-        return 125
     engine = Engine(ctx.root, ctx.exec_root)
     if args.detach:
-        return _detached(engine, args.image, opts, args.name)
+        return _detached(engine, args.image, opts, args.name, args.rm)
     try:
         record = engine.create(args.image, opts, name=args.name)
         try:
@@ -86,7 +83,8 @@ def run(ctx: Context, argv: list[str]) -> int:
 
 
 
-def _detached(engine: Engine, image: str, opts: RunOptions, name: str) -> int:
+def _detached(engine: Engine, image: str, opts: RunOptions, name: str,
+              auto_remove: bool) -> int:
     """``run -d``: a monitor runs the container; print its id once it started."""
     from dockyard.engine.monitor import spawn_monitor
 
@@ -95,7 +93,7 @@ def _detached(engine: Engine, image: str, opts: RunOptions, name: str) -> int:
     except BaseException:
         engine.close()
         raise
-    report = spawn_monitor(engine, record)  # closes the engine
+    report = spawn_monitor(engine, record, auto_remove)  # closes the engine
     if report.get("started"):
         sys.stdout.write(record.id + "\n")
         return 0

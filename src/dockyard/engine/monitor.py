@@ -30,8 +30,10 @@ def log_path(record: ContainerRecord) -> str:
     return os.path.join(record.bundle_dir, f"{record.id}-json.log")
 
 
-def spawn_monitor(engine: Engine, record: ContainerRecord) -> dict[str, Any]:
-    """Fork the detached monitor of ``record``; what it reported about the start.
+def spawn_monitor(engine: Engine, record: ContainerRecord,
+                  auto_remove: bool = False) -> dict[str, Any]:
+    """Fork the detached monitor of ``record``; what it reported about the start. With
+    ``auto_remove`` (``run -d --rm``) the monitor removes the container once it exits.
 
     ``engine`` is closed here (its database connection must not cross the fork)."""
     root, exec_root = engine.root, engine.exec_root
@@ -44,7 +46,7 @@ def spawn_monitor(engine: Engine, record: ContainerRecord) -> dict[str, Any]:
             os.close(r)
             os.setsid()
             if os.fork() == 0:
-                _monitor_main(root, exec_root, record.id, w)
+                _monitor_main(root, exec_root, record.id, w, auto_remove)
             code = 0
         finally:
             os._exit(code)
@@ -60,7 +62,8 @@ def spawn_monitor(engine: Engine, record: ContainerRecord) -> dict[str, Any]:
     return report
 
 
-def _monitor_main(root: str, exec_root: str, cid: str, report_fd: int) -> None:
+def _monitor_main(root: str, exec_root: str, cid: str, report_fd: int,
+                  auto_remove: bool) -> None:
     """The detached grandchild: never returns."""
     code = 0
     try:
@@ -68,7 +71,7 @@ def _monitor_main(root: str, exec_root: str, cid: str, report_fd: int) -> None:
         for fd in (0, 1, 2):  # let go of the CLI's terminal or pipes at once
             os.dup2(null, fd)
         os.close(null)
-        monitor(root, exec_root, cid, report_fd)
+        monitor(root, exec_root, cid, report_fd, auto_remove)
     except BaseException:
         code = 1
     finally:
@@ -122,9 +125,11 @@ class _LogWriter:
         self.f.close()
 
 
-def monitor(root: str, exec_root: str, cid: str, report_fd: int) -> None:
+def monitor(root: str, exec_root: str, cid: str, report_fd: int,
+            auto_remove: bool = False) -> None:
     """Run container ``cid`` (created by :meth:`Engine.create`) to its end."""
     from dockyard.engine.lifecycle import Engine, ExecFailure
+    from dockyard.errors import DockyardError
     from dockyard.linux import process as proc
 
     proc.prctl(proc.PR_SET_CHILD_SUBREAPER, 1)
@@ -170,6 +175,11 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int) -> None:
             for t in pumps:
                 t.join(5)
             logs.close()
+            if auto_remove:
+                try:
+                    engine.remove(cid, force=True)
+                except DockyardError:
+                    pass  # removed already (rm -f)
     finally:
         _report(report_fd, {"status": 125, "error": "container monitor failed"})
         engine.close()
