@@ -174,3 +174,28 @@ def test_detached_exec_failure_and_missing_image(run: Dy, busybox: str,
     assert r.returncode == 125
     assert "Unable to find image 'missing-image' locally" in r.stderr
     assert _nothing_mounted(tmp_path)
+
+
+def test_killed_monitor_then_logs_follow_and_rm_force(run: Dy, busybox: str,
+                                                      tmp_path: Path) -> None:
+    """SIGKILL of the monitor and then of the container: ``logs -f`` still ends, ``ps``
+    says exited, and ``rm -f`` cleans up what the monitor could not."""
+    import signal
+
+    r = run("run", "-d", "busybox", "sh", "-c", "echo before; exec sleep 61")
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    [monitor] = _procs_with(str(tmp_path))
+    os.kill(monitor, signal.SIGKILL)
+    _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)
+    [init] = _procs_with("sleep\x0061", but_not="dockyard")
+    os.kill(init, signal.SIGKILL)
+    _wait_for(lambda: not _procs_with("sleep\x0061", but_not="dockyard"), timeout=10)
+    f = run("logs", "-f", cid)
+    assert f.returncode == 0 and f.stdout == "before\n"
+    assert "Exited (" in run("ps", "-a").stdout
+    r = run("rm", "-f", cid)
+    assert r.returncode == 0, r.stderr
+    assert _nothing_mounted(tmp_path)
+    assert cgroup_dirs("dockyard") == []
+    assert not list((tmp_path / "exec" / "runtime").iterdir())

@@ -98,13 +98,17 @@ def _follow(store: ContainerStore, cid: str, f: BinaryIO, partial: bytes,
             timestamps: bool) -> None:
     """Print lines as they are written until the container is no longer running (its
     monitor records that only after the last line is written)."""
+    import os
     import time
 
     from dockyard.errors import NotFound
 
     while True:
         try:
-            running = store.get(cid).status.is_active
+            rec = store.get(cid)
+            # a monitor killed with its container leaves "running" behind: look at the pid
+            running = (rec.status.is_active and rec.pid > 0
+                       and os.path.exists(f"/proc/{rec.pid}"))
         except NotFound:
             running = False
         chunk = f.read()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +134,9 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
     from dockyard.linux import process as proc
 
     proc.prctl(proc.PR_SET_CHILD_SUBREAPER, 1)
+    # fd 2 becomes the container's stderr pipe below; the runtime's own warnings must not
+    # land in the container's log.
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of this process
     engine = Engine(root, exec_root)
     try:
         record = engine.containers.get(cid)
