@@ -30,8 +30,15 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def parser(prog: str, usage: str) -> Parser:
-    return Parser(prog=f"dockyard {prog}", usage=usage, add_help=True)
+def parser(prog: str, usage: str, *, description: str | None = None,
+           short_h: bool = True) -> Parser:
+    """A verb's parser that raises :class:`UsageError` instead of exiting. With
+    ``short_h=False`` only ``--help`` shows help (``run -h`` is ``--hostname``)."""
+    p = Parser(prog=f"dockyard {prog}", usage=usage, description=description,
+               add_help=short_h)
+    if not short_h:
+        p.add_argument("--help", action="help")
+    return p
 
 
 def run(ctx: Context, p: Parser, argv: list[str],

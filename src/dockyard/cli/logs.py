@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import argparse
@@ -15,20 +15,10 @@ if TYPE_CHECKING:
 USAGE = "dockyard logs [OPTIONS] CONTAINER"
 
 
-class _Usage(Exception):
-    pass
-
-
 def _parser() -> argparse.ArgumentParser:
-    import argparse
+    from dockyard.cli._image import parser
 
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> NoReturn:
-            raise _Usage(message)
-
-    p = Parser(prog="dockyard logs", usage=USAGE, add_help=False,
-               description="Fetch the logs of a container")
-    p.add_argument("--help", action="help")
+    p = parser("logs", USAGE, description="Fetch the logs of a container", short_h=False)
     p.add_argument("-f", "--follow", action="store_true")
     p.add_argument("-t", "--timestamps", action="store_true")
     p.add_argument("-n", "--tail", default="all")
@@ -52,13 +42,14 @@ def _emit(line: bytes, timestamps: bool) -> None:
 
 
 def run(ctx: Context, argv: list[str]) -> int:
+    from dockyard.cli._image import UsageError
     from dockyard.engine.containers import ContainerStore
     from dockyard.engine.monitor import log_path
     from dockyard.errors import NotFound
 
     try:
         args = _parser().parse_args(argv)
-    except _Usage as e:
+    except UsageError as e:
         sys.stderr.write(f"dockyard: {e}.\nSee 'dockyard logs --help'.\n")
         return 1
     tail = -1

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import argparse
@@ -16,20 +16,11 @@ if TYPE_CHECKING:
 USAGE = "dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]"
 
 
-class _Usage(Exception):
-    pass
-
-
 def _parser() -> argparse.ArgumentParser:
-    import argparse
+    from dockyard.cli._image import parser
 
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> NoReturn:
-            raise _Usage(message)
-
-    p = Parser(prog="dockyard run", usage=USAGE, add_help=False,
-               description="Create and run a new container from an image")
-    p.add_argument("--help", action="help")
+    p = parser("run", USAGE, description="Create and run a new container from an image",
+               short_h=False)
     p.add_argument("--name", default="")
     p.add_argument("--rm", action="store_true")
     p.add_argument("-d", "--detach", action="store_true")
@@ -51,12 +42,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(ctx: Context, argv: list[str]) -> int:
+    from dockyard.cli._image import UsageError
     from dockyard.engine.lifecycle import Engine, ExecFailure
     from dockyard.engine.run_options import RunOptions
 
     try:
         args = _parser().parse_args(argv)
-    except _Usage as e:
+    except UsageError as e:
         sys.stderr.write(f"dockyard: {e}.\nSee 'dockyard run --help'.\n")
         return 125
     opts = RunOptions(cmd=list(args.command), entrypoint=args.entrypoint, env=args.env,
