@@ -96,6 +96,33 @@ def dy(root: Path) -> Dy:
 
 
 @pytest.fixture
+def cli(root: Path, tmp_path: Path) -> Iterator[Dy]:
+    """The CLI as a user types it, with a private exec root and stdin closed; every
+    container left at the end of the test is removed with ``rm -f``, failed test or not.
+    Use this one for container tests: ``cli("run", "-d", "busybox", ...)``."""
+    exec_root = tmp_path / "exec"
+
+    def call(*args: str, input: bytes | str | None = None, check: bool = False,
+             timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        data = input.encode() if isinstance(input, str) else input
+        b = subprocess.run([sys.executable, "-m", "dockyard", "--root", str(root),
+                            "--exec-root", str(exec_root), *args], input=data,
+                           stdin=None if data is not None else subprocess.DEVNULL,
+                           capture_output=True, timeout=timeout)
+        r = subprocess.CompletedProcess(b.args, b.returncode, b.stdout.decode(),
+                                        b.stderr.decode())
+        assert "Traceback" not in r.stderr, r.stderr
+        if check:
+            assert r.returncode == 0, r.stderr
+        return r
+
+    yield call
+    ids = call("ps", "-aq").stdout.split()
+    if ids:
+        call("rm", "-f", *ids)
+
+
+@pytest.fixture
 def busybox(dy: Dy, busybox_tar: Path) -> str:
     r = dy("import", str(busybox_tar), "busybox", check=True)
     return r.stdout.strip()
