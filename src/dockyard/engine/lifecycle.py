@@ -203,6 +203,12 @@ class Engine:
         except (Conflict, NotFound):
             return self.containers.get(record.id)
 
+    def refresh_all(self) -> None:
+        """:meth:`refresh` every record that says it runs."""
+        for rec in self.containers.all():
+            if rec.status.is_active:
+                self.refresh(rec)
+
     def _bundle_ready(self, record: ContainerRecord) -> str:
         """The bundle's rootfs path, with the bundle rebuilt if the exec root was emptied."""
         rootfs = os.path.join(record.bundle_dir, "rootfs")
