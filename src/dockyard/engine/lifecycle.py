@@ -143,7 +143,9 @@ class Engine:
                 try:
                     spec = build_spec(opts, image_config, rootfs, container_id=cid,
                                       hostname=opts.hostname, init_path=init_path,
-                                      host_cpus=os.cpu_count(), client_env=client_env)
+                                      host_cpus=os.cpu_count(), client_env=client_env,
+                                      host_capabilities=_bounding_set()
+                                      if opts.privileged else None)
                 except BaseException:
                     unmount(rootfs)
                     raise
@@ -379,6 +381,17 @@ class Engine:
             self.containers.delete(record.id)
         except NotFound:
             pass  # removed by a racing rm -f or --rm monitor
+
+
+def _bounding_set() -> list[str]:
+    """The capabilities of our bounding set (``CapBnd`` of /proc/self/status)."""
+    from dockyard.runtime.capabilities import mask_to_names
+
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapBnd:"):
+                return mask_to_names(int(line.split()[1], 16))
+    return []
 
 
 def _has_registry_host(image: str) -> bool:
