@@ -54,7 +54,8 @@ def parse(verb: str, argv: list[str], flags: dict[str, str], *,
 def each(ctx: Context, refs: list[str], act: Callable[[Engine, str], object],
          prefix: str = "") -> int:
     """Run ``act`` for each container, printing the argument as given on success and
-    Docker's error line otherwise; exit status 1 if any failed."""
+    Docker's error line otherwise (``prefix`` may name the argument as ``{ref}``); exit
+    status 1 if any failed."""
     from dockyard.engine.lifecycle import Engine
     from dockyard.errors import DockyardError
 
@@ -65,7 +66,8 @@ def each(ctx: Context, refs: list[str], act: Callable[[Engine, str], object],
             act(engine, ref)
             sys.stdout.write(ref + "\n")
         except DockyardError as e:
-            sys.stderr.write(f"Error response from daemon: {prefix}{e}\n")
+            sys.stderr.write("Error response from daemon: "
+                             f"{prefix.replace('{ref}', ref)}{e}\n")
             code = 1
         finally:
             engine.close()

@@ -88,8 +88,8 @@ def stop(engine: Engine, ref: str, timeout: int | None = None) -> ContainerRecor
 def kill(engine: Engine, ref: str, signal: str = "KILL") -> ContainerRecord:
     from dockyard.runtime.signals import parse_signal
 
-    sig = parse_signal(signal)
     rec = _running(engine, ref)
+    sig = parse_signal(signal)
     if sig in _ENDING or signal.upper().removeprefix("SIG") == str(
             rec.config.get("StopSignal", "")).upper().removeprefix("SIG"):
         rec = engine.containers.update_state(rec.id, manual_stop=True)
