@@ -179,11 +179,9 @@ class Engine:
 
     def monitor_alive(self, record: ContainerRecord) -> bool:
         """Whether a monitor (or a foreground CLI) holds the container."""
-        fd = self.lock_monitor(record)
-        if fd is None:
-            return True
-        os.close(fd)
-        return False
+        from dockyard.engine.monitor import monitor_holds
+
+        return monitor_holds(record)
 
     def refresh(self, record: ContainerRecord) -> ContainerRecord:
         """A record that says running while nobody runs it becomes exited (a killed

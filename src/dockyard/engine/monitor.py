@@ -42,6 +42,24 @@ def log_path(record: ContainerRecord) -> str:
     return record.log_path or os.path.join(record.bundle_dir, f"{record.id}-json.log")
 
 
+def monitor_holds(record: ContainerRecord) -> bool:
+    """Whether a monitor (or a foreground ``run``) holds the container's
+    ``monitor.lock`` right now."""
+    import fcntl
+
+    try:
+        fd = os.open(os.path.join(record.bundle_dir, "monitor.lock"), os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def spawn_monitor(engine: Engine, record: ContainerRecord,
                   auto_remove: bool = False) -> dict[str, Any]:
     """Fork the detached monitor of ``record``; what it reported about the start. The
@@ -277,4 +295,4 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         engine.close()
 
 
-__all__ = ["Status", "log_path", "monitor", "spawn_monitor"]
+__all__ = ["Status", "log_path", "monitor", "monitor_holds", "spawn_monitor"]
