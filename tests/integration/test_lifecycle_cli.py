@@ -259,6 +259,8 @@ def test_privileged_and_init(cli: Dy, busybox: str) -> None:
     (["--pull", "sometimes"], "invalid pull option"),
     (["--platform", "linux/s390x"], "does not match the specified platform"),
     (["--env-file", "/nonexistent/env"], "/nonexistent/env"),
+    (["--cpuset-cpus", "999"], "Requested CPUs are not available - requested 999"),
+    (["--cpuset-cpus", "x"], "Invalid value x for cpuset cpus"),
 ])
 def test_bad_flag_values_exit_125(cli: Dy, busybox: str, flags: list[str],
                                   message: str) -> None:
