@@ -218,7 +218,7 @@ class Engine:
             shutil.copyfile(os.path.join(self.state_dir(record.id), "config.json"), config)
         return rootfs
 
-    def launch(self, record: ContainerRecord, restart_count: int | None = None) -> int:
+    def launch(self, record: ContainerRecord) -> int:
         """Mount the rootfs, create and start the container through the runtime and
         record it running; its init's pid. A command that cannot run: the record says
         exited with 126/127 and :class:`ExecFailure` is raised."""
@@ -253,12 +253,9 @@ class Engine:
         except BaseException:
             self.cleanup_run(record)
             raise
-        fields: dict[str, object] = {}
-        if restart_count is not None:
-            fields["restart_count"] = restart_count
         self.containers.update_state(record.id, status=Status.RUNNING, pid=c.pid,
                                      started_at=rfc3339_ns(), exit_code=0, error="",
-                                     oom_killed=False, **fields)
+                                     oom_killed=False)
         return c.pid
 
     def oom_killed(self, record: ContainerRecord) -> bool:

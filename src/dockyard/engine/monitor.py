@@ -141,7 +141,7 @@ class _Outcome:
 
 
 def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter,
-              reporter: _Reporter, restart_count: int | None) -> _Outcome:
+              reporter: _Reporter) -> _Outcome:
     """One run of the container, from mount to unmount."""
     from dockyard.engine.health import HealthChecker
 
@@ -158,7 +158,7 @@ def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter,
     os.close(out_w)
     os.close(err_w)
     try:
-        pid = engine.launch(record, restart_count)
+        pid = engine.launch(record)
     finally:
         _stdio_to_null()
     started = time.monotonic()
@@ -249,11 +249,10 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         os.makedirs(os.path.dirname(log_path(record)), mode=0o700, exist_ok=True)
         logs = LogWriter(log_path(record), size, files)
         backoff = Backoff()
-        restart_count: int | None = None
         try:
             while True:
                 try:
-                    outcome = _run_once(engine, record, logs, reporter, restart_count)
+                    outcome = _run_once(engine, record, logs, reporter)
                 except ExecFailure as e:
                     reporter.send({"status": e.status, "error": str(e)})
                     break
@@ -268,14 +267,16 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
                                              record.manual_stop):
                     engine.containers.update_state(cid, status=Status.EXITED, **ended)
                     break
-                engine.containers.update_state(cid, status=Status.RESTARTING, **ended)
+                # moby counts the restart when it decides it, before the backoff
+                engine.containers.update_state(cid, status=Status.RESTARTING,
+                                               restart_count=record.restart_count + 1,
+                                               **ended)
                 if not _backoff_wait(engine, cid, backoff.next(outcome.ran_for)):
                     try:
                         engine.containers.update_state(cid, status=Status.EXITED)
                     except NotFound:
                         pass
                     break
-                restart_count = record.restart_count + 1
         except NotFound:
             pass  # removed meanwhile
         except BaseException as e:
