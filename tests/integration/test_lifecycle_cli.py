@@ -337,3 +337,12 @@ def test_rm_flags(cli: Dy, busybox: str) -> None:
     assert cli("rm", "-x", "abc").returncode == 125
     r = cli("kill", "no-such-ctr")
     assert "No such container: no-such-ctr" in r.stderr
+
+
+def test_wait_for_a_container_removed_as_it_exits(cli: Dy, busybox: str) -> None:
+    name = _name("rmwait")
+    cli("run", "-d", "--rm", "--name", name, "busybox", "sh", "-c", "sleep 1; exit 9",
+        check=True)
+    r = cli("wait", name)
+    assert (r.returncode, r.stdout) == (0, "9\n"), r.stderr
+    wait_for(lambda: cli("ps", "-aq").stdout == "", what="the --rm removal")

@@ -285,6 +285,12 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         finally:
             logs.close()
             if auto_remove:
+                # a `wait` that outlives the record reads the exit code from the lock
+                # file it holds open (see control.wait)
+                try:
+                    os.pwrite(lock, str(engine.containers.get(cid).exit_code).encode(), 0)
+                except (NotFound, OSError):
+                    pass
                 try:
                     engine.remove(cid, force=True)
                 except DockyardError:
