@@ -144,6 +144,8 @@ def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter,
               reporter: _Reporter) -> _Outcome:
     """One run of the container, from mount to unmount."""
     from dockyard.engine.health import HealthChecker
+    from dockyard.engine.reaper import Reaper
+    from dockyard.runtime.exec import exit_code
 
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -163,35 +165,25 @@ def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter,
         _stdio_to_null()
     started = time.monotonic()
     reporter.send({"started": True, "pid": pid})
-    checker = HealthChecker.for_record(engine, record)
+    reaper = Reaper()
+    checker = HealthChecker.for_record(engine, record, reaper)
     if checker is not None:
         checker.start()
     try:
-        code = _wait(pid)
+        code = exit_code(reaper.wait_exit(pid))
     finally:
         if checker is not None:
             checker.stop()
+            while checker.running():  # its check dies with the container: reap it
+                if reaper.reap(block=False) is None:
+                    time.sleep(0.05)
+                checker.join(0.05)
         for t in pumps:
             t.join(5)
         oom = engine.oom_killed(record)
         engine.cleanup_run(record)
         _reap_strays()
     return _Outcome(code, time.monotonic() - started, oom)
-
-
-def _wait(pid: int) -> int:
-    """The init's exit code (128+N for a signal); only it is waited for, so that the
-    health checker reaps its own children."""
-    from dockyard.runtime.exec import exit_code
-
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            return 0
-        except InterruptedError:
-            continue
-        return exit_code(status)
 
 
 def _reap_strays() -> None:
