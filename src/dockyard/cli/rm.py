@@ -1,4 +1,4 @@
-"""``dockyard rm [-f] CONTAINER...``."""
+"""``dockyard rm [-f] [-v] CONTAINER...``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ def run(ctx: Context, argv: list[str]) -> int:
     from dockyard.engine.lifecycle import Engine
     from dockyard.errors import DockyardError
 
-    force = any(a in ("-f", "--force") for a in argv)
+    shorts = "".join(a[1:] for a in argv if a.startswith("-") and not a.startswith("--"))
+    force = "f" in shorts or "--force" in argv
+    volumes = "v" in shorts or "--volumes" in argv
     refs = [a for a in argv if not a.startswith("-")]
     if not refs:
         sys.stderr.write('"dockyard rm" requires at least 1 argument.\n')
@@ -23,7 +25,7 @@ def run(ctx: Context, argv: list[str]) -> int:
     try:
         for ref in refs:
             try:
-                engine.remove(ref, force=force)
+                engine.remove(ref, force=force, volumes=volumes)
                 sys.stdout.write(ref + "\n")
             except DockyardError as e:
                 sys.stderr.write(f"Error response from daemon: {e}\n")

@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cap-drop", action="append", default=[])
     p.add_argument("--read-only", action="store_true")
     p.add_argument("--network", default="bridge")
+    from dockyard.cli._mount_flags import add_mount_flags
+
+    add_mount_flags(p)
     p.add_argument("image")
     p.add_argument("command", nargs="...")
     return p
@@ -56,6 +59,9 @@ def run(ctx: Context, argv: list[str]) -> int:
                       memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit,
                       cap_add=args.cap_add, cap_drop=args.cap_drop, read_only=args.read_only,
                       network_mode="none" if args.network == "none" else "bridge")
+    from dockyard.cli._mount_flags import apply_mount_flags
+
+    apply_mount_flags(args, opts)
     engine = Engine(ctx.root, ctx.exec_root)
     if args.detach:
         return _detached(engine, args.image, opts, args.name, args.rm)
@@ -69,7 +75,7 @@ def run(ctx: Context, argv: list[str]) -> int:
             return e.status
         finally:
             if args.rm:
-                engine.remove(record.id, force=True)
+                engine.remove(record.id, force=True, volumes=True)
     finally:
         engine.close()
 

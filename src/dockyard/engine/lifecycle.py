@@ -24,9 +24,11 @@ from dockyard.errors import Conflict, DockyardError, NotFound
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
 
     from dockyard.engine.run_options import RunOptions
+    from dockyard.engine.volumes import ContainerMounts, Volumes
     from dockyard.image.service import ImageService
 
 
@@ -69,18 +71,27 @@ class Engine:
             image_config = svc.config(rec.id).get("config") or {}
             cid = new_id()
             bundle = os.path.join(self.exec_root, "containers", cid)
-            record = self.containers.create(ContainerRecord(
-                id=cid, name=name, image=image, image_id=rec.id,
-                config={"Cmd": opts.cmd, "Env": opts.env, "Image": image},
-                bundle_dir=bundle, rootfs_key=cid))
+            # volumes: resolve -v/--mount/--volumes-from/VOLUME, creating volumes
+            vm = self._resolve_volumes(opts, image_config)
+            try:
+                record = self.containers.create(ContainerRecord(
+                    id=cid, name=name, image=image, image_id=rec.id,
+                    config={"Cmd": opts.cmd, "Env": opts.env, "Image": image,
+                            "Volumes": vm.config_volumes or None},
+                    host_config=vm.host_config, bundle_dir=bundle, rootfs_key=cid))
+            except BaseException:
+                self._discard_volumes(vm)
+                raise
             try:
                 rootfs = os.path.join(bundle, "rootfs")
                 os.makedirs(rootfs, mode=0o711)
                 mounts = svc.prepare_rootfs(cid, rec.id)
                 mount_all(mounts, rootfs)
                 try:
-                    spec = build_spec(opts, image_config, rootfs, container_id=cid,
-                                      hostname=opts.hostname)
+                    self._seed_volumes(vm, rootfs)
+                    spec = build_spec(vm.spec_options(opts), image_config, rootfs,
+                                      container_id=cid, hostname=opts.hostname,
+                                      binds=vm.binds)
                 except BaseException:
                     unmount(rootfs)
                     raise
@@ -88,7 +99,7 @@ class Engine:
                 with open(os.path.join(bundle, "config.json"), "w") as f:
                     f.write(jsontext.dumps(spec))
             except BaseException:
-                self._discard(record, svc)
+                self._discard(record, svc, volumes=True)
                 raise
             return record
         finally:
@@ -121,6 +132,7 @@ class Engine:
         finally:
             svc.close()
         try:
+            self._volumes_started(record, True)
             try:
                 c = create(self.runtime_root, record.id, record.bundle_dir, CreateOptions())
                 start(self.runtime_root, record.id)
@@ -150,9 +162,11 @@ class Engine:
             except DockyardError:
                 pass
             _unmount_if_mounted(rootfs)
+            self._volumes_started(record, False)
 
     # --- remove ------------------------------------------------------------------
-    def remove(self, ref: str, force: bool = False) -> ContainerRecord:
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> ContainerRecord:
+        """``rm [-f] [-v]``: ``volumes`` also removes its anonymous volumes."""
         record = self.containers.get(ref)
         if record.status.is_active and not force:
             raise Conflict(f"You cannot remove a {record.status.value} container "
@@ -166,12 +180,13 @@ class Engine:
             pass
         svc = self._images()
         try:
-            self._discard(record, svc)
+            self._discard(record, svc, volumes)
         finally:
             svc.close()
         return record
 
-    def _discard(self, record: ContainerRecord, svc: ImageService) -> None:
+    def _discard(self, record: ContainerRecord, svc: ImageService,
+                 volumes: bool = False) -> None:
         _unmount_if_mounted(os.path.join(record.bundle_dir, "rootfs"))
         try:
             svc.release_rootfs(record.rootfs_key)
@@ -179,6 +194,69 @@ class Engine:
             pass
         shutil.rmtree(record.bundle_dir, ignore_errors=True)
         self.containers.delete(record.id)
+        if volumes:
+            self._remove_anonymous_volumes(record)
+
+    # --- volumes (engine/volumes.py) ---------------------------------------------
+    def _volumes(self) -> Volumes:
+        from dockyard.engine.volumes import Volumes
+
+        return Volumes(self.root, self.containers)
+
+    def _resolve_volumes(self, opts: RunOptions,
+                         image_config: Mapping[str, Any]) -> ContainerMounts:
+        from dockyard.engine.volumes import resolve_mounts
+
+        vols = self._volumes()
+        try:
+            return resolve_mounts(vols, opts, image_config, opts.volumes, opts.mounts,
+                                  opts.volumes_from)
+        finally:
+            vols.close()
+
+    def _discard_volumes(self, vm: ContainerMounts) -> None:
+        from dockyard.engine.volumes import discard_created
+
+        vols = self._volumes()
+        try:
+            discard_created(vols, vm)
+        finally:
+            vols.close()
+
+    def _seed_volumes(self, vm: ContainerMounts, rootfs: str) -> None:
+        from dockyard.engine.volumes import seed_volumes
+
+        if vm.seed:
+            vols = self._volumes()
+            try:
+                seed_volumes(vols, vm, rootfs)
+            finally:
+                vols.close()
+
+    def _volumes_started(self, record: ContainerRecord, started: bool) -> None:
+        """Mount (before start) or unmount (after exit) its volumes with driver options."""
+        from dockyard.engine.volumes import activate_volumes, deactivate_volumes, volume_names
+
+        names = volume_names(record)
+        if not names:
+            return
+        vols = self._volumes()
+        try:
+            if started:
+                activate_volumes(vols, record.id, names)
+            else:
+                deactivate_volumes(vols, record.id, names)
+        finally:
+            vols.close()
+
+    def _remove_anonymous_volumes(self, record: ContainerRecord) -> None:
+        from dockyard.engine.volumes import remove_anonymous
+
+        vols = self._volumes()
+        try:
+            remove_anonymous(vols, record)
+        finally:
+            vols.close()
 
 
 def _mounted(path: str) -> bool:
