@@ -468,3 +468,31 @@ def remove_anonymous(vols: Volumes, record: ContainerRecord) -> None:
         if rec.anonymous and not [u for u in users.get(name, []) if u != record.id]:
             with contextlib.suppress(DockyardError):
                 vols.remove(name, force=True)
+
+
+def volume_usage(root: str) -> tuple[int, int, int, int]:
+    """``system df``'s Local Volumes row: (total, in use, size, size of the unused)."""
+    vols = Volumes(root)
+    try:
+        users = vols.users()
+        total = active = size = free = 0
+        for rec in vols.store.all():
+            n = vols.size(rec.name)
+            total += 1
+            size += n
+            if rec.name in users:
+                active += 1
+            else:
+                free += n
+        return total, active, size, free
+    finally:
+        vols.close()
+
+
+def prune_volumes(root: str, all_volumes: bool = False) -> tuple[list[str], int]:
+    """``system prune --volumes``: the unused anonymous (``all_volumes``: all) volumes."""
+    vols = Volumes(root)
+    try:
+        return vols.prune(all_volumes)
+    finally:
+        vols.close()
