@@ -224,19 +224,10 @@ def cmd_list(root: str, argv: list[str]) -> int:
 
 
 def _pause(root: str, argv: list[str], freeze: bool) -> int:
-    from dockyard.errors import Conflict
-    from dockyard.runtime.state import Container
+    from dockyard.runtime.pause import pause, resume
 
-    c = Container.load(root, _one_id(_args.parse(argv, {}), "pause" if freeze else "resume"))
-    status = c.status()
-    if freeze and not status.can_pause():
-        raise Conflict("container not running")
-    if not freeze and not status.can_resume():
-        raise Conflict("container not paused")
-    cg = c.cgroup()
-    cg.freeze() if freeze else cg.thaw()
-    c.data["paused"] = freeze
-    c.save()
+    cid = _one_id(_args.parse(argv, {}), "pause" if freeze else "resume")
+    pause(root, cid) if freeze else resume(root, cid)
     return 0
 
 
