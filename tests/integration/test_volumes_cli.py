@@ -334,3 +334,31 @@ def _wait_unmounted(path: Path) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{path} still mounted")
+
+
+def test_create_start_tmpfs_empty_each_start_volume_kept(cli: Dy, busybox: str,
+                                                         root: Path) -> None:
+    cid = cli("create", "--tmpfs", "/run", "-v", "keep2:/keep", "busybox", "sh", "-c",
+              "echo run >> /keep/log; ls -A /run >> /keep/log; touch /run/stale",
+              check=True).stdout.strip()
+    assert _names(cli) == ["keep2"]
+    for _ in range(2):
+        cli("start", cid, check=True)
+        assert cli("wait", cid, check=True).stdout == "0\n"
+    assert (root / "volumes" / "keep2" / "_data" / "log").read_text() == "run\nrun\n"
+    cli("rm", "-v", cid, check=True)
+    assert _names(cli) == ["keep2"]
+
+
+def test_driver_mounted_volume_unmounted_after_exit(cli: Dy, busybox: str,
+                                                    root: Path) -> None:
+    cli("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "tv2", check=True)
+    cid = cli("run", "-d", "-v", "tv2:/t", "busybox", "sh", "-c", "sleep 1; echo x > /t/f",
+              check=True).stdout.strip()
+    assert cli("wait", cid, check=True).stdout == "0\n"
+    _wait_unmounted(root / "volumes" / "tv2" / "_data")
+    assert os.listdir(root / "volumes" / "tv2" / "_data") == []
+    r = cli("volume", "rm", "tv2")
+    assert r.returncode == 1 and "volume is in use" in r.stderr
+    cli("rm", cid, check=True)
+    cli("volume", "rm", "tv2", check=True)
