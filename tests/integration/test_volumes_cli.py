@@ -362,3 +362,27 @@ def test_driver_mounted_volume_unmounted_after_exit(cli: Dy, busybox: str,
     assert r.returncode == 1 and "volume is in use" in r.stderr
     cli("rm", cid, check=True)
     cli("volume", "rm", "tv2", check=True)
+
+
+def test_config_json_mounts_as_docker_writes_them(cli: Dy, busybox: str, root: Path,
+                                                  tmp_path: Path) -> None:
+    host = tmp_path / "hb"
+    cid = cli("create", "-v", "cfgvol:/data", "-v", f"{host}:/b:ro", "--mount",
+              "type=tmpfs,target=/t,tmpfs-size=1m", "busybox", "true",
+              check=True).stdout.strip()
+    spec = json.loads((root / "containers" / cid / "config.json").read_text())
+    by_dest = {m["destination"]: m for m in spec["mounts"]}
+    assert by_dest["/data"] == {"destination": "/data", "type": "bind",
+                                "source": str(root / "volumes/cfgvol/_data"),
+                                "options": ["rbind"]}
+    assert by_dest["/b"] == {"destination": "/b", "type": "bind", "source": str(host),
+                             "options": ["rbind", "ro", "rprivate"]}
+    assert by_dest["/t"]["type"] == "tmpfs" and "size=1m" in by_dest["/t"]["options"]
+    from dockyard.engine.containers import ContainerStore
+
+    with ContainerStore(str(root)) as store:
+        hc = store.get(cid).host_config
+    assert hc["Binds"] == ["cfgvol:/data", f"{host}:/b:ro"]
+    assert hc["Mounts"] == [{"Type": "tmpfs", "Source": "", "Target": "/t",
+                             "TmpfsOptions": {"SizeBytes": 1 << 20}}]
+    cli("rm", cid, check=True)

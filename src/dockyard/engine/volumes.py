@@ -449,9 +449,18 @@ def activate_volumes(vols: Volumes, holder: str, names: Iterable[str]) -> None:
 
 
 def deactivate_volumes(vols: Volumes, holder: str, names: Iterable[str]) -> None:
-    """After a container stopped: the last user of a mounted volume unmounts it."""
-    for rec in _driver_mounted(vols, names):
+    """After a container stopped: the last user of a mounted volume unmounts it. Holders
+    whose container is no longer running (a killed monitor never said so) are forgotten."""
+    recs = _driver_mounted(vols, names)
+    if not recs:
+        return
+    running = {c.id for c in vols.containers.all() if c.status.is_active and c.id != holder}
+    for rec in recs:
         with vols.store.tx() as c:
+            stale = [h for h in vols.store.holders(c, rec.name)
+                     if h != holder and h not in running and not h.startswith("seed-")]
+            for h in stale:
+                vols.store.deactivate(c, rec.name, h)
             if vols.store.deactivate(c, rec.name, holder):
                 vols.driver.unmount(rec.name)
 

@@ -113,6 +113,10 @@ class VolumeStore:
         c.execute("INSERT OR IGNORE INTO volume_active VALUES (?, ?)", (name, container_id))
         return first
 
+    def holders(self, c: sqlite3.Connection, name: str) -> list[str]:
+        return [str(r[0]) for r in c.execute(
+            "SELECT container_id FROM volume_active WHERE name = ?", (name,))]
+
     def deactivate(self, c: sqlite3.Connection, name: str, container_id: str) -> bool:
         """Forget ``container_id`` as a user; True if no user is left (unmount it then)."""
         c.execute("DELETE FROM volume_active WHERE name = ? AND container_id = ?",
