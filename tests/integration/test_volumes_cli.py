@@ -52,12 +52,14 @@ def test_volume_create_inspect_ls_rm(cli: Dy, root: Path) -> None:
     assert cli("volume", "ls", "--format", "{{.Name}}:{{.Driver}}",
                check=True).stdout == "vol1:local\nvol2:local\n"
     r = cli("volume", "inspect", "nope")
-    assert r.returncode == 1 and "No such volume: nope" in r.stderr
+    assert r.returncode == 1 and r.stdout == "[]\n"
+    assert r.stderr == "Error response from daemon: get nope: no such volume\n"
     assert cli("volume", "rm", "vol1", "vol2", check=True).stdout == "vol1\nvol2\n"
     assert _names(cli) == []
     assert not (root / "volumes" / "vol1").exists()
     r = cli("volume", "rm", "vol1")
-    assert r.returncode == 1 and "No such volume: vol1" in r.stderr
+    assert r.returncode == 1
+    assert r.stderr == "Error response from daemon: get vol1: no such volume\n"
     assert cli("volume", "rm", "-f", "vol1").returncode == 0
 
 
@@ -69,7 +71,7 @@ def test_volume_bad_names(cli: Dy, busybox: str) -> None:
     r = cli("run", "--rm", "-v", "a/b:/data", "busybox", "true")
     assert r.returncode == 125 and want in r.stderr
     r = cli("volume", "create", "-o", "bogus=1", "x1")
-    assert r.returncode == 1 and 'invalid option key: "bogus"' in r.stderr
+    assert r.returncode == 1 and 'create x1: invalid option: "bogus"' in r.stderr
     assert _names(cli) == [] and cli("ps", "-aq").stdout == ""
 
 
@@ -244,7 +246,6 @@ def test_bad_mount_flags(cli: Dy, busybox: str) -> None:
         ("-v", "xx:/a:bogus"): "invalid mode: bogus",
         ("-v", "xx:rel"): "mount path must be absolute",
         ("--mount", "type=bind,target=/a"): "field Source must not be empty",
-        ("--mount", "target=/a"): "type is required",
         ("--mount", "type=volume,src=xx"): "target is required",
         ("--mount", "type=volume,target=/a,foo=1"): "unexpected key 'foo'",
         ("--mount", "type=tmpfs,src=x,target=/a"): "field Source must not be specified",

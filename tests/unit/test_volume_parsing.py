@@ -35,8 +35,12 @@ def test_volume_flag_kinds() -> None:
     ("a:b:c:d", "invalid volume specification: 'a:b:c:d'"),
     ("data:/d:rx", "invalid mode: rx"),
     ("data:/d:ro,rw", "invalid mode: ro,rw"),
-    ("/h:/d:nocopy", "invalid mode: nocopy"),
-    ("data:rel", "mount path must be absolute"),
+    ("/h:/d:nocopy", "invalid volume specification: '/h:/d:nocopy': invalid mount config for "
+                     'type "bind": field VolumeOptions must not be specified'),
+    ("vv:/x:rslave", "invalid volume specification: 'vv:/x:rslave': invalid mount config for "
+                     'type "volume": field BindOptions must not be specified'),
+    ("data:rel", "invalid volume specification: 'data:rel': invalid mount config for type "
+                 "\"volume\": invalid mount path: 'rel' mount path must be absolute"),
     ("data:/", "destination can't be '/'"),
 ])
 def test_volume_flag_errors(raw: str, why: str) -> None:
@@ -56,10 +60,10 @@ def test_mount_flag() -> None:
     t = parse_mount("type=tmpfs,destination=/t,tmpfs-size=64m,tmpfs-mode=1770")
     assert tmpfs_data(t) == "size=64m,mode=1770"
     assert parse_mount("type=bind,src=/h,target=/c,ro=false").readonly is False
+    assert parse_mount("target=/a").type == "volume"  # the CLI's default type
 
 
 @pytest.mark.parametrize(("raw", "why"), [
-    ("target=/a", "type is required"),
     ("type=volume", "target is required"),
     ("type=bind,target=/a", 'invalid mount config for type "bind": field Source must not be '
                             "empty"),
@@ -98,20 +102,22 @@ def test_oci_options_as_docker_writes_them() -> None:
 
 def test_volume_names() -> None:
     assert validate_name("my-vol_1.x") == "my-vol_1.x"
-    for bad in ("a/b", "x", "-lead", "has space", ""):
+    for bad in ("a/b", "-lead", "has space", ""):
         with pytest.raises(InvalidArgument, match="includes invalid characters"):
             validate_name(bad)
+    with pytest.raises(InvalidArgument, match="create x: volume name is too short"):
+        validate_name("x")
 
 
 def test_driver_options() -> None:
     opts = {"type": "tmpfs", "device": "tmpfs", "o": "size=1m"}
-    assert parse_driver_options(opts) == opts
-    with pytest.raises(InvalidArgument, match='invalid option key: "colour"'):
-        parse_driver_options({"colour": "red"})
-    with pytest.raises(InvalidArgument, match='missing required option: "device"'):
-        parse_driver_options({"type": "tmpfs"})
+    assert parse_driver_options("v", opts) == opts
+    with pytest.raises(InvalidArgument, match='create v: invalid option: "colour"'):
+        parse_driver_options("v", {"colour": "red"})
+    with pytest.raises(InvalidArgument, match='create v: missing required option: "device"'):
+        parse_driver_options("v", {"type": "tmpfs"})
     with pytest.raises(Unsupported):
-        parse_driver_options({"size": "1g"})
+        parse_driver_options("v", {"size": "1g"})
 
 
 def test_volume_public_api() -> None:

@@ -143,14 +143,14 @@ def _inspect(ctx: Context, argv: list[str]) -> int:
         for name in a.volumes:
             try:
                 found.append(vols.inspect(name))
-            except NotFound:
-                missing.append(name)
+            except NotFound as e:
+                missing.append(str(e))
         if a.format:
             sys.stdout.write(ci.render(a.format, found))
         else:
             sys.stdout.write(json.dumps(found, indent=4) + "\n")
-        for name in missing:
-            sys.stderr.write(f"Error: No such volume: {name}\n")
+        for msg in missing:
+            sys.stderr.write(f"Error response from daemon: {msg}\n")
         return 1 if missing else 0
 
     return _call(ctx, p, argv, body)
@@ -158,7 +158,7 @@ def _inspect(ctx: Context, argv: list[str]) -> int:
 
 def _rm(ctx: Context, argv: list[str]) -> int:
     from dockyard.cli._image import parser
-    from dockyard.errors import DockyardError, NotFound
+    from dockyard.errors import DockyardError
 
     p = parser("volume rm", "dockyard volume rm [OPTIONS] VOLUME [VOLUME...]")
     p.add_argument("volumes", nargs="+")
@@ -170,9 +170,6 @@ def _rm(ctx: Context, argv: list[str]) -> int:
             try:
                 vols.remove(name, a.force)
                 sys.stdout.write(name + "\n")
-            except NotFound:
-                sys.stderr.write(f"Error: No such volume: {name}\n")
-                code = 1
             except DockyardError as e:
                 sys.stderr.write(f"Error response from daemon: {e}\n")
                 code = 1

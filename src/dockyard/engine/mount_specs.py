@@ -106,13 +106,21 @@ def parse_volume(raw: str) -> MountSpec:
         raise InvalidArgument(f"invalid mode: {mode}")
     words = mode.split(",") if mode else []
     kind = "bind" if source.startswith("/") else "volume"
+
+    def bad_spec(why: str) -> InvalidArgument:
+        return InvalidArgument(f"invalid volume specification: '{raw}': {why}")
+
     if kind == "bind" and "nocopy" in words:
-        raise InvalidArgument(f"invalid mode: {mode}")
+        raise bad_spec(str(spec_error(kind, "field VolumeOptions must not be specified")))
     prop = next((w for w in words if w in _PROPAGATIONS), "")
     if kind == "volume" and prop:
-        raise InvalidArgument(f"invalid mode: {mode}")
+        raise bad_spec(str(spec_error(kind, "field BindOptions must not be specified")))
+    try:
+        target = _check_target(kind, target)
+    except InvalidArgument as e:
+        raise bad_spec(str(e)) from None
     return MountSpec(
-        type=kind, target=_check_target(kind, target),
+        type=kind, target=target,
         source=os.path.normpath(source) if kind == "bind" else source,
         readonly="ro" in words, mode=mode,
         propagation=(prop or "rprivate") if kind == "bind" else "",
@@ -160,9 +168,7 @@ def parse_mount(raw: str) -> MountSpec:
         if not eq and key not in ("readonly", "ro", "volume-nocopy", "bind-nonrecursive"):
             raise bad(f"invalid field '{item}' must be a key=value pair")
         kv[key] = value if eq else None
-    kind = kv.get("type") or ""
-    if not kind:
-        raise bad("type is required")
+    kind = kv.get("type") or "volume"  # the CLI's default
     target = kv.get("target") or kv.get("destination") or kv.get("dst") or ""
     if not target:
         raise bad("target is required")

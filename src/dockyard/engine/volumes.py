@@ -86,7 +86,7 @@ def _truthy(value: str) -> bool:
         return True
     if v in ("0", "false"):
         return False
-    raise InvalidArgument(f"Invalid filter 'dangling={value}'")
+    raise InvalidArgument(f"Invalid filter 'dangling=[{value}]'")
 
 
 class Volumes:
@@ -123,7 +123,7 @@ class Volumes:
             raise NotFound(f'error looking up volume plugin {driver}: plugin "{driver}" '
                            "not found")
         name = validate_name(name) if name else anonymous_name()
-        opts = parse_driver_options(options or {})
+        opts = parse_driver_options(name, options or {})
         with self.store.tx() as c:
             found = self.store.find(c, name)
             if found is not None:
@@ -299,11 +299,8 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
         for mp in mount_points(other):
             if mp.get("Type") not in ("volume", "bind"):
                 continue
-            mp = dict(mp)
-            if readonly is not None:
-                mp["RW"] = not readonly
-                if mp["Type"] == "volume" and mp.get("Mode") in ("", "z", "ro", "rw"):
-                    mp["Mode"] = "ro" if readonly else "rw"
+            # as moby copies them: no Mode, and read-write only if both say so
+            mp = {**mp, "Mode": "", "RW": bool(mp["RW"]) and not readonly}
             by_dest[mp["Destination"]] = mp
     # 2. -v with a source, then --mount; anonymous -v go to Config.Volumes.
     own: set[str] = set(os.path.normpath(d) for d in opts.tmpfs)
@@ -339,7 +336,7 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
                                 options=spec.volume_options, anonymous=not spec.source)
         if made:
             out.created.append(rec.name)
-        mode = spec.mode if spec.api is not None or spec.mode else "z"
+        mode = spec.mode or "z"  # moby's setBindModeIfNull for the local driver
         by_dest[spec.target] = _point("volume", vols.driver.path(rec.name), spec.target,
                                       not spec.readonly, name=rec.name, mode=mode)
         copy_ok[spec.target] = not spec.nocopy

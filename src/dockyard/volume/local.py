@@ -38,17 +38,15 @@ _FLAGS: dict[str, tuple[bool, int]] = {
 }
 
 
-def parse_driver_options(options: Mapping[str, str]) -> dict[str, str]:
+def parse_driver_options(name: str, options: Mapping[str, str]) -> dict[str, str]:
     """The ``-o`` options if the local driver accepts them (Docker's errors otherwise)."""
     for key in options:
         if key not in _VALID_KEYS:
-            raise InvalidArgument(f'invalid option key: "{key}"')
+            raise InvalidArgument(f'create {name}: invalid option: "{key}"')
     if "size" in options:
-        raise Unsupported("quota size requested but no quota support")
-    if options.get("o") and not (options.get("type") or options.get("device")):
-        raise InvalidArgument('missing required option: "device"')
-    if options.get("type") and not options.get("device"):
-        raise InvalidArgument('missing required option: "device"')
+        raise Unsupported(f"create {name}: quota size requested but no quota support")
+    if (options.get("o") or options.get("type")) and not options.get("device"):
+        raise InvalidArgument(f'create {name}: missing required option: "device"')
     return dict(options)
 
 

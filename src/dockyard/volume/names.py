@@ -19,6 +19,9 @@ def validate_name(name: str) -> str:
         "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory,
         use absolute path
     """
+    if len(name) == 1:
+        raise InvalidArgument(f"create {name}: volume name is too short, names should be at "
+                              "least two alphanumeric characters")
     if not _NAME.fullmatch(name):
         raise InvalidArgument(
             f'create {name}: "{name}" includes invalid characters for a local volume name, '
