@@ -185,12 +185,16 @@ def test_in_use_volume_refused_unless_forced(cli: Dy, busybox: str) -> None:
 
 
 def test_volumes_from(cli: Dy, busybox: str) -> None:
-    src = cli("run", "-d", "--name", f"vsrc{os.getpid()}", "-v", "vf:/data", "busybox",
+    src = cli("run", "-d", "--name", f"vsrc{os.getpid()}", "-v", "vf:/data", "--mount",
+              "type=tmpfs,target=/tt,tmpfs-size=3m", "busybox",
               "sh", "-c", "echo from-src > /data/f; sleep 100", check=True).stdout.strip()
     _wait_file(cli, src, "/data/f")
     r = cli("run", "--rm", "--volumes-from", f"vsrc{os.getpid()}", "busybox", "cat",
             "/data/f", check=True)
     assert r.stdout == "from-src\n"
+    r = cli("run", "--rm", "--volumes-from", src, "busybox", "sh", "-c",
+            "df -k /tt | tail -1", check=True)
+    assert r.stdout.split()[:2] == ["tmpfs", "3072"]
     r = cli("run", "--rm", "--volumes-from", f"{src[:12]}:ro", "busybox", "sh", "-c",
             "echo no > /data/f")
     assert r.returncode != 0 and "Read-only file system" in r.stderr

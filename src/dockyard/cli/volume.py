@@ -88,7 +88,7 @@ def _create(ctx: Context, argv: list[str]) -> int:
         if a.volume and a.name and a.volume != a.name:
             sys.stderr.write("Conflicting options: either specify --name or provide "
                              "positional arg, not both\n")
-            return 125
+            return 1
         rec, _ = vols.create(a.volume or a.name, a.driver, _kv(a.label), _kv(a.opt))
         sys.stdout.write(rec.name + "\n")
         return 0

@@ -292,16 +292,17 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
              volumes_from: Sequence[str]) -> None:
     by_dest: dict[str, dict[str, Any]] = {}
     copy_ok: dict[str, bool] = {}
+    tmpfs_by_dest: dict[str, str] = {}
     # 1. --volumes-from: the other container's mount points, with its or the given RW.
     for raw in volumes_from:
         ref, readonly = parse_volumes_from(raw)
         other = vols.containers.get(ref)
         for mp in mount_points(other):
-            if mp.get("Type") not in ("volume", "bind"):
-                continue
             # as moby copies them: no Mode, and read-write only if both say so
             mp = {**mp, "Mode": "", "RW": bool(mp["RW"]) and not readonly}
             by_dest[mp["Destination"]] = mp
+            if mp["Type"] == "tmpfs":
+                tmpfs_by_dest[mp["Destination"]] = _inherited_tmpfs(other, mp)
     # 2. -v with a source, then --mount; anonymous -v go to Config.Volumes.
     own: set[str] = set(os.path.normpath(d) for d in opts.tmpfs)
     anonymous: list[str] = []
@@ -321,7 +322,7 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
             raise InvalidArgument(f"Duplicate mount point: {spec.target}")
         own.add(spec.target)
         if spec.type == "tmpfs":
-            out.tmpfs[spec.target] = tmpfs_data(spec)
+            tmpfs_by_dest[spec.target] = tmpfs_data(spec)
             by_dest[spec.target] = _point("tmpfs", "", spec.target, not spec.readonly)
             continue
         if spec.type == "bind":
@@ -356,6 +357,7 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
     for dest, mp in sorted(by_dest.items()):
         out.points.append(mp)
         if mp["Type"] == "tmpfs":
+            out.tmpfs[dest] = tmpfs_by_dest.get(dest, "")
             continue
         kind_volume = mp["Type"] == "volume"
         out.binds.append(BindMount(mp["Source"], dest, readonly=not mp["RW"],
@@ -370,6 +372,17 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
         hc["Tmpfs"] = dict(opts.tmpfs)
     hc[MOUNT_POINTS] = out.points
     out.host_config = hc
+
+
+def _inherited_tmpfs(other: ContainerRecord, mp: Mapping[str, Any]) -> str:
+    """The mount data of a ``--mount type=tmpfs`` of ``other`` (``--volumes-from``)."""
+    dest = mp["Destination"]
+    api: dict[str, Any] = next((m for m in other.host_config.get("Mounts") or []
+                if m.get("Type") == "tmpfs" and os.path.normpath(m.get("Target", "")) == dest),
+               {})
+    t = api.get("TmpfsOptions") or {}
+    return tmpfs_data(MountSpec(type="tmpfs", target=dest, readonly=not mp["RW"],
+                                tmpfs_size=int(t.get("SizeBytes", 0)), tmpfs_mode=t.get("Mode")))
 
 
 def seed_volumes(vols: Volumes, cm: ContainerMounts, rootfs: str) -> None:
