@@ -155,7 +155,9 @@ class Engine:
                     spec = build_spec(vm.spec_options(opts), image_config, rootfs,
                                       container_id=cid, binds=vm.binds,
                                       hostname=opts.hostname, init_path=init_path,
-                                      host_cpus=os.cpu_count(), client_env=client_env)
+                                      host_cpus=os.cpu_count(), client_env=client_env,
+                                      host_capabilities=_bounding_set()
+                                      if opts.privileged else None)
                 except BaseException:
                     unmount(rootfs)
                     raise
@@ -214,6 +216,12 @@ class Engine:
                 else record.exit_code, finished_at=rfc3339_ns())
         except (Conflict, NotFound):
             return self.containers.get(record.id)
+
+    def refresh_all(self) -> None:
+        """:meth:`refresh` every record that says it runs."""
+        for rec in self.containers.all():
+            if rec.status.is_active:
+                self.refresh(rec)
 
     def _bundle_ready(self, record: ContainerRecord) -> str:
         """The bundle's rootfs path, with the bundle rebuilt if the exec root was emptied."""
@@ -452,6 +460,17 @@ class Engine:
             remove_anonymous(vols, record)
         finally:
             vols.close()
+
+
+def _bounding_set() -> list[str]:
+    """The capabilities of our bounding set (``CapBnd`` of /proc/self/status)."""
+    from dockyard.runtime.capabilities import mask_to_names
+
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapBnd:"):
+                return mask_to_names(int(line.split()[1], 16))
+    return []
 
 
 def _has_registry_host(image: str) -> bool:

@@ -62,10 +62,14 @@ def log_files(path: str) -> list[str]:
     return out
 
 
-def read_log(path: str) -> bytes:
-    """The rotated files then the current one, as one byte string."""
+def read_log(path: str, rotated_only: bool = False) -> bytes:
+    """The rotated files then (unless ``rotated_only``) the current one, as one byte
+    string."""
     data = b""
-    for p in log_files(path):
+    files = log_files(path)
+    if rotated_only and files and files[-1] == path:
+        files.pop()
+    for p in files:
         try:
             with open(p, "rb") as f:
                 data += f.read()
