@@ -184,7 +184,7 @@ def test_in_use_volume_refused_unless_forced(cli: Dy, busybox: str) -> None:
     cli("rm", "-f", cid, check=True)
 
 
-def test_volumes_from(cli: Dy, busybox: str) -> None:
+def test_volumes_from(cli: Dy, busybox: str, root: Path) -> None:
     src = cli("run", "-d", "--name", f"vsrc{os.getpid()}", "-v", "vf:/data", "--mount",
               "type=tmpfs,target=/tt,tmpfs-size=3m", "busybox",
               "sh", "-c", "echo from-src > /data/f; sleep 100", check=True).stdout.strip()
@@ -198,6 +198,11 @@ def test_volumes_from(cli: Dy, busybox: str) -> None:
     r = cli("run", "--rm", "--volumes-from", f"{src[:12]}:ro", "busybox", "sh", "-c",
             "echo no > /data/f")
     assert r.returncode != 0 and "Read-only file system" in r.stderr
+    other = cli("create", "-v", "vfempty:/etc:nocopy", "busybox", "true",
+                check=True).stdout.strip()
+    cli("run", "--rm", "--volumes-from", other, "busybox", "true", check=True)
+    assert not (root / "volumes" / "vfempty" / "_data" / "passwd").exists()  # not seeded
+    cli("rm", other, check=True)
     r = cli("run", "--rm", "--volumes-from", "nosuch", "busybox", "true")
     assert r.returncode == 125 and "No such container: nosuch" in r.stderr
 

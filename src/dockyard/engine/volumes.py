@@ -291,7 +291,7 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
              image_config: Mapping[str, Any], volumes: Sequence[str], mounts: Sequence[str],
              volumes_from: Sequence[str]) -> None:
     by_dest: dict[str, dict[str, Any]] = {}
-    copy_ok: dict[str, bool] = {}
+    copy_ok: dict[str, bool] = {}  # volumes to seed from the image (moby's CopyData)
     tmpfs_by_dest: dict[str, str] = {}
     # 1. --volumes-from: the other container's mount points, with its or the given RW.
     for raw in volumes_from:
@@ -354,6 +354,7 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
         out.created.append(rec.name)
         by_dest[dest] = _point("volume", vols.driver.path(rec.name), dest, True,
                                name=rec.name)
+        copy_ok[dest] = True
     for dest, mp in sorted(by_dest.items()):
         out.points.append(mp)
         if mp["Type"] == "tmpfs":
@@ -362,7 +363,7 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
         kind_volume = mp["Type"] == "volume"
         out.binds.append(BindMount(mp["Source"], dest, readonly=not mp["RW"],
                                    propagation="" if kind_volume else mp["Propagation"]))
-        if kind_volume and copy_ok.get(dest, True) and "nocopy" not in mp["Mode"].split(","):
+        if kind_volume and copy_ok.get(dest, False):  # not for --volumes-from's
             out.seed.append((dest, mp["Source"]))
     hc: dict[str, Any] = {"Binds": binds or None, "VolumesFrom": list(volumes_from) or None}
     api = [s.api for s in specs if s.api is not None]
