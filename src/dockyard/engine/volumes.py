@@ -94,15 +94,23 @@ class Volumes:
 
     def __init__(self, root: str, containers: ContainerStore | None = None) -> None:
         self.root = root
-        self.store = VolumeStore(root)
         self.driver = LocalDriver(root)
+        self._store: VolumeStore | None = None
         self._containers = containers
         self._own_containers = containers is None
 
     def close(self) -> None:
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
         if self._own_containers and self._containers is not None:
             self._containers.close()
+
+    @property
+    def store(self) -> VolumeStore:
+        """The volume records (opened on first use: most containers have no volumes)."""
+        if self._store is None:
+            self._store = VolumeStore(self.root)
+        return self._store
 
     @property
     def containers(self) -> ContainerStore:
@@ -120,8 +128,8 @@ class Volumes:
         """The volume ``name`` (a generated one if empty), created unless it exists; whether
         it was created. An existing one is returned as it is, as Docker does."""
         if driver != "local":
-            raise NotFound(f'error looking up volume plugin {driver}: plugin "{driver}" '
-                           "not found")
+            raise NotFound(f'create {name}: error looking up volume plugin {driver}: plugin '
+                           f'"{driver}" not found')
         name = validate_name(name) if name else anonymous_name()
         opts = parse_driver_options(name, options or {})
         with self.store.tx() as c:
@@ -479,8 +487,9 @@ def deactivate_volumes(vols: Volumes, holder: str, names: Iterable[str]) -> None
 def remove_anonymous(vols: Volumes, record: ContainerRecord) -> None:
     """``rm -v`` / ``run --rm``: remove the container's anonymous volumes that no other
     container uses (Docker's ``removeMountPoints``; named volumes stay)."""
-    users = vols.users()
-    for name in volume_names(record):
+    names = volume_names(record)
+    users = vols.users() if names else {}
+    for name in names:
         try:
             rec = vols.get(name)
         except NotFound:
