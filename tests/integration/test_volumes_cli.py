@@ -396,3 +396,19 @@ def test_config_json_mounts_as_docker_writes_them(cli: Dy, busybox: str, root: P
     assert hc["Mounts"] == [{"Type": "tmpfs", "Source": "", "Target": "/t",
                              "TmpfsOptions": {"SizeBytes": 1 << 20}}]
     cli("rm", cid, check=True)
+
+
+def test_parallel_runs_share_one_new_volume_seeded_once(cli: Dy, busybox: str,
+                                                        root: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> int:
+        return cli("run", "--rm", "-v", "par:/etc", "busybox", "sh", "-c",
+                   f"echo {i} >> /etc/log").returncode
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(one, range(4))) == [0, 0, 0, 0]
+    data = root / "volumes" / "par" / "_data"
+    assert sorted((data / "log").read_text().split()) == ["0", "1", "2", "3"]
+    assert (data / "passwd").read_text().startswith("root:x:0:0:")
+    assert _names(cli) == ["par"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -410,13 +410,26 @@ def seed_volumes(vols: Volumes, cm: ContainerMounts, rootfs: str) -> None:
                 continue  # nothing (or no directory) there in the image
             try:
                 name = by_path.get(volume_dir, "")
-                with _mounted_for(vols, name, "seed-" + name):
+                with _volume_lock(volume_dir), _mounted_for(vols, name, "seed-" + name):
                     if is_empty_dir(volume_dir):
                         copy_tree(fs.fd_path(fd), volume_dir)
             finally:
                 os.close(fd)
     finally:
         os.close(rootfd)
+
+
+@contextlib.contextmanager
+def _volume_lock(volume_dir: str) -> Iterator[None]:
+    """Serialise the seeding of one volume: two containers created at once copy once."""
+    import fcntl
+
+    fd = os.open(os.path.dirname(volume_dir), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
