@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -231,11 +232,49 @@ def test_bind_mounts_both_ways(cli: Dy, busybox: str, tmp_path: Path, root: Path
     assert (f'invalid mount config for type "bind": bind source path does not exist: '
             f"{absent}") in r.stderr
     assert not absent.exists() and cli("ps", "-aq").stdout == ""
-    cid = cli("run", "-d", "-v", f"{host}:/h:ro,rslave", "busybox", "sleep", "100",
+    cid = cli("run", "-d", "-v", f"{host}:/h:ro", "busybox", "sleep", "100",
               check=True).stdout.strip()
     [p] = _inspect_mounts(root, cid)
-    assert p == {"Type": "bind", "Source": str(host), "Destination": "/h", "Mode": "ro,rslave",
-                 "RW": False, "Propagation": "rslave"}
+    assert p == {"Type": "bind", "Source": str(host), "Destination": "/h", "Mode": "ro",
+                 "RW": False, "Propagation": "rprivate"}
+
+
+@pytest.fixture
+def tmpfs_dirs(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A shared and a private tmpfs mount, unmounted at the end whatever happens."""
+    from dockyard.linux import mount as m
+
+    made = []
+    try:
+        for name, flag in (("shared", m.MS_SHARED), ("private", m.MS_PRIVATE)):
+            d = tmp_path / name
+            d.mkdir()
+            m.mount("tmpfs", str(d), "tmpfs", 0, "size=1m")
+            made.append(d)
+            m.mount(None, str(d), None, flag)
+        yield made[0], made[1]
+    finally:
+        for d in made:
+            m.umount2(str(d), m.MNT_DETACH)
+
+
+def test_bind_propagation_needs_a_shared_source(cli: Dy, busybox: str, root: Path,
+                                                tmpfs_dirs: tuple[Path, Path]) -> None:
+    shared, private = tmpfs_dirs
+    cid = cli("run", "-d", "-v", f"{shared}:/h:ro,rslave", "--mount",
+              f"type=bind,src={shared},dst=/s,bind-propagation=rshared", "busybox", "sleep",
+              "100", check=True).stdout.strip()
+    points = _inspect_mounts(root, cid)
+    assert [(p["Destination"], p["Mode"], p["Propagation"]) for p in points] == [
+        ("/h", "ro,rslave", "rslave"), ("/s", "", "rshared")]
+    cli("rm", "-f", cid, check=True)
+    r = cli("run", "--rm", "-v", f"{private}:/h:rslave", "busybox", "true")
+    assert r.returncode == 125
+    assert f"path {private} is mounted on {private} but it is not a shared or slave mount" \
+        in r.stderr
+    r = cli("run", "--rm", "--mount", f"type=bind,src={private},dst=/h,bind-propagation=shared",
+            "busybox", "true")
+    assert r.returncode == 125 and "but it is not a shared mount" in r.stderr
 
 
 def test_tmpfs_empty_at_each_start_and_sized(cli: Dy, busybox: str) -> None:

@@ -369,6 +369,8 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
             out.tmpfs[dest] = tmpfs_by_dest.get(dest, "")
             continue
         kind_volume = mp["Type"] == "volume"
+        if not kind_volume:
+            check_propagation(mp["Source"], mp["Propagation"])
         out.binds.append(BindMount(mp["Source"], dest, readonly=not mp["RW"],
                                    propagation="" if kind_volume else mp["Propagation"]))
         if kind_volume and copy_ok.get(dest, False):  # not for --volumes-from's
@@ -392,6 +394,37 @@ def _inherited_tmpfs(other: ContainerRecord, mp: Mapping[str, Any]) -> str:
     t = api.get("TmpfsOptions") or {}
     return tmpfs_data(MountSpec(type="tmpfs", target=dest, readonly=not mp["RW"],
                                 tmpfs_size=int(t.get("SizeBytes", 0)), tmpfs_mode=t.get("Mode")))
+
+
+def _source_mount(path: str) -> tuple[str, list[str]]:
+    """The mount point holding ``path`` and its mountinfo optional fields (``shared:N``,
+    ``master:N``): the longest mount point that is a prefix of its real path."""
+    path = os.path.realpath(path)
+    best, fields = "/", []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            head = line.split(" - ", 1)[0].split(" ")
+            point = head[4].replace("\\040", " ").replace("\\134", "\\")
+            inside = path == point or path.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best):
+                best, fields = point, head[6:]
+    return best, fields
+
+
+def check_propagation(source: str, propagation: str) -> None:
+    """moby ``ensureShared``/``ensureSharedOrSlave``: a ``shared`` bind needs a shared source
+    mount, a ``slave`` one a shared or slave source mount."""
+    if propagation not in ("shared", "rshared", "slave", "rslave"):
+        return
+    point, fields = _source_mount(source)
+    shared = any(f.startswith("shared:") for f in fields)
+    slave = any(f.startswith("master:") for f in fields)
+    if propagation.endswith("shared") and not shared:
+        raise InvalidArgument(f"path {source} is mounted on {point} but it is not a shared "
+                              "mount")
+    if propagation.endswith("slave") and not (shared or slave):
+        raise InvalidArgument(f"path {source} is mounted on {point} but it is not a shared "
+                              "or slave mount")
 
 
 def seed_volumes(vols: Volumes, cm: ContainerMounts, rootfs: str) -> None:
