@@ -170,6 +170,23 @@ def test_rm_without_v_keeps_anonymous_run_rm_removes(cli: Dy, busybox: str) -> N
     assert _names(cli) == []
 
 
+def test_detached_rm_removes_anonymous_volumes(cli: Dy, busybox: str) -> None:
+    cid = cli("run", "-d", "--rm", "-v", "/anon", "-v", "kept3:/k", "busybox", "true",
+              check=True).stdout.strip()
+    import time
+
+    for _ in range(200):
+        if cid not in cli("ps", "-aq", "--no-trunc").stdout:
+            break
+        time.sleep(0.05)
+    assert cid not in cli("ps", "-aq", "--no-trunc").stdout
+    for _ in range(100):  # the monitor removes the volumes just after the record
+        if _names(cli) == ["kept3"]:
+            break
+        time.sleep(0.05)
+    assert _names(cli) == ["kept3"]
+
+
 def test_in_use_volume_refused_unless_forced(cli: Dy, busybox: str) -> None:
     cid = cli("run", "-d", "-v", "busy:/data", "busybox", "sleep", "100",
               check=True).stdout.strip()
