@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pull": ("pull", "Download an image from a registry"),
     "push": ("push", "Upload an image to a registry"),
     "system": ("system", "Manage dockyard (check, prune)"),
+    "volume": ("volume", "Manage volumes"),
 }
 
 USAGE_HEAD = """\
