@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from dockyard.engine.containers import ContainerRecord
     from dockyard.image.service import ImageService
 
-__all__ = ["container_json", "default_config", "default_host_config",
+__all__ = ["container_json", "container_sizes", "default_config", "default_host_config",
            "default_network_settings", "inspect_containers"]
 
 _MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -205,3 +205,23 @@ def _image_size(svc: ImageService, image_id: str) -> int:
         return svc.resolve(image_id).size
     except DockyardError:
         return 0
+
+
+def container_sizes(root: str, records: list[ContainerRecord]) -> dict[str, tuple[int, int]]:
+    """``docker ps -s``: each container's (SizeRw, SizeRootFs) by ID: the bytes its
+    writable layer holds, and those plus its image's."""
+    from dockyard.errors import DockyardError
+    from dockyard.image.service import ImageService
+
+    out: dict[str, tuple[int, int]] = {}
+    svc = ImageService(root)
+    try:
+        for rec in records:
+            try:
+                rw = svc.snapshots.usage(rec.rootfs_key)
+            except (DockyardError, OSError):
+                rw = 0
+            out[rec.id] = (rw, rw + _image_size(svc, rec.image_id))
+    finally:
+        svc.close()
+    return out

@@ -332,6 +332,8 @@ def _json(v: Any) -> str:
     """Docker's ``json``: ``json.Marshal`` without HTML escaping."""
     if v is MISSING:
         v = None
+    if isinstance(v, dict) and hasattr(v, "go_type"):  # a Struct: its data fields, sorted
+        v = {k: x for k, x in sorted(v.items()) if not callable(x)}
     return json.dumps(v, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
