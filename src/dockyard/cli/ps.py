@@ -110,7 +110,7 @@ def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None) -> A
     rw, root_fs = size or (0, 0)
     size_text = human_size(rw) + (f" (virtual {human_size(root_fs)})" if root_fs else "")
     return Struct(
-        "*formatter.ContainerContext",
+        "*formatter.containerContext",
         ID=r.short_id if trunc else r.id,
         Image=r.image,
         Command=go_repr(cmd),
