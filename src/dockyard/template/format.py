@@ -25,7 +25,7 @@ def prepare(fmt: str) -> Template:
     try:
         return Template(text)
     except TemplateError as e:
-        raise TemplateError(f"template parsing error: {e}") from None
+        raise TemplateError(f"Template parsing error: {e}") from None
 
 
 def render_rows(fmt: str, rows: Iterable[Any], headers: dict[str, str]) -> str:
