@@ -482,7 +482,7 @@ class _Parser:
             first = c.args[0]
             if isinstance(first, Literal) or (isinstance(first, Field) and not first.names):
                 raise self.err(f"non executable command in pipeline stage {i + 2}", c.pos)
-        return Pipe(pos, self.src[pos:self.toks[self.i - 1].pos + 2], decl, is_assign, cmds)
+        return Pipe(cmds[0].pos, self.src[cmds[0].pos:_end(cmds[-1])], decl, is_assign, cmds)
 
     def command(self) -> Command:
         args: list[Node] = []
@@ -559,9 +559,14 @@ class _Parser:
         if t.kind == "lparen":
             pipe = self.pipeline("paren", t.pos)
             pipe.src = self.src[t.pos:self.toks[self.i - 1].pos + 1]
+            pipe.pos = t.pos
             return pipe
         self.i -= 1
         return None
+
+
+def _end(node: Node) -> int:
+    return node.pos + len(node.src)
 
 
 def _desc(t: Tok) -> str:
