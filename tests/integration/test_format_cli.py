@@ -101,6 +101,10 @@ def test_inspect_errors_and_types(cli: Dy, busybox: str) -> None:
     assert r.returncode == 1 and "index out of range: 9" in r.stderr
     r = cli("inspect", "-f", "{{.NoSuchKey}}", name, check=True)
     assert r.stdout == "<no value>\n"
+    # nil fields of Docker's typed structs print as Go prints them
+    r = cli("inspect", "-f", "{{.Config.Entrypoint}} {{.HostConfig.CapAdd}} {{.ExecIDs}} "
+            "{{.HostConfig.PidsLimit}} {{.State.Health}}", name, check=True)
+    assert r.stdout == "[] [] [] <nil> <no value>\n"
 
 
 def _record(root: Path, name: str, labels: dict[str, str], status: str = "exited",

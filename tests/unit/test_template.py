@@ -208,6 +208,17 @@ def test_struct_methods_take_arguments() -> None:
     assert Template("{{json .}}").execute(row) == '{"ID":"abc"}'
 
 
+def test_typed_nils_print_as_go_prints_nil_fields() -> None:
+    data = {"Entrypoint": tpl.TypedNil("[]string"), "Volumes": tpl.TypedNil("map[string]"),
+            "PidsLimit": tpl.TypedNil("*int64"), "Health": tpl.TypedNil("*types.Health")}
+    out = Template("{{.Entrypoint}} {{.Volumes}} {{.PidsLimit}} {{json .Entrypoint}} "
+                   "{{len .Entrypoint}} {{if .Entrypoint}}y{{else}}n{{end}} "
+                   "{{range .Volumes}}x{{else}}none{{end}} {{eq .PidsLimit nil}}").execute(data)
+    assert out == "[] map[] <nil> null 0 n none true"
+    with pytest.raises(TemplateError, match=r"nil pointer evaluating \*types.Health.Status"):
+        Template("{{.Health.Status}}").execute(data)
+
+
 def test_tabwriter_matches_go() -> None:
     # tabwriter.NewWriter(out, 10, 1, 3, ' ', 0): width = max(10, widest + 3)
     assert tabwrite("CONTAINER ID\tNAMES\tSTATUS\n95f73bb4ce5a\tref2\tUp 1 second\n") == (
@@ -237,6 +248,6 @@ def test_render_rows_table_and_plain() -> None:
 
 
 def test_public_surface() -> None:
-    assert sorted(tpl.__all__) == ["MISSING", "Struct", "Template", "TemplateError",
+    assert sorted(tpl.__all__) == sorted( ["MISSING", "Struct", "Template", "TemplateError",
                                    "go_str", "is_table", "prepare", "render_rows",
-                                   "tabwrite"]
+                                   "tabwrite", "TypedNil"])

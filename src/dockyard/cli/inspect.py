@@ -25,6 +25,41 @@ def dumps(objs: list[Any]) -> str:
     return text + "\n"
 
 
+#: Go types of the fields of Docker's inspect structs that may be nil: in a template a nil
+#: slice prints ``[]``, a nil map ``map[]`` and a nil pointer ``<nil>`` (moby
+#: ``api/types``); a field the object lacks stays ``<no value>``.
+_SLICES = [
+    "Args", "ExecIDs", "Binds", "VolumesFrom", "CapAdd", "CapDrop", "Dns", "DnsOptions",
+    "DnsSearch", "ExtraHosts", "GroupAdd", "Links", "SecurityOpt", "BlkioWeightDevice",
+    "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
+    "Devices", "DeviceCgroupRules", "DeviceRequests", "Ulimits", "MaskedPaths", "ReadonlyPaths",
+    "Mounts", "Env", "Cmd", "Entrypoint", "OnBuild", "Shell", "SecondaryIPAddresses",
+    "SecondaryIPv6Addresses", "Aliases", "RepoTags", "RepoDigests", "Layers", "ConsoleSize"
+]
+_MAPS = [
+    "Labels", "Volumes", "ExposedPorts", "PortBindings", "Ports", "Networks", "Data",
+    "DriverOpts", "StorageOpt", "Sysctls", "Tmpfs", "Options"
+]
+_POINTERS = {"PidsLimit": "*int64", "MemorySwappiness": "*int64", "OomKillDisable": "*bool",
+             "IPAMConfig": "*network.EndpointIPAMConfig", "Health": "*types.Health",
+             "Healthcheck": "*container.HealthConfig", "Init": "*bool", "StopTimeout": "*int"}
+NIL_TYPES = {**{k: "[]string" for k in _SLICES}, **{k: "map[string]string" for k in _MAPS},
+             **_POINTERS}
+
+
+def typed(v: Any, key: str = "") -> Any:
+    """``v`` with its nil struct fields as :class:`~dockyard.template.TypedNil`."""
+    from dockyard.template import TypedNil
+
+    if v is None and key in NIL_TYPES:
+        return TypedNil(NIL_TYPES[key])
+    if isinstance(v, dict):
+        return {k: typed(x, k) for k, x in v.items()}
+    if isinstance(v, list):
+        return [typed(x) for x in v]
+    return v
+
+
 def emit(found: list[Any], errors: list[str], fmt: str | None) -> int:
     """Print what was found (JSON or ``fmt`` per object), then the errors; Docker's exit
     statuses (1 if anything was not found, 64 for a template that does not parse)."""
@@ -38,7 +73,7 @@ def emit(found: list[Any], errors: list[str], fmt: str | None) -> int:
             return EXIT_TEMPLATE
         for obj in found:
             try:
-                sys.stdout.write(tmpl.execute(obj) + "\n")
+                sys.stdout.write(tmpl.execute(typed(obj)) + "\n")
             except TemplateError as e:
                 sys.stderr.write(f"Template parsing error: {e}\n")
                 return 1

@@ -24,13 +24,24 @@ SPEC = {"all": "bool", "a": "=all", "quiet": "bool", "q": "=quiet", "no-trunc": 
 
 
 def _expand(argv: list[str]) -> list[str]:
-    """``-aq`` -> ``-a -q`` (combined short boolean flags)."""
+    """pflag's short forms: ``-aq`` -> ``-a -q``, ``-n2`` -> ``-n 2``, ``-af X`` -> ``-a -f
+    X``."""
     out: list[str] = []
     for a in argv:
-        if len(a) > 2 and a[0] == "-" and a[1] != "-" and set(a[1:]) <= set("aqsl"):
-            out.extend(f"-{c}" for c in a[1:])
-        else:
+        if len(a) <= 2 or a[0] != "-" or a[1] == "-":
             out.append(a)
+            continue
+        for i, c in enumerate(a[1:], 1):
+            if c in "aqsl":
+                out.append(f"-{c}")
+            elif c in "nf":
+                out.append(f"-{c}")
+                if a[i + 1:]:
+                    out.append(a[i + 1:].removeprefix("="))
+                break
+            else:
+                out.append(f"-{a[i:]}")  # unknown: let the parser report it
+                break
     return out
 
 

@@ -145,8 +145,9 @@ def container_json(record: ContainerRecord, root: str = "",
     return out
 
 
-def _graph(mounts: list[Any]) -> dict[str, str] | None:
-    """``GraphDriver.Data`` from the overlay mount of a container's rootfs."""
+def _graph(mounts: list[Any], merged: str) -> dict[str, str] | None:
+    """``GraphDriver.Data`` from the overlay mount of a container's rootfs (mounted on
+    ``merged`` while it runs)."""
     for m in mounts:
         if m.type != "overlay":
             continue
@@ -154,7 +155,7 @@ def _graph(mounts: list[Any]) -> dict[str, str] | None:
         data = {"LowerDir": opts.get("lowerdir", "")}
         if "upperdir" in opts:
             upper = opts["upperdir"]
-            data["MergedDir"] = os.path.join(os.path.dirname(upper), "merged")
+            data["MergedDir"] = merged
             data["UpperDir"] = upper
             data["WorkDir"] = opts.get("workdir", "")
         return data
@@ -184,7 +185,8 @@ def inspect_containers(root: str, refs: list[str], size: bool = False
                 graph = None
                 size_rw = size_root = None
                 try:
-                    graph = _graph(svc.snapshots.mounts(rec.rootfs_key))
+                    graph = _graph(svc.snapshots.mounts(rec.rootfs_key),
+                                   os.path.join(rec.bundle_dir, "rootfs"))
                     if size:
                         size_rw = svc.snapshots.usage(rec.rootfs_key)
                         size_root = size_rw + _image_size(svc, rec.image_id)

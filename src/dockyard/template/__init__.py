@@ -7,7 +7,7 @@ imported lazily by the verbs that format output.
 
 from dockyard.template.exec import Struct, Template
 from dockyard.template.format import is_table, prepare, render_rows, tabwrite
-from dockyard.template.funcs import MISSING, go_str
+from dockyard.template.funcs import MISSING, TypedNil, go_str
 from dockyard.template.parse import TemplateError
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "Struct",
     "Template",
     "TemplateError",
+    "TypedNil",
     "go_str",
     "is_table",
     "prepare",

@@ -13,7 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 from dockyard.template import parse as p
-from dockyard.template.funcs import FUNCS, MISSING, FuncError, go_str, go_type, truth
+from dockyard.template.funcs import (
+    FUNCS,
+    MISSING,
+    FuncError,
+    TypedNil,
+    go_str,
+    go_type,
+    truth,
+)
 
 __all__ = ["Struct", "Template"]
 
@@ -145,7 +153,7 @@ class _Run:
             items = sorted(val.items(), key=lambda kv: (str(type(kv[0])), kv[0]))
         elif isinstance(val, int) and not isinstance(val, bool):
             items = [(i, i) for i in range(val)]
-        elif val is None or val is MISSING:
+        elif val is None or val is MISSING or isinstance(val, TypedNil):
             items = []
         else:
             raise _ExecError(node.pipe, f"range can't iterate over {go_str(val)}")
@@ -247,6 +255,8 @@ class _Run:
             return MISSING
         if recv is None:
             raise _ExecError(node, f"nil pointer evaluating interface {{}}.{name}")
+        if isinstance(recv, TypedNil):
+            raise _ExecError(node, f"nil pointer evaluating {recv.go_type}.{name}")
         if isinstance(recv, Struct):
             if name not in recv:
                 if recv.zero is not _UNSET and not has_args:

@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FUNCS", "MISSING", "FuncError", "go_repr", "go_str", "go_type", "truth"]
+__all__ = ["FUNCS", "MISSING", "FuncError", "TypedNil", "go_repr", "go_str", "go_type", "truth"]
 
 
 class _Missing:
@@ -25,11 +25,29 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
+class TypedNil:
+    """A nil slice, map or pointer of a typed Go struct field: ``fmt`` prints ``[]``,
+    ``map[]`` or ``<nil>`` where an untyped nil prints ``<no value>``; ``json`` gives
+    ``null``; it is false and empty."""
+
+    __slots__ = ("go_type", "text")
+
+    def __init__(self, go_type: str) -> None:
+        self.go_type = go_type
+        self.text = ("[]" if go_type.startswith("[]") else "map[]"
+                     if go_type.startswith("map[") else "<nil>")
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 class FuncError(Exception):
     """A function failed; the executor adds where (``error calling index: ...``)."""
 
 
 def go_type(v: Any) -> str:
+    if isinstance(v, TypedNil):
+        return v.go_type
     if v is None or v is MISSING:
         return "<nil>"
     if isinstance(v, bool):
@@ -83,6 +101,8 @@ def go_str(v: Any, top: bool = True) -> str:
         return "<no value>"
     if v is None:
         return "<nil>"
+    if isinstance(v, TypedNil):
+        return v.text
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
@@ -125,7 +145,7 @@ def go_repr(s: str) -> str:
 def truth(v: Any) -> bool:
     """text/template's ``truth``: false, 0, nil, and empty strings, slices and maps are
     false."""
-    if v is MISSING or v is None:
+    if v is MISSING or v is None or isinstance(v, TypedNil):
         return False
     if isinstance(v, bool | int | float | str | list | tuple | dict):
         return bool(v)
@@ -218,6 +238,8 @@ def _pad(s: str, flags: str, width: str | None, numeric: bool) -> str:
 # --- the functions -------------------------------------------------------------------
 
 def _len(v: Any) -> int:
+    if isinstance(v, TypedNil) and v.text != "<nil>":
+        return 0
     if isinstance(v, str):
         return len(v.encode())
     if isinstance(v, list | tuple | dict):
@@ -229,6 +251,11 @@ def _index(v: Any, *keys: Any) -> Any:
     for k in keys:
         if v is None or v is MISSING:
             raise FuncError("index of untyped nil")
+        if isinstance(v, TypedNil):
+            if v.text == "map[]":
+                v = MISSING
+                continue
+            raise FuncError(f"index out of range: {k}")
         if isinstance(v, dict):
             v = v.get(k, MISSING)
         elif isinstance(v, list | tuple | str):
@@ -269,7 +296,7 @@ def _println(*args: Any) -> str:
 
 
 def _basic(v: Any) -> Any:
-    if v is MISSING:
+    if v is MISSING or isinstance(v, TypedNil):
         v = None
     return v
 
@@ -330,11 +357,12 @@ def _title(s: str) -> str:
 
 def _json(v: Any) -> str:
     """Docker's ``json``: ``json.Marshal`` without HTML escaping."""
-    if v is MISSING:
+    if v is MISSING or isinstance(v, TypedNil):
         v = None
     if isinstance(v, dict) and hasattr(v, "go_type"):  # a Struct: its data fields, sorted
         v = {k: x for k, x in sorted(v.items()) if not callable(x)}
-    return json.dumps(v, separators=(",", ":"), ensure_ascii=False, default=str)
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False,
+                      default=lambda x: None if isinstance(x, TypedNil) else str(x))
 
 
 def _join(v: Any, sep: str) -> str:
