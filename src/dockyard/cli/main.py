@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "top": ("top", "Display the running processes of a container"),
     "container": ("container", "Manage containers"),
     "ps": ("ps", "List containers"),
+    "inspect": ("inspect", "Return low-level information on Docker objects"),
+    "info": ("info", "Display system-wide information"),
     "rm": ("rm", "Remove one or more containers"),
     "logs": ("logs", "Fetch the logs of a container"),
     "image": ("image", "Manage images"),
