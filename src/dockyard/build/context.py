@@ -20,7 +20,7 @@ from typing import BinaryIO
 from dockyard.build.dockerignore import IgnoreMatcher, read_patterns
 from dockyard.errors import InvalidArgument, NotFound
 
-__all__ = ["BuildContext", "open_context"]
+__all__ = ["BuildContext", "open_context", "scoped"]
 
 
 @dataclass
@@ -31,6 +31,8 @@ class BuildContext:
     ignore: IgnoreMatcher
     #: a temporary directory (a tar context) removed by :meth:`close`
     owned: bool = False
+    #: an image's rootfs (``COPY --from``): symlinks resolve inside it, never out
+    in_image: bool = False
 
     def close(self) -> None:
         if self.owned:
@@ -45,6 +47,8 @@ class BuildContext:
     def resolve(self, rel: str) -> str:
         """A context path (``src``, ``./a/../b``, ``/x``) -> a host path inside the root,
         following symlinks inside the context; leaving it is an error."""
+        if self.in_image:
+            return scoped(self.root, rel)
         clean = posixpath.normpath("/" + rel.replace("\\", "/"))
         if posixpath.normpath(rel).startswith("..") and not rel.startswith("/"):
             raise InvalidArgument(f"forbidden path outside the build context: {rel}")
@@ -91,6 +95,34 @@ class BuildContext:
                 yield p
             if is_dir and (inc or self.ignore.may_include_under(self.relpath(p))):
                 yield from self.walk(p)
+
+
+def scoped(rootfs: str, path: str) -> str:
+    """``path`` as seen in the container -> a host path under ``rootfs``, with symlinks
+    resolved inside it (Docker's ``FollowSymlinkInScope``)."""
+    parts = [p for p in path.split("/") if p]
+    resolved: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        host = os.path.join(rootfs, *resolved, part)
+        if os.path.islink(host):
+            hops += 1
+            if hops > 255:
+                raise InvalidArgument(f"too many symlinks resolving {path}")
+            target = os.readlink(host)
+            if target.startswith("/"):
+                resolved = []
+            parts = [p for p in target.split("/") if p] + parts
+            continue
+        resolved.append(part)
+    return os.path.join(rootfs, *resolved)
 
 
 def _escapes(base: str, target: str) -> bool:
