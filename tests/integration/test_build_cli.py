@@ -73,7 +73,8 @@ CMD ["/app/out"]
     assert run.stdout == "hello big world\nfrom the context\n"
     assert cli("run", "--rm", "other:x", "/etc/app/a.conf", check=True).stdout == "a=1\n"
     c = _config(cli, "other:x")
-    assert c["Env"] == ["GREETING=hello", "NAME=big world"]
+    assert c["Env"] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                        "GREETING=hello", "NAME=big world"]
     assert c["WorkingDir"] == "/app" and c["User"] == "nobody"
     assert c["ExposedPorts"] == {"8080/tcp": {}, "53/udp": {}}
     assert c["Volumes"] == {"/data": {}} and c["StopSignal"] == "SIGUSR1"

@@ -42,6 +42,7 @@ __all__ = ["BuildError", "BuildOptions", "Builder", "RunProcess", "StepRunner"]
 
 JSONDict = dict[str, Any]
 
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PROXY_ARGS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
               "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy")
 
@@ -276,6 +277,9 @@ class Builder:
         except DockyardError as e:
             raise BuildError(f"{self.where}: {e}") from None
         st = self._load(image_id) if image_id else State("", _scratch_config(), [])
+        env = list(st.c.get("Env") or [])
+        if not any(e.startswith("PATH=") for e in env):  # moby setDefaultPath
+            st.c["Env"] = [*env, f"PATH={DEFAULT_PATH}"]
         self.out(f" ---> {image_id[7:19] if image_id else 'scratch'}\n")
         self._took(t0)
         triggers = list(st.c.get("OnBuild") or [])
@@ -464,8 +468,7 @@ def _scratch_config() -> JSONDict:
 
     plat = host_platform()
     cfg: JSONDict = {"architecture": plat.architecture, "os": plat.os,
-                     "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
-                                        "/usr/bin:/sbin:/bin"]},
+                     "config": {},
                      "rootfs": {"type": "layers", "diff_ids": []}, "history": []}
     if plat.variant:
         cfg["variant"] = plat.variant

@@ -64,8 +64,12 @@ def env_step(b: Builder, st: State, ins: Instruction) -> State:
 
     def change(s: State) -> None:
         env = list(s.c.get("Env") or [])
-        for k, v in pairs:
-            env = [e for e in env if e.partition("=")[0] != k] + [f"{k}={v}"]
+        for k, v in pairs:  # replaced in place, else appended (moby ENV)
+            keys = [e.partition("=")[0] for e in env]
+            if k in keys:
+                env[keys.index(k)] = f"{k}={v}"
+            else:
+                env.append(f"{k}={v}")
         s.c["Env"] = env
 
     return _meta(b, st, ins, "ENV " + " ".join(f"{k}={v}" for k, v in pairs), change)
