@@ -20,9 +20,7 @@ import copy
 import json
 import os
 import shutil
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -404,7 +402,9 @@ class Builder:
                     created_by: str, key: str) -> State:
         """Mount a new snapshot on ``st``, let ``work(rootfs)`` change it, and commit the
         changes as a layer; everything is undone when ``work`` fails."""
-        snap = f"build-{uuid.uuid4().hex[:16]}"
+        import tempfile
+
+        snap = f"build-{os.urandom(8).hex()}"
         os.makedirs(self.work_dir, mode=0o700, exist_ok=True)
         mnt = tempfile.mkdtemp(prefix="rootfs-", dir=self.work_dir)
         committed = False

@@ -12,7 +12,6 @@ import posixpath
 import shutil
 import stat
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -82,19 +81,28 @@ class BuildContext:
         return os.path.relpath(host, self.root).replace(os.sep, "/")
 
     def included(self, host: str) -> bool:
+        if not self.ignore.patterns:
+            return True
         rel = self.relpath(host)
         return rel == "." or not self.ignore.excluded(rel)
 
     def walk(self, top: str) -> Iterator[str]:
         """Host paths under ``top`` (not ``top``), sorted, without ignored ones."""
-        for name in sorted(os.listdir(top)):
-            p = os.path.join(top, name)
-            inc = self.included(p)
-            is_dir = os.path.isdir(p) and not os.path.islink(p)
+        rel_top = self.relpath(top) if self.ignore.patterns else ""
+        yield from self._walk(top, rel_top)
+
+    def _walk(self, top: str, rel_top: str) -> Iterator[str]:
+        check = bool(self.ignore.patterns)
+        with os.scandir(top) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            rel = f"{rel_top}/{e.name}" if rel_top and rel_top != "." else e.name
+            inc = not check or not self.ignore.excluded(rel)
+            is_dir = e.is_dir(follow_symlinks=False)
             if inc:
-                yield p
-            if is_dir and (inc or self.ignore.may_include_under(self.relpath(p))):
-                yield from self.walk(p)
+                yield e.path
+            if is_dir and (inc or self.ignore.may_include_under(rel)):
+                yield from self._walk(e.path, rel)
 
 
 def scoped(rootfs: str, path: str) -> str:
@@ -145,6 +153,8 @@ def open_context(path: str, dockerfile: str | None, stdin: BinaryIO | None,
     if path == "-":
         if stdin is None:
             raise InvalidArgument("no build context on stdin")
+        import tempfile
+
         root = tempfile.mkdtemp(prefix="build-ctx-", dir=tmp_dir)
         owned = True
         try:

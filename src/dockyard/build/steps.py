@@ -224,7 +224,6 @@ def volume_step(b: Builder, st: State, ins: Instruction) -> State:
     return _meta(b, st, ins, "VOLUME [" + " ".join(vols) + "]", change)
 
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$")
 _UNITS = {"ns": 1, "us": 1000, "µs": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
           "h": 3600 * 10**9}
 

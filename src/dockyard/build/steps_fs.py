@@ -13,8 +13,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
-import uuid
 from typing import TYPE_CHECKING
 
 from dockyard.build.parser import Instruction
@@ -153,7 +151,9 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
         if "from" in ins.flags:
             ref = b.expand(ins, st, ins.flags["from"])
             image_id = b.stage_root(ref, b.stage_index(ins))
-            view_key = f"build-view-{uuid.uuid4().hex[:16]}"
+            import tempfile
+
+            view_key = f"build-view-{os.urandom(8).hex()}"
             os.makedirs(b.work_dir, mode=0o700, exist_ok=True)
             view_mnt = tempfile.mkdtemp(prefix="from-", dir=b.work_dir)
             chains = b.svc.store.chain_ids(image_id)
@@ -240,6 +240,7 @@ def _write(copier: object, dest: str, name: str, data: bytes, mode: int,
 def _download(b: Builder, url: str) -> tuple[str, float | None]:
     """ADD URL: the body in a temporary file and its Last-Modified time."""
     import email.utils
+    import tempfile
     import urllib.error
     import urllib.request
 
