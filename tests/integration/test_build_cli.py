@@ -198,6 +198,7 @@ def test_bad_input_names_the_line_and_leaves_nothing(cli: Dy, busybox: str,
     rq = cli("build", "-q", str(ctx))
     assert rq.returncode == 1 and "visible output" in rq.stderr
     assert _all_images(cli) == before
+    assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
     _clean(tmp_path)
 
 
@@ -336,3 +337,35 @@ def test_built_image_is_read_by_skopeo_and_umoci(cli: Dy, busybox: str,
     assert (rootfs / "x").read_text() == "x\n"
     assert not (rootfs / "etc/group").exists() and (rootfs / "etc/passwd").exists()
     assert not (rootfs / "proc").exists()
+
+
+def test_ctrl_c_mid_run_stops_the_build_and_leaves_nothing(cli: Dy, busybox: str,
+                                                           tmp_path: Path) -> None:
+    import signal
+    import time
+
+    before = _all_images(cli)
+    ctx = _ctx(tmp_path, "FROM busybox\nENV A=1\nRUN echo started; sleep 60\nENV B=2\n")
+    argv = [*cli("version").args[:7], "build", str(ctx)]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert p.stdout is not None
+        seen = b""
+        deadline = time.monotonic() + 60
+        while b"started" not in seen and time.monotonic() < deadline:
+            seen += p.stdout.readline()
+        assert b"started" in seen
+        os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 1
+    assert "Dockerfile:3: the build was interrupted" in err.decode()
+    assert _all_images(cli) == before
+    assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
+    runtime = tmp_path / "exec" / "runtime"
+    assert not runtime.exists() or not list(runtime.iterdir())
+    _clean(tmp_path)

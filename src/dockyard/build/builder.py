@@ -159,11 +159,16 @@ class Builder:
         self.total = sum(1 + len(s.instructions) for s in todo) + (1 if opts.labels else 0)
         self.step_no = 0
         self.results: dict[int, str] = {}
+        self.images: dict[str, str] = {}
         self.stages = stages
+        self._resolve_images(todo)
         try:
             image_id = ""
-            for stage in todo:
-                image_id = self._stage(stage, last=stage is target)
+            # held (shared) for the whole build: ``system check`` leaves the build's
+            # snapshots and blobs alone meanwhile
+            with self.svc.writing():
+                for stage in todo:
+                    image_id = self._stage(stage, last=stage is target)
             self.made = []
             return image_id
         except KeyboardInterrupt:
@@ -228,6 +233,24 @@ class Builder:
                     todo.append(dep)
         return need
 
+    def _resolve_images(self, todo: list[Stage]) -> None:
+        """Find (or pull) the images the stages start from or copy from, before the
+        build takes its lock: a pull may collect blobs."""
+        for s in todo:
+            refs = [(s.from_ins, expand_word(s.from_ins.args[0], self.meta_env,
+                                             self.df.escape), self.opts.pull)]
+            refs += [(i, expand_word(i.flags["from"], self.meta_env, self.df.escape), False)
+                     for i in s.instructions if "from" in i.flags]
+            for ins, ref, pull in refs:
+                if ref in self.images or ref.lower() == "scratch" or \
+                        self._stage_ref(self.stages, ref, s.index) is not None:
+                    continue
+                self.cur_line = ins.line
+                try:
+                    self.images[ref] = self.resolve_image(ref, pull)
+                except DockyardError as e:
+                    raise BuildError(f"{self.where}: {e}") from None
+
     # --- a stage ------------------------------------------------------------------
     @property
     def where(self) -> str:
@@ -271,7 +294,7 @@ class Builder:
             elif base.lower() == "scratch":
                 image_id = ""
             else:
-                image_id = self.resolve_image(base, self.opts.pull)
+                image_id = self.images[base]
         except DockyardError as e:
             raise BuildError(f"{self.where}: {e}") from None
         st = self._load(image_id) if image_id else State("", _scratch_config(), [])
@@ -435,7 +458,9 @@ class Builder:
             if dep.index not in self.results:
                 raise NotFound(f"stage {ref} was not built")
             return self.results[dep.index]
-        return self.resolve_image(ref, False)
+        if ref in self.images:
+            return self.images[ref]
+        return self.svc.resolve(ref).id
 
     def stage_index(self, ins: Instruction) -> int:
         for s in self.stages:

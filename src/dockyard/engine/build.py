@@ -37,7 +37,6 @@ class ContainerStepRunner:
         from dockyard.runtime.create import CreateOptions, create
         from dockyard.runtime.delete import delete
         from dockyard.runtime.launch import InitFailed
-        from dockyard.runtime.run import wait_init
         from dockyard.runtime.start import start
 
         cid = new_id()
@@ -68,7 +67,9 @@ class ContainerStepRunner:
             finally:
                 for fd, saved_fd in enumerate(saved):
                     os.dup2(saved_fd, fd)
-            code = wait_init(c.pid)
+            code, cancelled = _wait_cancellable(c.pid)
+            if cancelled:
+                raise KeyboardInterrupt
         except InitFailed as e:
             text = str(e)
             code = 127 if ("not found" in text or "no such file" in text) else 126
@@ -87,6 +88,39 @@ class ContainerStepRunner:
                 log.close()
             shutil.rmtree(bundle, ignore_errors=True)
         return code, output
+
+
+def _wait_cancellable(pid: int) -> tuple[int, bool]:
+    """Reap children (we are their subreaper) until ``pid`` exits: its exit code, and
+    whether we were interrupted meanwhile. SIGINT, SIGTERM or SIGHUP cancel the step:
+    the container is killed (its init may ignore the signal, as a PID 1 does), as
+    Docker's daemon kills a build's container when the client goes."""
+    import signal
+
+    from dockyard.runtime.exec import exit_code
+
+    cancelled: list[int] = []
+
+    def cancel(signum: int, _frame: object) -> None:
+        cancelled.append(signum)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    old = {s: signal.signal(s, cancel) for s in sigs}
+    try:
+        while True:
+            try:
+                reaped, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                return 0, bool(cancelled)
+            if reaped == pid:
+                return exit_code(status), bool(cancelled)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def _resolver(images: object, out: Callable[[str], None]) -> Callable[[str, bool], str]:
