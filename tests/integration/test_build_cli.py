@@ -369,3 +369,15 @@ def test_ctrl_c_mid_run_stops_the_build_and_leaves_nothing(cli: Dy, busybox: str
     runtime = tmp_path / "exec" / "runtime"
     assert not runtime.exists() or not list(runtime.iterdir())
     _clean(tmp_path)
+
+
+def test_rmi_of_a_built_image_takes_its_untagged_parents(cli: Dy, busybox: str,
+                                                          tmp_path: Path) -> None:
+    before = _all_images(cli)
+    ctx = _ctx(tmp_path, "FROM busybox\nENV A=1\nRUN echo x > /x\nCMD [\"sh\"]\n")
+    cli("build", "-t", "gone:1", str(ctx), check=True)
+    assert len(_all_images(cli) - before) == 3
+    out = cli("rmi", "gone:1", check=True).stdout
+    assert out.startswith("Untagged: gone:1\nDeleted: sha256:")
+    assert _all_images(cli) == before
+    assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
