@@ -82,6 +82,60 @@ def _context(tmp_path: Path) -> Path:
     return ctx
 
 
+STAGES = """\
+FROM busybox AS build
+WORKDIR /src
+COPY *.txt ./
+COPY d d2
+RUN mkdir -p /out && cat *.txt > /out/all && cp -r d2 /out/ && rm -rf /etc/passwd /root
+FROM busybox
+COPY --from=build /out /opt/out
+COPY --from=build /out/all /opt/single
+COPY a.txt /opt/dir/
+COPY d/ /opt/d_contents
+COPY a.txt c.txt /opt/two/
+RUN rm -rf /tmp && mkdir /tmp && chmod 1777 /tmp && rm /bin/vi
+WORKDIR rel
+WORKDIR sub
+"""
+
+
+def test_stages_and_copy_rules_as_docker_build(docker: Dockerd, dy: Dy, busybox: str,
+                                               tmp_path: Path, root: Path) -> None:
+    ctx = tmp_path / "ctx"
+    (ctx / "d" / "sub").mkdir(parents=True)
+    for rel, text in {"Dockerfile": STAGES, ".dockerignore": "b.txt\nd/skip*\n",
+                      "a.txt": "a\n", "b.txt": "b\n", "c.txt": "c\n", "d/keep": "k\n",
+                      "d/skip1": "s\n", "d/sub/x": "x\n"}.items():
+        (ctx / rel).write_text(text)
+    _compare(docker, dy, busybox, tmp_path, root, ctx, [])
+
+
+def _compare(docker: Dockerd, dy: Dy, busybox: str, tmp_path: Path, root: Path, ctx: Path,
+             args: list[str]) -> None:
+    saved = tmp_path / "busybox.tar"
+    dy("save", "-o", str(saved), "busybox:latest", check=True)
+    docker.docker("load", "-i", str(saved))
+    docker.docker("build", "--network", "none", *args, "-t", "cmp:docker", str(ctx),
+                  env={"DOCKER_BUILDKIT": "0"}, timeout=300)
+    r = subprocess.run([sys.executable, "-m", "dockyard", "--root", str(root),
+                        "--exec-root", str(tmp_path / "exec"), "build", *args,
+                        "-t", "cmp:dockyard", str(ctx)],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    theirs = json.loads(docker.docker("image", "inspect", "cmp:docker").stdout)[0]["Config"]
+    ours = json.loads(dy("image", "inspect", "cmp:dockyard", check=True).stdout)[0]["Config"]
+    for field in FIELDS:
+        assert ours.get(field) == theirs.get(field), field
+    docker_tar, dy_tar = tmp_path / "docker.tar", tmp_path / "dy.tar"
+    docker.docker("save", "-o", str(docker_tar), "cmp:docker")
+    dy("save", "-o", str(dy_tar), "cmp:dockyard", check=True)
+    t_docker, t_dy = _tree(docker_tar), _tree(dy_tar)
+    assert sorted(t_dy) == sorted(t_docker)
+    for path, want in t_docker.items():
+        assert t_dy[path] == want, path
+
+
 def _tree(archive: Path) -> dict[str, tuple[Any, ...]]:
     """The image's flattened root from a docker-archive: path -> (type, mode, uid, gid,
     content or link target), whiteouts applied; busybox's applet links left out."""
@@ -121,25 +175,5 @@ def _tree(archive: Path) -> dict[str, tuple[Any, ...]]:
 
 def test_same_tree_and_config_as_docker_build(docker: Dockerd, dy: Dy, busybox: str,
                                               tmp_path: Path, root: Path) -> None:
-    saved = tmp_path / "busybox.tar"
-    dy("save", "-o", str(saved), "busybox:latest", check=True)
-    docker.docker("load", "-i", str(saved))
-    ctx = _context(tmp_path)
-    docker.docker("build", "--network", "none", "--build-arg", "VERSION=2.5", "-t",
-                  "cmp:docker", str(ctx), env={"DOCKER_BUILDKIT": "0"}, timeout=300)
-    r = subprocess.run([sys.executable, "-m", "dockyard", "--root", str(root),
-                        "--exec-root", str(tmp_path / "exec"), "build", "--build-arg",
-                        "VERSION=2.5", "-t", "cmp:dockyard", str(ctx)],
-                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert r.returncode == 0, r.stderr
-    theirs = json.loads(docker.docker("image", "inspect", "cmp:docker").stdout)[0]["Config"]
-    ours = json.loads(dy("image", "inspect", "cmp:dockyard", check=True).stdout)[0]["Config"]
-    for field in FIELDS:
-        assert ours.get(field) == theirs.get(field), field
-    docker_tar, dy_tar = tmp_path / "docker.tar", tmp_path / "dy.tar"
-    docker.docker("save", "-o", str(docker_tar), "cmp:docker")
-    dy("save", "-o", str(dy_tar), "cmp:dockyard", check=True)
-    t_docker, t_dy = _tree(docker_tar), _tree(dy_tar)
-    assert sorted(t_dy) == sorted(t_docker)
-    for path, want in t_docker.items():
-        assert t_dy[path] == want, path
+    _compare(docker, dy, busybox, tmp_path, root, _context(tmp_path),
+             ["--build-arg", "VERSION=2.5"])

@@ -351,7 +351,7 @@ class Builder:
         dt = time.monotonic() - t0
         if image_id:
             self.out(f" ---> {image_id[7:19]}\n")
-        self.out(f" ---> {'took' if image_id else 'done in'} {dt:.3f}s\n")
+        self.out(f" ---> took {dt:.3f}s\n")
 
     # --- helpers the steps use ------------------------------------------------------
     def _expand(self, ins: Instruction, word: str, env: dict[str, str]) -> str:

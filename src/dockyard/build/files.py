@@ -77,8 +77,9 @@ class CopyPlan:
 def plan_copy(ctx: BuildContext, srcs: list[str], dest: str, workdir: str,
               cmd: str) -> CopyPlan:
     if not dest.startswith("/"):
-        dest = os.path.join("/", workdir or "/", dest) + ("/" if dest.endswith(("/", "."))
-                                                          else "")
+        is_dir = dest.endswith(("/", "/.")) or dest == "."
+        dest = os.path.normpath(os.path.join("/", workdir or "/", dest))
+        dest = dest.rstrip("/") + "/" if is_dir else dest
     found: list[tuple[str, str]] = []
     wild = False
     for s in srcs:
