@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tag": ("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
     "rmi": ("rmi", "Remove one or more images"),
     "history": ("history", "Show the history of an image"),
+    "build": ("build", "Build an image from a Dockerfile"),
     "save": ("save", "Save one or more images to a tar archive"),
     "load": ("load", "Load an image from a tar archive or STDIN"),
     "pull": ("pull", "Download an image from a registry"),
