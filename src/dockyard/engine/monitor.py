@@ -284,7 +284,7 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
                 except (NotFound, OSError):
                     pass
                 try:
-                    engine.remove(cid, force=True)
+                    engine.remove(cid, force=True, volumes=True)
                 except DockyardError:
                     pass  # removed already (rm -f)
     finally:
