@@ -96,7 +96,7 @@ def test_inspect_errors_and_types(cli: Dy, busybox: str) -> None:
     # templates: a parse error is Docker's 64, a failed execution 1
     r = cli("inspect", "-f", "{{.Name", name)
     assert r.returncode == 64
-    assert r.stderr == "Template parsing error: template: :1: unclosed action\n"
+    assert r.stderr == "template parsing error: template: :1: unclosed action\n"
     r = cli("inspect", "-f", "{{index .Args 9}}", name)
     assert r.returncode == 1 and "index out of range: 9" in r.stderr
     r = cli("inspect", "-f", "{{.NoSuchKey}}", name, check=True)

@@ -69,13 +69,13 @@ def emit(found: list[Any], errors: list[str], fmt: str | None) -> int:
         try:
             tmpl = Template(fmt)
         except TemplateError as e:
-            sys.stderr.write(f"Template parsing error: {e}\n")
+            sys.stderr.write(f"template parsing error: {e}\n")
             return EXIT_TEMPLATE
         for obj in found:
             try:
                 sys.stdout.write(tmpl.execute(typed(obj)) + "\n")
             except TemplateError as e:
-                sys.stderr.write(f"Template parsing error: {e}\n")
+                sys.stderr.write(f"template parsing error: {e}\n")
                 return 1
     else:
         sys.stdout.write(dumps(found))

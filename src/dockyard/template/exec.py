@@ -16,8 +16,10 @@ from dockyard.template import parse as p
 from dockyard.template.funcs import (
     FUNCS,
     MISSING,
+    PARAMS,
     FuncError,
     TypedNil,
+    check_type,
     go_str,
     go_type,
     truth,
@@ -72,10 +74,12 @@ def _arity(f: Callable[..., Any]) -> tuple[int, int | None]:
 class Template:
     """``Template(src).execute(data)``; ``funcs`` adds or replaces functions."""
 
-    def __init__(self, src: str, funcs: dict[str, Callable[..., Any]] | None = None) -> None:
+    def __init__(self, src: str, funcs: dict[str, Callable[..., Any]] | None = None,
+                 name: str = "") -> None:
         self.src = src
+        self.name = name
         self.funcs = {**FUNCS, **(funcs or {})}
-        self.nodes = p.parse(src, frozenset(self.funcs))
+        self.nodes = p.parse(src, frozenset(self.funcs), name)
 
     def execute(self, data: Any, out: list[str] | None = None,
                 funcs: dict[str, Callable[..., Any]] | None = None) -> str:
@@ -95,7 +99,7 @@ class Template:
     def _where(self, node: p.Node) -> str:
         line = self.src.count("\n", 0, node.pos) + 1
         col = node.pos - (self.src.rfind("\n", 0, node.pos) + 1)
-        return f'template: :{line}:{col}: executing "" at <{node.src}>: '
+        return f'template: {self.name}:{line}:{col}: executing "{self.name}" at <{node.src}>: '
 
 
 class _Run:
@@ -214,12 +218,15 @@ class _Run:
             return self.chain(first, val, first.names, cmd.args[1:], final, dot)
         if isinstance(first, p.Ident):
             return self.call(dot, cmd, first.name, cmd.args[1:], final)
+        if isinstance(first, p.Literal) and first.src == "nil":
+            raise _ExecError(first, "nil is not a command")
         self.not_a_function(cmd, final)
         return self.arg(dot, first)
 
     def not_a_function(self, cmd: p.Command, final: Any) -> None:
         if len(cmd.args) > 1 or final is not _UNSET:
-            raise _ExecError(cmd, f"can't give argument to non-function {cmd.args[0].src}")
+            raise _ExecError(cmd.args[0],
+                             f"can't give argument to non-function {cmd.args[0].src}")
 
     def arg(self, dot: Any, node: p.Node) -> Any:
         if isinstance(node, p.Literal):
@@ -268,8 +275,8 @@ class _Run:
                     [final] if final is not _UNSET else [])
                 return self.invoke(node, name, val, argv)
             if has_args:
-                raise _ExecError(node, f"{name} has arguments but cannot be invoked as "
-                                       "function")
+                n = len(args) + (final is not _UNSET)
+                raise _ExecError(node, f"wrong number of args for {name}: want 0 got {n}")
             return val
         if isinstance(recv, dict):
             if has_args:
@@ -283,27 +290,51 @@ class _Run:
         fn = self.funcs[name]
         if name in ("and", "or"):
             if not args and final is _UNSET:
-                raise _ExecError(cmd, f"wrong number of args for {name}: want at least 1 "
-                                      "got 0")
+                raise _ExecError(cmd.args[0], f"wrong number of args for {name}: want at "
+                                              "least 1 got 0")
             val: Any = None
             for a in args:
                 val = self.arg(dot, a)
                 if truth(val) != (name == "and"):
                     return val
             return final if final is not _UNSET else val
-        argv = [self.arg(dot, a) for a in args] + ([final] if final is not _UNSET else [])
-        return self.invoke(cmd, name, fn, argv)
+        self.check_arity(cmd.args[0], name, fn, len(args) + (final is not _UNSET))
+        types = PARAMS.get(name, ())
+        argv = []
+        for i, a in enumerate(args):
+            want = types[i] if i < len(types) else "any"
+            if isinstance(a, p.Literal) and want != "any" and not check_type(a.value, want):
+                what = {"string": "expected string", "int": "expected integer"}.get(want)
+                raise _ExecError(a, f"{what}; found {a.src}" if what else
+                                 f"can't handle {a.src} for arg of type {want}")
+            argv.append(self.typed_arg(a, self.arg(dot, a), want))
+        if final is not _UNSET:
+            want = types[len(args)] if len(args) < len(types) else "any"
+            argv.append(self.typed_arg(cmd.args[0], final, want))
+        return self.invoke(cmd, name, fn, argv, cmd.args[0])
 
-    def invoke(self, node: p.Node, name: str, fn: Callable[..., Any],
-               argv: list[Any]) -> Any:
+    def typed_arg(self, node: p.Node, value: Any, want: str) -> Any:
+        if want != "any" and not check_type(value, want):
+            if value is MISSING or value is None:
+                raise _ExecError(node, f"invalid value; expected {want}")
+            raise _ExecError(node, f"wrong type for value; expected {want}; "
+                                   f"got {go_type(value)}")
+        return value
+
+    def check_arity(self, node: p.Node, name: str, fn: Callable[..., Any], n: int) -> None:
         try:
             lo, hi = _arity(fn)
         except (TypeError, ValueError):
-            lo, hi = 0, None
-        if len(argv) < lo or (hi is not None and len(argv) > hi):
+            return
+        if n < lo or (hi is not None and n > hi):
             want = f"at least {lo}" if hi is None else str(lo)
-            raise _ExecError(node, f"wrong number of args for {name}: want {want} "
-                                   f"got {len(argv)}")
+            raise _ExecError(node, f"wrong number of args for {name}: want {want} got {n}")
+
+    def invoke(self, node: p.Node, name: str, fn: Callable[..., Any],
+               argv: list[Any], ident: p.Node | None = None) -> Any:
+        """Call ``fn``; a wrong argument count is reported at ``ident`` (the function's
+        name), a failure at ``node`` (the whole command), as Go does."""
+        self.check_arity(ident or node, name, fn, len(argv))
         try:
             return fn(*argv)
         except FuncError as e:

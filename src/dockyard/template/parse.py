@@ -9,6 +9,7 @@ Errors are :class:`TemplateError` with Go's wording (``template: :1: unclosed ac
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,8 +114,8 @@ def _line(src: str, pos: int) -> int:
     return src.count("\n", 0, pos) + 1
 
 
-def _err(src: str, pos: int, msg: str) -> TemplateError:
-    return TemplateError(f"template: :{_line(src, pos)}: {msg}")
+def _err(src: str, pos: int, msg: str, name: str = "") -> TemplateError:
+    return TemplateError(f"template: {name}:{_line(src, pos)}: {msg}")
 
 
 def lex(src: str) -> list[Tok]:
@@ -231,8 +232,10 @@ def _lex_action(src: str, i: int, toks: list[Tok]) -> int:
             while k < n and src[k] != "'":
                 if src[k] == "\\":
                     k += 1
+                if k >= n or src[k] == "\n":
+                    break
                 k += 1
-            if k >= n:
+            if k >= n or src[k] != "'":
                 raise _err(src, i, "unterminated character constant")
             toks.append(Tok("char", src[i:k + 1], i))
             i = k + 1
@@ -241,9 +244,9 @@ def _lex_action(src: str, i: int, toks: list[Tok]) -> int:
             while k < n and (src[k].isalnum() or src[k] == "_"):
                 k += 1
             word = src[i:k]
-            if c == "." and k < n and word == "." and src[k].isdigit():
-                k, kind = _number(src, i), "number"
-                toks.append(Tok(kind, src[i:k], i))
+            if c == "." and i + 1 < n and src[i + 1].isdigit():
+                k = _number(src, i)
+                toks.append(Tok("number", src[i:k], i))
             else:
                 toks.append(Tok("var" if c == "$" else ("dot" if word == "." else "field"),
                                 word, i))
@@ -304,12 +307,14 @@ def unquote(s: str) -> str:
             out.append(chr(int(body[i + 1:i + 4], 8)))
             i += 4
         else:
-            raise ValueError(f"invalid syntax: {s}")
+            raise ValueError("invalid syntax")
     return "".join(out)
 
 
 def _number_value(text: str) -> int | float:
     t = text.replace("_", "")
+    if re.fullmatch(r"[+-]?0[0-7]+", t):  # Go: a leading 0 is octal
+        return int(t, 8)
     try:
         return int(t, 0)
     except ValueError:
@@ -323,16 +328,21 @@ def _number_value(text: str) -> int | float:
 # --- parser --------------------------------------------------------------------------
 
 class _Parser:
-    def __init__(self, src: str, funcs: frozenset[str]) -> None:
+    def __init__(self, src: str, funcs: frozenset[str], name: str) -> None:
         self.src = src
-        self.toks = lex(src)
+        self.name = name
+        try:
+            self.toks = lex(src)
+        except TemplateError as e:
+            raise TemplateError(str(e).replace("template: :", f"template: {name}:", 1)
+                                ) from None
         self.i = 0
         self.funcs = funcs
         self.vars: list[str] = ["$"]
         self.loop_depth = 0
 
     def err(self, msg: str, pos: int | None = None) -> TemplateError:
-        return _err(self.src, self.peek().pos if pos is None else pos, msg)
+        return _err(self.src, self.peek().pos if pos is None else pos, msg, self.name)
 
     def peek(self) -> Tok:
         return self.toks[self.i]
@@ -443,12 +453,18 @@ class _Parser:
                 self.next_non_space()
                 decl = [t.val]
                 is_assign = nxt.kind == "assign"
-            elif nxt.kind == "comma" and context == "range":
+            elif nxt.kind == "comma":
+                if context != "range":
+                    raise self.err(f"too many declarations in {context}", nxt.pos)
                 self.next_non_space()
                 t2 = self.next_non_space()
                 d = self.next_non_space()
-                if t2.kind != "var" or d.kind not in ("decl", "assign"):
+                if t2.kind != "var":
                     raise self.err("range can only initialize variables", t2.pos)
+                if d.kind == "comma":
+                    raise self.err("too many declarations in range", d.pos)
+                if d.kind not in ("decl", "assign"):
+                    raise self.err("range can only initialize variables", d.pos)
                 decl = [t.val, t2.val]
                 is_assign = d.kind == "assign"
             else:
@@ -470,12 +486,11 @@ class _Parser:
                     raise self.err("unclosed left paren", t.pos)
                 self.next()
                 break
-            cmds.append(self.command())
-            t = self.peek()
             if t.kind == "pipe":
+                raise self.err('unexpected "|" in command', t.pos)
+            cmds.append(self.command())
+            if self.peek().kind == "pipe":  # Go lets a pipeline end in "|"
                 self.next()
-                if self.peek_non_space().kind in ("right", "rparen"):
-                    raise self.err("missing command", t.pos)
         if not cmds:
             raise self.err(f"missing value for {context}", pos)
         for i, c in enumerate(cmds[1:]):
@@ -545,7 +560,7 @@ class _Parser:
             try:
                 return Literal(t.pos, t.val, unquote(t.val))
             except (ValueError, IndexError):
-                raise self.err(f"invalid syntax: {t.val}", t.pos) from None
+                raise self.err("invalid syntax", t.pos) from None
         if t.kind == "char":
             try:
                 return Literal(t.pos, t.val, ord(unquote('"' + t.val[1:-1] + '"')))
@@ -579,7 +594,8 @@ def _desc(t: Tok) -> str:
     return f'"{t.val}"' if t.kind != "text" else repr(t.val)
 
 
-def parse(src: str, funcs: frozenset[str]) -> list[Node]:
-    """Parse ``src``; ``funcs`` are the function names the template may call."""
-    nodes, _ = _Parser(src, funcs).parse_list(top=True)
+def parse(src: str, funcs: frozenset[str], name: str = "") -> list[Node]:
+    """Parse ``src`` (named ``name`` in errors); ``funcs`` are the function names the
+    template may call."""
+    nodes, _ = _Parser(src, funcs, name).parse_list(top=True)
     return nodes
