@@ -99,12 +99,18 @@ def test_inspect_errors_and_types(cli: Dy, busybox: str) -> None:
     assert r.stderr == "template parsing error: template: :1: unclosed action\n"
     r = cli("inspect", "-f", "{{index .Args 9}}", name)
     assert r.returncode == 1 and "index out of range: 9" in r.stderr
-    r = cli("inspect", "-f", "{{.NoSuchKey}}", name, check=True)
-    assert r.stdout == "<no value>\n"
+    # a field Docker's structs lack: an error, as Docker's raw-JSON fallback reports it
+    r = cli("inspect", "-f", "{{.NoSuchKey}}", name)
+    assert r.returncode == 1
+    assert r.stderr == ('template parsing error: template: :1:2: executing "" at '
+                        '<.NoSuchKey>: map has no entry for key "NoSuchKey"\n')
+    r = cli("inspect", "-f", "{{.Config.Labels.nokey}}|{{json .State.Health}}", name,
+            check=True)
+    assert r.stdout == "<no value>|null\n"
     # nil fields of Docker's typed structs print as Go prints them
     r = cli("inspect", "-f", "{{.Config.Entrypoint}} {{.HostConfig.CapAdd}} {{.ExecIDs}} "
             "{{.HostConfig.PidsLimit}} {{.State.Health}}", name, check=True)
-    assert r.stdout == "[] [] [] <nil> <no value>\n"
+    assert r.stdout == "[] [] [] <nil> <nil>\n"
 
 
 def _record(root: Path, name: str, labels: dict[str, str], status: str = "exited",
@@ -155,6 +161,9 @@ def test_ps_format_flags_and_filters(cli: Dy, busybox: str, root: Path) -> None:
             '{{.Label "com.example.tier"}}|{{.Labels}}|{{.State}}|{{.Status}}', check=True)
     assert r.stdout == "db|com.example.tier=db,x=1|exited|" + r.stdout.split("|")[3]
     assert r.stdout.split("|")[3].startswith("Exited (0) ")
+    r = cli("ps", "-a", "-f", f"name={labelled}", "--format",
+            'table {{.Label "com.example.tier"}}\\t{{.Names}}', check=True)
+    assert r.stdout.splitlines() == ["tier      NAMES", f"db        {labelled}"]
     r = cli("ps", "-f", f"name={up}", "--format", "table {{.ID}}\\t{{.Names}}\\t{{.Command}}",
             check=True)
     header, row = r.stdout.splitlines()

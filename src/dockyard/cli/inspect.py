@@ -47,17 +47,51 @@ NIL_TYPES = {**{k: "[]string" for k in _SLICES}, **{k: "map[string]string" for k
              **_POINTERS}
 
 
-def typed(v: Any, key: str = "") -> Any:
-    """``v`` with its nil struct fields as :class:`~dockyard.template.TypedNil`."""
-    from dockyard.template import TypedNil
+#: ``omitempty`` fields of a container's structs that its JSON leaves out when unset:
+#: their zero value in the typed struct is a nil of this Go type (``{{.State.Health}}`` is
+#: ``<nil>``) or, in ``_OMITTED_ZERO``, this value.
+_OMITTED = {
+    "": {"SizeRw": "*int64", "SizeRootFs": "*int64", "Node": "*types.ContainerNode"},
+    "State": {"Health": "*types.Health"},
+    "Config": {"ExposedPorts": "map[nat.Port]struct {}",
+               "Healthcheck": "*container.HealthConfig", "StopTimeout": "*int",
+               "Shell": "[]string"},
+}
+_OMITTED_ZERO = {"Config": {"ArgsEscaped": False, "NetworkDisabled": False, "MacAddress": "",
+                            "StopSignal": ""}}
+
+
+def typed(v: Any, key: str = "", path: str = "") -> Any:
+    """``v`` as Docker's typed structs hold it when a template runs on them: objects as
+    :class:`~dockyard.template.Struct` (a missing field is an error) except the maps
+    (``Labels``...), nil slices/maps/pointers as :class:`~dockyard.template.TypedNil`,
+    and a container's omitted ``omitempty`` fields back with their zero values."""
+    from dockyard.template import Struct, TypedNil
 
     if v is None and key in NIL_TYPES:
         return TypedNil(NIL_TYPES[key])
-    if isinstance(v, dict):
-        return {k: typed(x, k) for k, x in v.items()}
     if isinstance(v, list):
         return [typed(x) for x in v]
-    return v
+    if not isinstance(v, dict):
+        return v
+    fields = {k: typed(x, k, f"{path}.{k}") for k, x in v.items()}
+    if key in _MAPS:
+        return fields
+    st = Struct("struct", **fields)
+    st.json_sorted = False
+    if path in ("", ".State", ".Config") and ("HostConfig" in v or path):
+        part = path.lstrip(".")
+        added = set()
+        for k, go_type in _OMITTED.get(part, {}).items():
+            if k not in st:
+                st[k] = TypedNil(go_type)
+                added.add(k)
+        for k, zero in _OMITTED_ZERO.get(part, {}).items():
+            if k not in st:
+                st[k] = zero
+                added.add(k)
+        st.omitempty = frozenset(added)
+    return st
 
 
 def emit(found: list[Any], errors: list[str], fmt: str | None) -> int:
@@ -72,8 +106,14 @@ def emit(found: list[Any], errors: list[str], fmt: str | None) -> int:
             sys.stderr.write(f"template parsing error: {e}\n")
             return EXIT_TEMPLATE
         for obj in found:
+            # Docker runs the template on its typed struct first, and on the raw JSON
+            # (missing keys an error) if that fails
             try:
-                sys.stdout.write(tmpl.execute(typed(obj)) + "\n")
+                try:
+                    text = tmpl.execute(typed(obj))
+                except TemplateError:
+                    text = tmpl.execute(obj, missing_key_error=True)
+                sys.stdout.write(text + "\n")
             except TemplateError as e:
                 sys.stderr.write(f"template parsing error: {e}\n")
                 return 1

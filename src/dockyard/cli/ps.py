@@ -16,8 +16,13 @@ DEFAULT = ("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}
 HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
            "CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Ports": "PORTS",
            "State": "STATE", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES",
-           "Labels": "LABELS", "Label": "LABEL", "Mounts": "MOUNTS",
-           "LocalVolumes": "LOCAL VOLUMES", "Networks": "NETWORKS"}
+           "Labels": "LABELS", "Mounts": "MOUNTS", "LocalVolumes": "LOCAL VOLUMES",
+           "Networks": "NETWORKS"}
+
+
+def _label_header(name: str) -> str:
+    """docker/cli: a ``{{.Label "com.example.tier"}}`` column is headed ``tier``."""
+    return name.split(".")[-1].replace("-", " ").replace("_", " ")
 SPEC = {"all": "bool", "a": "=all", "quiet": "bool", "q": "=quiet", "no-trunc": "bool",
         "size": "bool", "s": "=size", "latest": "bool", "l": "=latest", "last": "str",
         "n": "=last", "filter": "list", "f": "=filter", "format": "str", "help": "bool"}
@@ -92,7 +97,8 @@ def run(ctx: Context, argv: list[str]) -> int:
 
     try:
         sys.stdout.write(render_rows(fmt, [_context(r, trunc, sizes.get(r.id))
-                                           for r in records], HEADERS))
+                                           for r in records],
+                                     {**HEADERS, "Label": _label_header}))
     except TemplateError as e:
         sys.stderr.write(f"{e}\n")
         return 1

@@ -37,6 +37,11 @@ class Struct(dict[str, Any]):
     go_type = "struct"
     #: the value a missing field reads as; ``_UNSET`` makes it an error
     zero: Any = _UNSET
+    #: ``{{json .}}`` of Docker's listing contexts is a map: keys sorted. A struct of
+    #: Docker's API types (inspect) keeps its field order: set this false.
+    json_sorted = True
+    #: fields ``{{json .}}`` leaves out while they hold their zero value
+    omitempty: frozenset[str] = frozenset()
 
     def __init__(self, go_type: str = "struct", zero: Any = _UNSET, /,
                  **fields: Any) -> None:
@@ -82,12 +87,15 @@ class Template:
         self.nodes = p.parse(src, frozenset(self.funcs), name)
 
     def execute(self, data: Any, out: list[str] | None = None,
-                funcs: dict[str, Callable[..., Any]] | None = None) -> str:
+                funcs: dict[str, Callable[..., Any]] | None = None,
+                missing_key_error: bool = False) -> str:
         """Run on ``data`` and return the text. What was written before an error is left
         in ``out`` (if given) when :class:`~dockyard.template.parse.TemplateError` is
-        raised."""
+        raised. ``missing_key_error`` is Go's ``Option("missingkey=error")``: a map key
+        that is not there is an error instead of ``<no value>``."""
         buf: list[str] = [] if out is None else out
         run = _Run(self, data, buf, {**self.funcs, **(funcs or {})})
+        run.missing_key_error = missing_key_error
         try:
             run.walk_list(data, self.nodes)
         except _ExecError as e:
@@ -108,6 +116,7 @@ class _Run:
         self.out = out
         self.funcs = funcs
         self.vars: list[tuple[str, Any]] = [("$", data)]
+        self.missing_key_error = False
 
     # --- control ---------------------------------------------------------------------
     def walk_list(self, dot: Any, nodes: list[p.Node]) -> None:
@@ -282,6 +291,8 @@ class _Run:
             if has_args:
                 raise _ExecError(node, f"{name} is not a method but has arguments")
             val = recv.get(name, MISSING)
+            if val is MISSING and self.missing_key_error:
+                raise _ExecError(node, f'map has no entry for key "{name}"')
             return val() if callable(val) else val
         raise _ExecError(node, f"can't evaluate field {name} in type {go_type(recv)}")
 

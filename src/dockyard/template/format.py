@@ -28,10 +28,11 @@ def prepare(fmt: str) -> Template:
         raise TemplateError(f"template parsing error: {e}") from None
 
 
-def render_rows(fmt: str, rows: Iterable[Any], headers: dict[str, str]) -> str:
+def render_rows(fmt: str, rows: Iterable[Any], headers: dict[str, Any]) -> str:
     """Each row through the template, one per line; with ``table``, a header row from
-    ``headers`` (field name -> column title, e.g. ``ID`` -> ``CONTAINER ID``) and the
-    columns aligned as Go's tabwriter (minwidth 10, padding 3)."""
+    ``headers`` (field name -> column title, e.g. ``ID`` -> ``CONTAINER ID``, or a
+    function of the field's arguments) and the columns aligned as Go's tabwriter
+    (minwidth 10, padding 3)."""
     tmpl = prepare(fmt)
     try:
         body = "".join(tmpl.execute(r) + "\n" for r in rows)

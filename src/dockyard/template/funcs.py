@@ -402,23 +402,33 @@ def _title(s: str) -> str:
 
 def _json(v: Any) -> str:
     """Docker's ``json``: ``json.Marshal`` without HTML escaping."""
+    text = json.dumps(_to_json(v), separators=(",", ":"), ensure_ascii=False, default=str)
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    if hasattr(v, "go_type") and getattr(v, "json_sorted", False):
+        # a listing context's own MarshalJSON (json.Marshal) escapes HTML characters
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text
+
+
+def _to_json(v: Any) -> Any:
+    """What Go's encoder sees: a Struct's data fields (sorted when it stands for a map;
+    ``omitempty`` fields left out), nils as null, an integral float64 under 1e21 without
+    a fraction."""
     if v is MISSING or isinstance(v, TypedNil):
-        v = None
-    if isinstance(v, dict) and hasattr(v, "go_type"):  # a Struct: its data fields, sorted
-        v = {k: x for k, x in sorted(v.items()) if not callable(x)}
-    text = json.dumps(_json_numbers(v), separators=(",", ":"), ensure_ascii=False,
-                      default=lambda x: None if isinstance(x, TypedNil) else str(x))
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-def _json_numbers(v: Any) -> Any:
-    """Go's encoder writes an integral float64 under 1e21 without a fraction."""
+        return None
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
         return int(v)
     if isinstance(v, dict):
-        return {k: _json_numbers(x) for k, x in v.items()}
+        items = list(v.items())
+        if hasattr(v, "go_type"):
+            omit: frozenset[str] = getattr(v, "omitempty", frozenset())
+            items = [(k, x) for k, x in items if not callable(x) and not (
+                k in omit and (isinstance(x, TypedNil) or not x))]
+            if getattr(v, "json_sorted", True):
+                items.sort()
+        return {k: _to_json(x) for k, x in items}
     if isinstance(v, list | tuple):
-        return [_json_numbers(x) for x in v]
+        return [_to_json(x) for x in v]
     return v
 
 
