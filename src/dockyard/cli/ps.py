@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +51,7 @@ def _expand(argv: list[str]) -> list[str]:
 
 def run(ctx: Context, argv: list[str]) -> int:
     from dockyard.cli._args import parse
-    from dockyard.engine.containers import ContainerStore
+    from dockyard.engine.lifecycle import Engine
     from dockyard.errors import DockyardError, InvalidArgument
 
     try:
@@ -74,11 +73,15 @@ def run(ctx: Context, argv: list[str]) -> int:
     if flags.flag("latest"):
         last = 1
     try:
-        with ContainerStore(ctx.root) as store:
-            # A foreground `run` killed with its container leaves "running": say exited.
-            store.reconcile(lambda r: r.pid > 0 and os.path.exists(f"/proc/{r.pid}"))
-            records = store.list(all=flags.flag("all"), filters=filters,
-                                 limit=max(last, 0))
+        engine = Engine(ctx.root, ctx.exec_root)
+        try:
+            # A killed monitor or foreground `run` (a host restart) leaves "running"
+            # behind: say exited once nobody runs the container.
+            engine.refresh_all()
+            records = engine.containers.list(all=flags.flag("all"), filters=filters,
+                                             limit=max(last, 0))
+        finally:
+            engine.close()
     except DockyardError as e:
         sys.stderr.write(f"Error response from daemon: {e}\n")
         return 1
