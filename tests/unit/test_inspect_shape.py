@@ -85,3 +85,17 @@ def test_container_group_lists_every_docker_container_verb() -> None:
         exists = importlib.util.find_spec(f"dockyard.cli.{module}") is not None
         if verb not in ("list", "ps"):
             assert (f"  {verb} " in usage) == exists, verb
+
+
+def test_ps_ports_column_is_dockers_displayable_ports() -> None:
+    from dockyard.cli.ps import _ports
+
+    running = _record(status="running")
+    ports = {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}], "443/tcp": None,
+             "81/tcp": [{"HostIp": "127.0.0.1", "HostPort": "81"}],
+             "82/tcp": [{"HostIp": "127.0.0.1", "HostPort": "82"}],
+             "53/udp": None, "54/udp": None}
+    assert _ports(running, ports) == (
+        "53-54/udp, 127.0.0.1:81-82->81-82/tcp, 443/tcp, 0.0.0.0:8080->80/tcp")
+    assert _ports(_record(status="exited"), ports) == ""
+    assert _ports(running, {}) == ""

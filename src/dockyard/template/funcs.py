@@ -410,6 +410,20 @@ def _json(v: Any) -> str:
     return text
 
 
+def _needs_args(f: Any) -> bool:
+    """A method with parameters (``Label``) is not part of ``{{json .}}``."""
+    if not callable(f):
+        return False
+    import inspect
+
+    try:
+        return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                      p.POSITIONAL_OR_KEYWORD)
+                   for p in inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        return True
+
+
 def _to_json(v: Any) -> Any:
     """What Go's encoder sees: a Struct's data fields (sorted when it stands for a map;
     ``omitempty`` fields left out), nils as null, an integral float64 under 1e21 without
@@ -422,8 +436,9 @@ def _to_json(v: Any) -> Any:
         items = list(v.items())
         if hasattr(v, "go_type"):
             omit: frozenset[str] = getattr(v, "omitempty", frozenset())
-            items = [(k, x) for k, x in items if not callable(x) and not (
-                k in omit and (isinstance(x, TypedNil) or not x))]
+            items = [(k, x() if callable(x) else x) for k, x in items
+                     if not _needs_args(x) and not (
+                         k in omit and (isinstance(x, TypedNil) or not x))]
             if getattr(v, "json_sorted", True):
                 items.sort()
         return {k: _to_json(x) for k, x in items}
