@@ -91,6 +91,15 @@ def test_inspect_errors_and_types(cli: Dy, busybox: str) -> None:
     assert r.returncode == 1 and r.stderr == f"Error: No such image: {name}\n"
     r = cli("inspect", "--type", "container", "-f", "{{.Name}}", name, check=True)
     assert r.stdout == f"/{name}\n"
+    vol = _name("vol")
+    cli("volume", "create", vol, check=True)
+    try:
+        r = cli("inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}}", vol, check=True)
+        assert r.stdout == f"{vol} local local\n"
+        r = cli("inspect", "--type", "volume", "nope")
+        assert r.returncode == 1 and r.stderr == "Error: No such volume: nope\n"
+    finally:
+        cli("volume", "rm", vol)
     r = cli("image", "inspect", "-f", "{{.Id}} {{json .RepoTags}}", "busybox", check=True)
     assert r.stdout == f'{busybox} ["busybox:latest"]\n'
     # templates: a parse error is Docker's 64, a failed execution 1

@@ -153,7 +153,7 @@ def run(ctx: Context, argv: list[str], kind: str = "") -> int:
                          f"See 'dockyard {prog} --help'.\n")
         return 1
     kind = kind or opts["type"]
-    if kind not in ("", "container", "image"):
+    if kind not in ("", "container", "image", "volume"):
         sys.stderr.write(f'"{kind}" is not a valid value for --type\n')
         return 1
     found, errors = lookup(ctx, names, kind, opts["size"])
@@ -162,7 +162,8 @@ def run(ctx: Context, argv: list[str], kind: str = "") -> int:
 
 def lookup(ctx: Context, names: list[str], kind: str, size: bool
            ) -> tuple[list[Any], list[str]]:
-    """Containers first, then images (Docker's order for ``inspect`` without ``--type``)."""
+    """Containers first, then images, then volumes (Docker's order for ``inspect``
+    without ``--type``)."""
     from dockyard.errors import DockyardError, NotFound
 
     results: list[Any] = [None] * len(names)
@@ -186,13 +187,28 @@ def lookup(ctx: Context, names: list[str], kind: str, size: bool
                         results[i] = e
         finally:
             images.close()
+    if kind in ("", "volume"):
+        from dockyard.engine.volumes import Volumes
+
+        vols = Volumes(ctx.root)
+        try:
+            for i, name in enumerate(names):
+                if isinstance(results[i], dict):
+                    continue
+                try:
+                    results[i] = vols.inspect(name)
+                except DockyardError as e:
+                    if not isinstance(results[i], Exception) or not isinstance(e, NotFound):
+                        results[i] = e
+        finally:
+            vols.close()
     found: list[Any] = []
     errors: list[str] = []
     for name, r in zip(names, results, strict=True):
         if isinstance(r, dict):
             found.append(r)
         elif isinstance(r, NotFound) or r is None:
-            noun = {"container": "container", "image": "image"}.get(kind, "object")
+            noun = kind or "object"
             errors.append(f"No such {noun}: {name}")
         else:
             errors.append(" ".join(str(r).split()))
