@@ -146,7 +146,13 @@ def run(ctx: Context, argv: list[str], kind: str = "") -> int:
         sys.stderr.write(f"{e}\nSee 'dockyard {prog} --help'.\n")
         return 125
     if opts["help"]:
-        sys.stdout.write(f"Usage:  {USAGE}\n\nReturn low-level information on objects\n")
+        sys.stdout.write(f"Usage:  {USAGE}\n\nReturn low-level information on Docker objects\n\n"
+                         "Options:\n"
+                         "  -f, --format string   Format the output using the given Go "
+                         "template\n"
+                         "  -s, --size            Display total file sizes if the type is "
+                         "container\n"
+                         "      --type string     Return JSON for specified type\n")
         return 0
     if not names:
         sys.stderr.write(f'"dockyard {prog}" requires at least 1 argument.\n'

@@ -19,6 +19,31 @@ HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
            "Networks": "NETWORKS"}
 
 
+HELP = """\
+Usage:  dockyard ps [OPTIONS]
+
+List containers
+
+Options:
+  -a, --all             Show all containers (default shows just running)
+  -f, --filter filter   Filter output based on conditions provided
+      --format string   Pretty-print containers using a Go template
+  -n, --last int        Show n last created containers (includes all states) (default -1)
+  -l, --latest          Show the latest created container (includes all states)
+      --no-trunc        Don't truncate output
+  -q, --quiet           Only display container IDs
+  -s, --size            Display total file sizes
+"""
+
+
+def _image(image: str, trunc: bool) -> str:
+    """An image given by ID shows as a short ID unless ``--no-trunc``."""
+    import re
+
+    m = re.fullmatch(r"(?:sha256:)?([0-9a-f]{64})", image)
+    return m.group(1)[:12] if m and trunc else image
+
+
 def _label_header(name: str) -> str:
     """docker/cli: a ``{{.Label "com.example.tier"}}`` column is headed ``tier``."""
     return name.split(".")[-1].replace("-", " ").replace("_", " ")
@@ -68,7 +93,7 @@ def run(ctx: Context, argv: list[str]) -> int:
         sys.stderr.write(f"{e}\nSee 'dockyard ps --help'.\n")
         return 125
     if flags.flag("help"):
-        sys.stdout.write("Usage:  dockyard ps [OPTIONS]\n\nList containers\n")
+        sys.stdout.write(HELP)
         return 0
     if flags.flag("latest"):
         last = 1
@@ -138,9 +163,9 @@ def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None,
     return Struct(
         "*formatter.containerContext",
         ID=r.short_id if trunc else r.id,
-        Image=r.image,
+        Image=_image(r.image, trunc),
         Command=go_repr(cmd),
-        CreatedAt=time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
+        CreatedAt=time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(created)),
         RunningFor=human_duration(time.time() - created) + " ago",
         Ports=lambda: _ports(r, settings().get("Ports") or {}),
         State=r.status.value,
