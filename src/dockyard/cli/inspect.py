@@ -75,7 +75,7 @@ def typed(v: Any, key: str = "", path: str = "") -> Any:
     if not isinstance(v, dict):
         return v
     fields = {k: typed(x, k, f"{path}.{k}") for k, x in v.items()}
-    if key in _MAPS:
+    if key in _MAPS or path == ".HostConfig.LogConfig.Config":
         return fields
     st = Struct("struct", **fields)
     st.json_sorted = False

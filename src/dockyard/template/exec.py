@@ -8,7 +8,6 @@ error, a callable field a method: ``{{.Label "k"}}``), lists as slices.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -67,6 +66,8 @@ class _ExecError(Exception):
 
 @functools.cache
 def _arity(f: Callable[..., Any]) -> tuple[int, int | None]:
+    import inspect  # ~10 ms: only when a function is called
+
     params = inspect.signature(f).parameters.values()
     if any(x.kind is inspect.Parameter.VAR_POSITIONAL for x in params):
         return (sum(1 for x in params if x.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD

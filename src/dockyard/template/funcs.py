@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -368,6 +367,12 @@ def _lt(a: Any, b: Any) -> bool:
     return bool(a < b)
 
 
+def _urlquery(s: str) -> str:
+    import urllib.parse
+
+    return urllib.parse.quote_plus(s)
+
+
 def _js(s: str) -> str:
     """Go's ``template.JSEscapeString``."""
     out = []
@@ -486,7 +491,7 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "html": lambda *a: _print(*a).replace("&", "&amp;").replace("<", "&lt;").replace(
         ">", "&gt;").replace('"', "&#34;").replace("'", "&#39;"),
     "js": lambda *a: _js(_print(*a)),
-    "urlquery": lambda *a: urllib.parse.quote_plus(_print(*a)),
+    "urlquery": lambda *a: _urlquery(_print(*a)),
     "json": _json,
     "split": _split,
     "join": _join,
