@@ -85,7 +85,7 @@ class Template:
         self.src = src
         self.name = name
         self.funcs = {**FUNCS, **(funcs or {})}
-        self.nodes = p.parse(src, frozenset(self.funcs), name)
+        self.nodes, self.defines = p.parse(src, frozenset(self.funcs), name)
 
     def execute(self, data: Any, out: list[str] | None = None,
                 funcs: dict[str, Callable[..., Any]] | None = None,
@@ -95,7 +95,7 @@ class Template:
         raised. ``missing_key_error`` is Go's ``Option("missingkey=error")``: a map key
         that is not there is an error instead of ``<no value>``."""
         buf: list[str] = [] if out is None else out
-        run = _Run(self, data, buf, {**self.funcs, **(funcs or {})})
+        run = _Run(self.defines, data, buf, {**self.funcs, **(funcs or {})})
         run.missing_key_error = missing_key_error
         try:
             run.walk_list(data, self.nodes)
@@ -112,8 +112,9 @@ class Template:
 
 
 class _Run:
-    def __init__(self, tmpl: Template, data: Any, out: list[str],
+    def __init__(self, defines: dict[str, list[p.Node]], data: Any, out: list[str],
                  funcs: dict[str, Callable[..., Any]]) -> None:
+        self.defines = defines
         self.out = out
         self.funcs = funcs
         self.vars: list[tuple[str, Any]] = [("$", data)]
@@ -140,6 +141,16 @@ class _Run:
             self.branch(dot, node)
         elif isinstance(node, p.Loop):
             raise _Break() if node.kind == "break" else _Continue()
+        elif isinstance(node, p.Call):
+            body = self.defines.get(node.name)
+            if body is None:
+                raise _ExecError(node, f'template "{node.name}" not defined')
+            value = self.pipe(dot, node.pipe) if node.pipe is not None else None
+            saved, self.vars = self.vars, [("$", value)]
+            try:
+                self.walk_list(value, body)
+            finally:
+                self.vars = saved
 
     def branch(self, dot: Any, node: p.Branch) -> None:
         assert node.pipe is not None

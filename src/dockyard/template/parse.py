@@ -95,6 +95,13 @@ class Branch(Node):
 
 
 @dataclass
+class Call(Node):
+    """``{{template "name" pipeline}}`` (``src`` is the whole action)."""
+    name: str = ""
+    pipe: Pipe | None = None
+
+
+@dataclass
 class Loop(Node):
     """``break`` or ``continue``."""
     kind: str = ""
@@ -340,6 +347,7 @@ class _Parser:
         self.funcs = funcs
         self.vars: list[str] = ["$"]
         self.loop_depth = 0
+        self.defines: dict[str, list[Node]] = {}
 
     def err(self, msg: str, pos: int | None = None) -> TemplateError:
         return _err(self.src, self.peek().pos if pos is None else pos, msg, self.name)
@@ -396,7 +404,12 @@ class _Parser:
                     if kw.val == "end":
                         self.expect_right("end")
                     return nodes, kw.val
-                nodes.append(self.control(kw))
+                if kw.val == "define":
+                    if not top:
+                        raise self.err("unexpected <define> in command", kw.pos)
+                    self.define()
+                    continue
+                nodes.append(self.control(kw, t.pos))
                 continue
             pipe = self.pipeline("command", t.pos)
             nodes.append(Action(t.pos, self.src_of(t.pos), pipe))
@@ -405,14 +418,57 @@ class _Parser:
         end = self.toks[self.i - 1].pos + len(self.toks[self.i - 1].val)
         return self.src[start:end]
 
-    def control(self, kw: Tok) -> Node:
+    def template_name(self, context: str) -> Tok:
+        t = self.next_non_space()
+        if t.kind != "string":
+            raise self.err(f"unexpected {_desc(t)} in {context} clause", t.pos)
+        return t
+
+    def body(self, context: str) -> list[Node]:
+        """A ``define``/``block`` body: its own variables, up to its ``{{end}}``."""
+        saved, self.vars = self.vars, ["$"]
+        loops, self.loop_depth = self.loop_depth, 0
+        body, term = self.parse_list(top=False)
+        if term != "end":
+            raise self.err(f"unexpected {{{{else}}}} in {context} clause")
+        self.vars, self.loop_depth = saved, loops
+        return body
+
+    def define(self) -> None:
+        tok = self.template_name("define")
+        name = unquote(tok.val)
+        self.expect_right("define clause")
+        self.add_define(name, self.body("define"), tok.pos)
+
+    def add_define(self, name: str, body: list[Node], pos: int) -> None:
+        """Go lets an empty definition be replaced or be ignored, not two real ones."""
+        def empty(nodes: list[Node]) -> bool:
+            return all(isinstance(n, Text) and not n.text.strip() for n in nodes)
+
+        old = self.defines.get(name)
+        if old is not None and not empty(old) and not empty(body):
+            raise self.err(f'template: multiple definition of template "{name}"', pos)
+        if old is None or not empty(body):
+            self.defines[name] = body
+
+    def control(self, kw: Tok, start: int) -> Node:
         if kw.val in ("break", "continue"):
             if not self.loop_depth:
                 raise self.err(f"{{{{{kw.val}}}}} outside {{{{range}}}}", kw.pos)
             self.expect_right(kw.val)
             return Loop(kw.pos, kw.val, kw.val)
-        if kw.val in ("define", "template", "block"):
-            raise self.err(f"{kw.val} is not supported by dockyard's templates", kw.pos)
+        if kw.val in ("template", "block"):
+            name_tok = self.template_name(kw.val)
+            name = unquote(name_tok.val)
+            pipe = None
+            if self.peek_non_space().kind != "right" or kw.val == "block":
+                pipe = self.pipeline(f"{kw.val} clause", name_tok.pos)
+            else:
+                self.expect_right(f"{kw.val} clause")
+            src = self.src[start:self.toks[self.i - 1].pos + 2]
+            if kw.val == "block":
+                self.add_define(name, self.body("block"), name_tok.pos)
+            return Call(name_tok.pos, src, name, pipe)
         if kw.val not in ("if", "range", "with"):
             raise self.err(f"unexpected {kw.val}", kw.pos)
         return self.branch(kw.val, kw.pos)
@@ -487,7 +543,7 @@ class _Parser:
                 self.next()
                 break
             if t.kind == "pipe":
-                raise self.err('unexpected "|" in command', t.pos)
+                raise self.err(f'unexpected "|" in {context}', t.pos)
             cmds.append(self.command())
             if self.peek().kind == "pipe":  # Go lets a pipeline end in "|"
                 self.next()
@@ -594,8 +650,10 @@ def _desc(t: Tok) -> str:
     return f'"{t.val}"' if t.kind != "text" else repr(t.val)
 
 
-def parse(src: str, funcs: frozenset[str], name: str = "") -> list[Node]:
+def parse(src: str, funcs: frozenset[str], name: str = ""
+          ) -> tuple[list[Node], dict[str, list[Node]]]:
     """Parse ``src`` (named ``name`` in errors); ``funcs`` are the function names the
-    template may call."""
-    nodes, _ = _Parser(src, funcs, name).parse_list(top=True)
-    return nodes
+    template may call. Returns its nodes and the templates it defines by name."""
+    parser = _Parser(src, funcs, name)
+    nodes, _ = parser.parse_list(top=True)
+    return nodes, parser.defines
