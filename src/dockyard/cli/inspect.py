@@ -166,6 +166,22 @@ def run(ctx: Context, argv: list[str], kind: str = "") -> int:
     return emit(found, errors, opts["format"])
 
 
+def _refresh(ctx: Context, names: list[str]) -> None:
+    """A container that says it runs while nobody runs it is shown exited (as ``ps``)."""
+    from dockyard.engine.lifecycle import Engine
+    from dockyard.errors import DockyardError
+
+    engine = Engine(ctx.root, ctx.exec_root)
+    try:
+        for name in names:
+            try:
+                engine.refresh(engine.containers.get(name))
+            except DockyardError:
+                continue
+    finally:
+        engine.close()
+
+
 def lookup(ctx: Context, names: list[str], kind: str, size: bool
            ) -> tuple[list[Any], list[str]]:
     """Containers first, then images, then volumes (Docker's order for ``inspect``
@@ -176,6 +192,7 @@ def lookup(ctx: Context, names: list[str], kind: str, size: bool
     if kind in ("", "container"):
         from dockyard.engine.inspect import inspect_containers
 
+        _refresh(ctx, names)
         for i, got in enumerate(inspect_containers(ctx.root, names, size)):
             results[i] = got
     if kind in ("", "image"):
