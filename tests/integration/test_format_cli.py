@@ -122,6 +122,26 @@ def test_inspect_errors_and_types(cli: Dy, busybox: str) -> None:
     assert r.stdout == "[] [] [] <nil> <nil>\n"
 
 
+def test_inspect_and_ps_show_run_flags(cli: Dy, busybox: str) -> None:
+    name, vol = _name("flags"), _name("flagsvol")
+    try:
+        cli("run", "--name", name, "-v", f"{vol}:/data", "-m", "64m", "--restart",
+            "on-failure:2", "-l", "tier=db", "-e", "X=1", "busybox", "true", check=True)
+        r = cli("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}} "
+                "{{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.Config.Labels}} "
+                "{{index .Config.Labels \"tier\"}} {{range .Mounts}}{{.Type}}:{{.Name}}:"
+                "{{.Destination}}:{{.RW}}{{end}}", name, check=True)
+        assert r.stdout == f"67108864 on-failure 2 map[tier:db] db volume:{vol}:/data:true\n"
+        r = cli("ps", "-a", "--no-trunc", "-f", f"name={name}", "--format",
+                "{{.Mounts}}|{{.LocalVolumes}}|{{.Labels}}", check=True)
+        assert r.stdout == f"{vol}|1|tier=db\n"
+        r = cli("ps", "-a", "-f", f"name={name}", "--format", "{{.Mounts}}", check=True)
+        assert r.stdout == (vol if len(vol) <= 15 else vol[:14] + "…") + "\n"
+    finally:
+        cli("rm", "-v", name)
+        cli("volume", "rm", vol)
+
+
 def _record(root: Path, name: str, labels: dict[str, str], status: str = "exited",
             exit_code: int = 0) -> str:
     """A stopped container as ``create -l`` would leave it (``run`` has no ``-l`` yet)."""
