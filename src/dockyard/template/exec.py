@@ -119,6 +119,8 @@ class _Run:
         self.funcs = funcs
         self.vars: list[tuple[str, Any]] = [("$", data)]
         self.missing_key_error = False
+        #: the node evaluated last: where Go reports a bad value (``s.at(node)``)
+        self.at: p.Node = p.Text(0, "", "")
 
     # --- control ---------------------------------------------------------------------
     def walk_list(self, dot: Any, nodes: list[p.Node]) -> None:
@@ -181,7 +183,10 @@ class _Run:
         elif val is None or val is MISSING or isinstance(val, TypedNil):
             items = []
         else:
-            raise _ExecError(node.pipe, f"range can't iterate over {go_str(val)}")
+            raise _ExecError(self.at, f"range can't iterate over {go_str(val)}")
+        if isinstance(val, int) and not isinstance(val, bool) and len(decl) > 1:
+            raise _ExecError(self.at, f"can't use {val} to iterate over more than one "
+                                      "variable")
         mark = len(self.vars)
         for k, v in items:
             if len(decl) == 1:
@@ -225,6 +230,7 @@ class _Run:
 
     def command(self, dot: Any, cmd: p.Command, final: Any) -> Any:
         first = cmd.args[0]
+        self.at = first
         if isinstance(first, p.Field):
             return self.chain(first, dot, first.names, cmd.args[1:], final, dot)
         if isinstance(first, p.Variable):
@@ -250,6 +256,7 @@ class _Run:
                              f"can't give argument to non-function {cmd.args[0].src}")
 
     def arg(self, dot: Any, node: p.Node) -> Any:
+        self.at = node
         if isinstance(node, p.Literal):
             return node.value
         if isinstance(node, p.Field):
@@ -311,6 +318,7 @@ class _Run:
     def call(self, dot: Any, cmd: p.Command, name: str, args: list[p.Node],
              final: Any) -> Any:
         fn = self.funcs[name]
+        self.at = cmd.args[0]
         if name in ("and", "or"):
             if not args and final is _UNSET:
                 raise _ExecError(cmd.args[0], f"wrong number of args for {name}: want at "
@@ -328,12 +336,15 @@ class _Run:
             want = types[i] if i < len(types) else "any"
             if isinstance(a, p.Literal) and want != "any" and not check_type(a.value, want):
                 what = {"string": "expected string", "int": "expected integer"}.get(want)
+                if a.src == "nil":
+                    raise _ExecError(a, f"cannot assign nil to {want}")
                 raise _ExecError(a, f"{what}; found {a.src}" if what else
                                  f"can't handle {a.src} for arg of type {want}")
-            argv.append(self.typed_arg(a, self.arg(dot, a), want))
+            value = self.arg(dot, a)
+            argv.append(self.typed_arg(self.at, value, want))
         if final is not _UNSET:
             want = types[len(args)] if len(args) < len(types) else "any"
-            argv.append(self.typed_arg(cmd.args[0], final, want))
+            argv.append(self.typed_arg(self.at, final, want))
         return self.invoke(cmd, name, fn, argv, cmd.args[0])
 
     def typed_arg(self, node: p.Node, value: Any, want: str) -> Any:

@@ -58,7 +58,7 @@ def go_type(v: Any) -> str:
     if isinstance(v, str):
         return "string"
     if isinstance(v, list | tuple):
-        return "[]interface {}"
+        return "[]string" if v and all(isinstance(x, str) for x in v) else "[]interface {}"
     if isinstance(v, dict):
         return getattr(v, "go_type", "map[string]interface {}")
     return type(v).__name__
@@ -183,8 +183,7 @@ def sprintf(fmt: str, *args: Any) -> str:
             continue
         a = args[argi]
         argi += 1
-        out.append(_pad(_one(verb, a, flags, prec), flags, width,
-                        numeric=verb in "dxXobfeEgG" and isinstance(a, int | float)))
+        out.append(_formatted(verb, a, flags, width, prec))
     out.append(fmt[pos:])
     if argi < len(args):
         out.append("%!(EXTRA " + ", ".join(f"{go_type(a)}={go_str(a, False)}"
@@ -192,11 +191,28 @@ def sprintf(fmt: str, *args: Any) -> str:
     return "".join(out)
 
 
-def _one(verb: str, a: Any, flags: str, prec: str | None) -> str:
+class _BadVerb(Exception):
+    pass
+
+
+def _formatted(verb: str, a: Any, flags: str, width: str | None, prec: str | None) -> str:
+    """One operand, padded to ``width``; a verb that does not fit its type prints as Go's
+    ``%!d(string=x)``, a slice gets the verb applied to each element."""
     if a is MISSING:
         a = None
-    if isinstance(a, list | tuple) and verb not in "vT":  # fmt applies the verb to each
-        return "[" + " ".join(_one(verb, x, flags, prec) for x in a) + "]"
+    if isinstance(a, list | tuple) and verb not in "vT":
+        return "[" + " ".join(_formatted(verb, x, flags, width, prec) for x in a) + "]"
+    try:
+        text = _one(verb, a, flags, prec)
+    except _BadVerb:
+        if a is None:
+            return f"%!{verb}(<nil>)"
+        return f"%!{verb}({go_type(a)}={_pad(go_str(a, False), flags, width, False)})"
+    return _pad(text, flags, width,
+                numeric=verb in "dxXobfeEgG" and isinstance(a, int | float))
+
+
+def _one(verb: str, a: Any, flags: str, prec: str | None) -> str:
     if verb == "T":
         return go_type(a)
     if verb == "v" or (verb == "s" and isinstance(a, str | dict)):
@@ -205,15 +221,15 @@ def _one(verb: str, a: Any, flags: str, prec: str | None) -> str:
             s = s[:int(prec)]
         return s
     if a is None:
-        return f"%!{verb}(<nil>)"
+        raise _BadVerb()
     if verb == "q" and isinstance(a, int) and not isinstance(a, bool):
         return "'" + go_repr(chr(a))[1:-1].replace("'", "\\'").replace('\\"', '"') + "'"
     if verb == "U" and isinstance(a, int) and not isinstance(a, bool):
         return f"U+{a:04X}"
-    if verb == "q":
-        return go_repr(a) if isinstance(a, str) else f"%!q({go_type(a)}={go_str(a, False)})"
-    if verb == "t":
-        return go_str(a) if isinstance(a, bool) else f"%!t({go_type(a)}={go_str(a, False)})"
+    if verb == "q" and isinstance(a, str):
+        return go_repr(a)
+    if verb == "t" and isinstance(a, bool):
+        return go_str(a)
     if verb in "dxXobc" and isinstance(a, int) and not isinstance(a, bool):
         if verb == "c":
             return chr(a)
@@ -227,14 +243,14 @@ def _one(verb: str, a: Any, flags: str, prec: str | None) -> str:
     if verb in "xX" and isinstance(a, str):
         h = a.encode().hex()
         return h.upper() if verb == "X" else h
-    if verb in "feEgG" and isinstance(a, int | float) and not isinstance(a, bool):
+    if verb in "feEgG" and isinstance(a, float):
         if verb in "gG" and not prec:
             s = go_float(float(a))
             return s.upper() if verb == "G" else s
         p = int(prec) if prec else 6
         s = format(float(a), f"{'+' if '+' in flags else ''}.{p}{verb}")
         return re.sub(r"e([+-])(\d)$", r"e\g<1>0\2", s)
-    return f"%!{verb}({go_type(a)}={go_str(a, False)})"
+    raise _BadVerb()
 
 
 def _pad(s: str, flags: str, width: str | None, numeric: bool) -> str:
@@ -284,6 +300,8 @@ def _index(v: Any, *keys: Any) -> Any:
 
 
 def _slice(v: Any, *idx: Any) -> Any:
+    if v is None or v is MISSING:
+        raise FuncError("slice of untyped nil")
     if not isinstance(v, list | tuple | str):
         raise FuncError(f"can't slice item of type {go_type(v)}")
     if len(idx) > 2:

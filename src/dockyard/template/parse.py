@@ -572,8 +572,7 @@ class _Parser:
                 raise self.err(f"unexpected {_desc(nxt)} in operand", nxt.pos)
         if not args:
             raise self.err("empty command", start)
-        return Command(start, self.src[start:self.toks[self.i - 1].pos
-                                       + len(self.toks[self.i - 1].val)], args)
+        return Command(start, self.src[start:_end(args[-1])], args)
 
     def operand(self) -> Node | None:
         t = self.peek()
