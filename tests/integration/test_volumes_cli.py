@@ -49,6 +49,12 @@ def test_volume_create_inspect_ls_rm(cli: Dy, root: Path) -> None:
     assert _names(cli, "--filter", "name=2") == ["vol2"]
     assert cli("volume", "ls", "--format", "{{.Name}}:{{.Driver}}",
                check=True).stdout == "vol1:local\nvol2:local\n"
+    assert cli("volume", "inspect", "-f", "{{.Name}} {{.Labels}} {{.Options}}", "vol2",
+               check=True).stdout == "vol2 map[] map[]\n"  # nil maps, as Go prints them
+    assert cli("inspect", "-f", "{{.Name}} {{.Scope}}", "vol1",
+               check=True).stdout == "vol1 local\n"
+    r = cli("inspect", "--type", "volume", "nope")
+    assert r.returncode == 1 and r.stderr == "Error: No such volume: nope\n"
     r = cli("volume", "inspect", "nope")
     assert r.returncode == 1 and r.stdout == "[]\n"
     assert r.stderr == "Error response from daemon: get nope: no such volume\n"

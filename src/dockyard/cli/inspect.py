@@ -1,4 +1,4 @@
-"""``dockyard inspect [-f FORMAT] [-s] [--type container|image] NAME...`` (also the body of
+"""``dockyard inspect [-f FORMAT] [-s] [--type container|image|volume] NAME...`` (also the body of
 ``container inspect``): Docker's JSON, or each object through a Go template."""
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def run(ctx: Context, argv: list[str], kind: str = "") -> int:
                          f"See 'dockyard {prog} --help'.\n")
         return 1
     kind = kind or opts["type"]
-    if kind not in ("", "container", "image"):
+    if kind not in ("", "container", "image", "volume"):
         sys.stderr.write(f'"{kind}" is not a valid value for --type\n')
         return 1
     found, errors = lookup(ctx, names, kind, opts["size"])
@@ -146,14 +146,34 @@ def lookup(ctx: Context, names: list[str], kind: str, size: bool
                         results[i] = e
         finally:
             images.close()
+    if kind in ("", "volume"):  # volumes (engine/volumes.py)
+        _lookup_volumes(ctx, names, results)
     found: list[Any] = []
     errors: list[str] = []
     for name, r in zip(names, results, strict=True):
         if isinstance(r, dict):
             found.append(r)
         elif isinstance(r, NotFound) or r is None:
-            noun = {"container": "container", "image": "image"}.get(kind, "object")
+            noun = {"container": "container", "image": "image",
+                    "volume": "volume"}.get(kind, "object")
             errors.append(f"No such {noun}: {name}")
         else:
             errors.append(" ".join(str(r).split()))
     return found, errors
+
+
+def _lookup_volumes(ctx: Context, names: list[str], results: list[Any]) -> None:
+    """Names not found yet that are volumes: ``docker volume inspect``'s objects."""
+    from dockyard.engine.volumes import Volumes
+    from dockyard.errors import NotFound
+
+    vols = Volumes(ctx.root)
+    try:
+        for i, name in enumerate(names):
+            if not isinstance(results[i], dict):
+                try:
+                    results[i] = vols.inspect(name)
+                except NotFound:
+                    pass
+    finally:
+        vols.close()
