@@ -1,4 +1,4 @@
-"""``dockyard inspect [-f FORMAT] [-s] [--type container|image] NAME...`` (also the body of
+"""``dockyard inspect [-f FORMAT] [-s] [--type container|image|volume] NAME...`` (also the body of
 ``container inspect``): Docker's JSON, or each object through a Go template."""
 
 from __future__ import annotations
@@ -236,3 +236,4 @@ def lookup(ctx: Context, names: list[str], kind: str, size: bool
         else:
             errors.append(" ".join(str(r).split()))
     return found, errors
+
