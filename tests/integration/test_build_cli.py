@@ -381,3 +381,30 @@ def test_rmi_of_a_built_image_takes_its_untagged_parents(cli: Dy, busybox: str,
     assert out.startswith("Untagged: gone:1\nDeleted: sha256:")
     assert _all_images(cli) == before
     assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
+
+
+def test_a_rebuild_follows_its_inputs(cli: Dy, busybox: str, tmp_path: Path) -> None:
+    """Nothing changed: every step cached (the build memo answers); a re-tagged base,
+    a removed result or a touched file are each noticed."""
+    ctx = _ctx(tmp_path, "FROM busybox\nCOPY f /f\nRUN cat /f > /g\n", {"f": "one\n"})
+    first = cli("build", "-t", "memo:1", str(ctx), check=True).stdout
+    assert "Using cache" not in first
+    built = first.split("Successfully built ")[1].split()[0]
+    for _ in range(2):
+        again = cli("build", "-t", "memo:1", str(ctx), check=True).stdout
+        assert again.count("Using cache") == 2
+        assert again.endswith(f"Successfully built {built}\nSuccessfully tagged memo:1\n")
+    os.utime(ctx / "f", (1_600_000_000, 1_600_000_000))  # same content: still cached
+    assert cli("build", str(ctx), check=True).stdout.count("Using cache") == 2
+    # FROM busybox now names another image: nothing is reused
+    other = _ctx(tmp_path, "FROM busybox\nENV OTHER=1\n", name="other")
+    new_base = cli("build", "-q", str(other), check=True).stdout.strip()
+    cli("tag", new_base, "busybox", check=True)
+    rebuilt = cli("build", "-t", "memo:1", str(ctx), check=True).stdout
+    assert "Using cache" not in rebuilt
+    img = rebuilt.split("Successfully built ")[1].split()[0]
+    assert "OTHER=1" in _config(cli, img)["Env"]  # type: ignore[operator]
+    cli("rmi", "memo:1", check=True)
+    gone = cli("build", "-t", "memo:2", str(ctx), check=True)
+    assert cli("run", "--rm", "memo:2", "cat", "/g", check=True).stdout == "one\n"
+    assert "Successfully tagged memo:2" in gone.stdout

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from dockyard.build import steps
 from dockyard.build.cache import BuildCache, step_key
 from dockyard.build.context import BuildContext
+from dockyard.build.options import BuildOptions
 from dockyard.build.parser import Dockerfile, Instruction, parse
 from dockyard.build.shell import expand_word, expand_words
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
@@ -71,19 +72,6 @@ class StepRunner(Protocol):
 
 #: name, pull? -> image ID (the engine resolves locally and pulls when asked or missing)
 ImageResolver = Callable[[str, bool], str]
-
-
-@dataclass
-class BuildOptions:
-    tags: list[str] = field(default_factory=list)
-    build_args: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    no_cache: bool = False
-    pull: bool = False
-    target: str = ""
-    network: str = "default"
-    quiet: bool = False
-    source_date_epoch: int | None = None
 
 
 @dataclass
@@ -136,6 +124,11 @@ class Builder:
         self.out = out
         self.cache = BuildCache(svc.conn)
         self.made: list[str] = []  # images this build created, oldest first
+        #: what a fully cached rebuild prints: ("from"|"step", header), ("id", image ID),
+        #: ("text", line); kept by the build memo
+        self.events: list[tuple[str, str]] = []
+        #: base and --from images by the name the Dockerfile gives
+        self.images: dict[str, str] = {}
         self.used_args: set[str] = set()
 
     # --- the whole build --------------------------------------------------------
@@ -159,7 +152,6 @@ class Builder:
         self.total = sum(1 + len(s.instructions) for s in todo) + (1 if opts.labels else 0)
         self.step_no = 0
         self.results: dict[int, str] = {}
-        self.images: dict[str, str] = {}
         self.stages = stages
         self._resolve_images(todo)
         try:
@@ -277,7 +269,9 @@ class Builder:
     def _header(self, ins: Instruction) -> float:
         self.step_no += 1
         self.cur_line = ins.line
-        self.out(f"Step {self.step_no}/{self.total} : {ins.original}\n")
+        text = f"Step {self.step_no}/{self.total} : {ins.original}\n"
+        self.events.append(("from" if ins.cmd == "FROM" else "step", text))
+        self.out(text)
         return time.monotonic()
 
     def _from(self, stage: Stage) -> State:
@@ -301,13 +295,16 @@ class Builder:
         env = list(st.c.get("Env") or [])
         if not any(e.startswith("PATH=") for e in env):  # moby setDefaultPath
             st.c["Env"] = [*env, f"PATH={DEFAULT_PATH}"]
+        self.events.append(("id", image_id) if image_id else ("text", " ---> scratch\n"))
         self.out(f" ---> {image_id[7:19] if image_id else 'scratch'}\n")
         self._took(t0)
         triggers = list(st.c.get("OnBuild") or [])
         if triggers:
             st.c["OnBuild"] = None
             plural = "s" if len(triggers) > 1 else ""
-            self.out(f"# Executing {len(triggers)} build trigger{plural}\n")
+            line = f"# Executing {len(triggers)} build trigger{plural}\n"
+            self.events.append(("text", line))
+            self.out(line)
             for text in triggers:
                 trig = parse(text, self.df.filename).instructions
                 for t in trig:
@@ -350,6 +347,7 @@ class Builder:
     def _took(self, t0: float, image_id: str = "") -> None:
         dt = time.monotonic() - t0
         if image_id:
+            self.events.append(("id", image_id))
             self.out(f" ---> {image_id[7:19]}\n")
         self.out(f" ---> took {dt:.3f}s\n")
 

@@ -16,7 +16,7 @@ import shutil
 from typing import TYPE_CHECKING
 
 from dockyard.build.parser import Instruction
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, Unsupported
 
 if TYPE_CHECKING:
     from dockyard.build.builder import Builder, State
@@ -43,6 +43,9 @@ def _run_command(st: State, ins: Instruction) -> list[str]:
 def run_step(b: Builder, st: State, ins: Instruction) -> State:
     from dockyard.build.builder import PROXY_ARGS, BuildError, RunProcess, step_key_for
 
+    for flag in ("mount", "security"):
+        if flag in ins.flags:
+            raise Unsupported(f"RUN --{flag} is not supported by this builder")
     cmd = _run_command(st, ins)
     if not cmd:
         raise InvalidArgument("RUN requires at least one argument")
@@ -116,6 +119,9 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
     from dockyard.build.dockerignore import IgnoreMatcher
     from dockyard.build.files import Copier, chown_ids, plan_copy, source_hash
 
+    for flag in ("parents", "exclude", "keep-git-dir"):
+        if flag in ins.flags:
+            raise Unsupported(f"{cmd} --{flag} is not supported by this builder")
     words = [b.expand(ins, st, w) for w in ins.args] if ins.heredocs == [] else list(ins.args)
     dest = b.expand(ins, st, words[-1]) if ins.heredocs else words[-1]
     docs: dict[str, str] = {}
@@ -171,7 +177,12 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
             path, mtime = _download(b, url)
             downloads.append((url, path, mtime))
             with open(path, "rb") as f:
-                h.update(f"url:{url}\0".encode() + hashlib.sha256(f.read()).digest())
+                body = hashlib.sha256(f.read()).hexdigest()
+            want = ins.flags.get("checksum", "")
+            if want and want != f"sha256:{body}":
+                raise InvalidArgument(f"ADD failed: {url}: checksum mismatch: want {want}, "
+                                      f"got sha256:{body}")
+            h.update(f"url:{url}\0{body}\0".encode())
         kind = "multi"
         if plan is not None and len(plan.sources) == 1 and not docs and not urls:
             kind = "dir" if os.path.isdir(plan.sources[0][0]) else "file"
