@@ -408,3 +408,12 @@ def test_a_rebuild_follows_its_inputs(cli: Dy, busybox: str, tmp_path: Path) -> 
     gone = cli("build", "-t", "memo:2", str(ctx), check=True)
     assert cli("run", "--rm", "memo:2", "cat", "/g", check=True).stdout == "one\n"
     assert "Successfully tagged memo:2" in gone.stdout
+
+
+def test_a_cached_rebuild_after_no_cache_gives_the_newest_image(cli: Dy, busybox: str,
+                                                                tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, "FROM busybox\nRUN date +%N > /stamp\n")
+    cli("build", "-q", str(ctx), check=True)
+    cli("build", "-q", str(ctx), check=True)
+    fresh = cli("build", "-q", "--no-cache", str(ctx), check=True).stdout
+    assert cli("build", "-q", str(ctx), check=True).stdout == fresh

@@ -156,11 +156,12 @@ def build(root: str, exec_root: str, path: str, dockerfile: str | None,
           out: Callable[[str], None]) -> tuple[str, list[str]]:
     """Build; returns the image ID and the warnings to show (unused build args)."""
     memo = None
-    if path != "-" and dockerfile != "-" and not (opts.no_cache or opts.pull):
+    if path != "-" and dockerfile != "-":
         memo = _MemoUse(root, path, dockerfile, opts)
-        hit = memo.replay(out)
+        hit = None if opts.no_cache or opts.pull else memo.replay(out)
         if hit is not None:
             return hit
+        # a --no-cache or --pull build records what the step cache now holds
     return _build(root, exec_root, path, dockerfile, opts, stdin, out, memo)
 
 
