@@ -319,7 +319,8 @@ def test_options_quiet_iidfile_label_platform(cli: Dy, busybox: str, tmp_path: P
 
 def test_built_image_is_read_by_skopeo_and_umoci(cli: Dy, busybox: str,
                                                  tmp_path: Path) -> None:
-    ctx = _ctx(tmp_path, "FROM busybox\nRUN rm /etc/group && echo x > /x\nCMD [\"sh\"]\n")
+    ctx = _ctx(tmp_path, "FROM busybox\nRUN rm /etc/group && echo x > /x && "
+               "cat /etc/hosts > /hosts_seen\nCMD [\"sh\"]\n")
     cli("build", "-t", "sk:1", str(ctx), check=True)
     out = tmp_path / "sk.tar"
     with open(out, "wb") as f:
@@ -337,6 +338,9 @@ def test_built_image_is_read_by_skopeo_and_umoci(cli: Dy, busybox: str,
     assert (rootfs / "x").read_text() == "x\n"
     assert not (rootfs / "etc/group").exists() and (rootfs / "etc/passwd").exists()
     assert not (rootfs / "proc").exists()
+    assert "localhost" in (rootfs / "hosts_seen").read_text()
+    for name in ("resolv.conf", "hosts", "hostname"):  # bound for RUN, not in the layer
+        assert not (rootfs / "etc" / name).exists()
 
 
 def test_ctrl_c_mid_run_stops_the_build_and_leaves_nothing(cli: Dy, busybox: str,

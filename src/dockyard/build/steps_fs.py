@@ -3,7 +3,8 @@
 A RUN sees the image's Env plus the build args in scope (and the predefined proxy
 args when given); its history reads ``|N K=V ... /bin/sh -c cmd`` when there are args.
 The mount points the runtime makes in a rootfs that lacks them (``/proc``, ``/sys``,
-``/dev``) are taken out again, as Docker's init layer keeps them out of a layer.
+``/dev``, ``/etc/resolv.conf``, ``/etc/hosts``, ``/etc/hostname``) are taken out again,
+as Docker's init layer keeps them out of a layer.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["add_step", "copy_step", "run_step"]
 
 _NOP = "/bin/sh -c #(nop) "
-_MOUNTPOINTS = ("proc", "sys", "dev")
+#: what the runtime creates in a rootfs that lacks it, files before their directories
+_MOUNTPOINTS = ("etc/resolv.conf", "etc/hostname", "etc/hosts", "etc", "proc", "sys", "dev")
 _HEREDOC_WORD = re.compile(r"^<<-?(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1$")
 
 
@@ -79,8 +81,12 @@ def run_step(b: Builder, st: State, ins: Instruction) -> State:
             code, output = b.runner.run(rootfs, proc, b.opts.quiet)
         finally:
             for p in made:
+                path = os.path.join(rootfs, p)
                 try:
-                    os.rmdir(os.path.join(rootfs, p))
+                    if os.path.isfile(path) and os.path.getsize(path) == 0:
+                        os.unlink(path)
+                    elif os.path.isdir(path):
+                        os.rmdir(path)
                 except OSError:
                     pass
         if code != 0:

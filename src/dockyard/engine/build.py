@@ -54,7 +54,8 @@ class ContainerStepRunner:
         opts = RunOptions(cmd=list(proc.args), entrypoint="", user=proc.user,
                           workdir=proc.cwd,
                           network_mode="none" if proc.network == "none" else "host")
-        spec = build_spec(opts, {"Env": proc.env}, rootfs, container_id=cid)
+        spec = build_spec(opts, {"Env": proc.env}, rootfs, container_id=cid,
+                          etc_files=_etc_files(bundle, cid[:12]))
         spec["process"]["env"] = [e for e in spec["process"]["env"]
                                   if not e.startswith("HOSTNAME=")]
         with open(os.path.join(bundle, "config.json"), "w") as f:
@@ -97,6 +98,26 @@ class ContainerStepRunner:
                 log.close()
             shutil.rmtree(bundle, ignore_errors=True)
         return code, output
+
+
+def _etc_files(bundle: str, hostname: str) -> dict[str, str]:
+    """The step's resolv.conf (the host's: RUN has the host's network), hosts and
+    hostname, bound over the rootfs as Docker does (they stay out of the layer)."""
+    files = {"hostname": f"{hostname}\n",
+             "hosts": f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                      f"127.0.1.1\t{hostname}\n"}
+    try:
+        with open("/etc/resolv.conf") as f:
+            files["resolv.conf"] = f.read()
+    except OSError:
+        files["resolv.conf"] = ""
+    out = {}
+    for name, text in files.items():
+        path = os.path.join(bundle, name)
+        with open(path, "w") as f:
+            f.write(text)
+        out[name] = path
+    return out
 
 
 def _wait_cancellable(pid: int) -> tuple[int, bool]:
