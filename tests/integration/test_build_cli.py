@@ -421,3 +421,22 @@ def test_a_cached_rebuild_after_no_cache_gives_the_newest_image(cli: Dy, busybox
     cli("build", "-q", str(ctx), check=True)
     fresh = cli("build", "-q", "--no-cache", str(ctx), check=True).stdout
     assert cli("build", "-q", str(ctx), check=True).stdout == fresh
+
+
+@pytest.fixture
+def vfs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A root on the copy snapshotter (the fallback without overlayfs)."""
+    monkeypatch.setenv("DOCKYARD_SNAPSHOTTER", "vfs")
+
+
+def test_build_on_the_copy_snapshotter(vfs: None, cli: Dy, busybox: str,
+                                       tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, "FROM busybox\nCOPY f /f\nRUN rm /etc/group && cat /f > /g\n"
+               "CMD [\"cat\", \"/g\"]\n", {"f": "copied\n"})
+    assert (tmp_path / "root" / "image" / "snapshotter").read_text().strip() == "vfs"
+    cli("build", "-t", "v:1", str(ctx), check=True)
+    assert cli("run", "--rm", "v:1", check=True).stdout == "copied\n"
+    assert cli("run", "--rm", "v:1", "ls", "/etc", check=True).stdout == "passwd\n"
+    sizes = cli("history", "--format", "{{.Size}}", "v:1", check=True).stdout.split()
+    assert sizes[:3] == ["0B", "7B", "7B"]  # the diff's files, not the whole tree
+    assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"

@@ -410,10 +410,25 @@ class Builder:
                     self.svc.snapshots.remove(chain_key)
                 else:
                     self.svc.snapshots.commit(chain, chain_key)
+                    if self.svc.snapshots.whiteouts == "delete":
+                        self._record_layer_size(chain, layer)
             rec = self.svc.create(data, layers, parent=st.image_id)
         self.made.append(rec.id)
         self.cache.put(key, rec.id)
         return State(rec.id, cfg, layers, st.args, st.cmd_set)
+
+    def _record_layer_size(self, chain: str, layer: LayerBlob) -> None:
+        """The copy snapshotter's snapshot is a whole tree: a layer's size (``history``,
+        ``images``) is that of the files in its diff, as the overlay upperdir's is."""
+        import tarfile
+
+        from dockyard.image.store import LayerRecord
+
+        with self.svc.content.open(layer.digest) as f, tarfile.open(fileobj=f) as tf:
+            size = sum(m.size for m in tf if m.isreg())
+        parent = self.svc.snapshots.stat(chain).parent
+        self.svc.store.add_layer(LayerRecord(chain, layer.digest, parent, layer.digest,
+                                             layer.media_type, size))
 
     def top_chain(self, st: State) -> str:
         ids = st.cfg["rootfs"]["diff_ids"]
