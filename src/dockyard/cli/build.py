@@ -64,8 +64,6 @@ def run(ctx: Context, argv: list[str]) -> int:
 
     tags = a.many("tag")
     try:
-        if a.opt("platform"):
-            _check_platform(str(a.opt("platform")))
         network = a.opt("network") or "default"
         if network not in ("default", "none", "host", "bridge"):
             raise InvalidArgument(f"network mode {network!r} is not supported by build: "
@@ -78,7 +76,7 @@ def run(ctx: Context, argv: list[str]) -> int:
             network="default" if network == "bridge" else network,
             quiet=quiet, source_date_epoch=_epoch(epoch) if epoch else None)
         image_id, warnings = build(ctx.root, ctx.exec_root, a.positional[0], a.opt("file"),
-                                   opts, sys.stdin.buffer, out)
+                                   opts, sys.stdin.buffer, out, platform=a.opt("platform"))
     except DockyardError as e:
         sys.stdout.flush()
         sys.stderr.write(" ".join(str(e).split("\n")).strip() + "\n")
@@ -132,14 +130,3 @@ def _epoch(text: str) -> int:
         return int(text)
     except ValueError:
         raise InvalidArgument(f"invalid SOURCE_DATE_EPOCH {text!r}: want seconds") from None
-
-
-def _check_platform(platform: str) -> None:
-    from dockyard.errors import InvalidArgument
-    from dockyard.oci.image_types import host_platform, parse_platform
-
-    want = parse_platform(platform)
-    host = host_platform()
-    if (want.os, want.architecture) != (host.os, host.architecture):
-        raise InvalidArgument(f"--platform {platform} is not supported: this host builds "
-                              f"{host.os}/{host.architecture} only")

@@ -173,9 +173,12 @@ def _resolver(images: Images, out: Callable[[str], None]) -> Callable[[str, bool
 
 
 def build(root: str, exec_root: str, path: str, dockerfile: str | None,
-          opts: BuildOptions, stdin: BinaryIO | None,
-          out: Callable[[str], None]) -> tuple[str, list[str]]:
-    """Build; returns the image ID and the warnings to show (unused build args)."""
+          opts: BuildOptions, stdin: BinaryIO | None, out: Callable[[str], None],
+          platform: str | None = None) -> tuple[str, list[str]]:
+    """Build; returns the image ID and the warnings to show (unused build args).
+    ``platform`` (``--platform``) must be the host's: no emulation here."""
+    if platform:
+        _check_platform(platform)
     memo = None
     if path != "-" and dockerfile != "-":
         memo = _MemoUse(root, path, dockerfile, opts)
@@ -184,6 +187,17 @@ def build(root: str, exec_root: str, path: str, dockerfile: str | None,
             return hit
         # a --no-cache or --pull build records what the step cache now holds
     return _build(root, exec_root, path, dockerfile, opts, stdin, out, memo)
+
+
+def _check_platform(platform: str) -> None:
+    from dockyard.errors import InvalidArgument
+    from dockyard.oci.image_types import host_platform, parse_platform
+
+    want = parse_platform(platform)
+    host = host_platform()
+    if (want.os, want.architecture) != (host.os, host.architecture):
+        raise InvalidArgument(f"--platform {platform} is not supported: this host builds "
+                              f"{host.os}/{host.architecture} only")
 
 
 class _MemoUse:
