@@ -197,6 +197,13 @@ def test_bad_input_names_the_line_and_leaves_nothing(cli: Dy, busybox: str,
            "non-zero code: 1" in r.stderr
     rq = cli("build", "-q", str(ctx))
     assert rq.returncode == 1 and "visible output" in rq.stderr
+    code3 = cli("build", str(_ctx(tmp_path, "FROM busybox\nRUN exit 3\n", name="three")))
+    assert code3.returncode == 3  # docker build exits with the RUN's code
+    assert "returned a non-zero code: 3" in code3.stderr
+    bad_tag = cli("build", "-t", "Bad:Tag", str(ctx))
+    assert bad_tag.returncode == 125 and 'invalid argument "Bad:Tag"' in bad_tag.stderr
+    nodir = cli("build", str(tmp_path / "nodir"))
+    assert nodir.returncode == 1 and "unable to prepare context: path" in nodir.stderr
     assert _all_images(cli) == before
     assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
     _clean(tmp_path)

@@ -47,9 +47,15 @@ PROXY_ARGS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PRO
 
 
 class BuildError(DockyardError):
-    """A step failed; the message starts with ``Dockerfile:LINE:``."""
+    """A step failed; the message starts with ``Dockerfile:LINE:``. ``status``: what
+    ``docker build`` exits with (a failed RUN's own exit code, as the classic builder
+    reports it; else 1)."""
 
     http_status = 400
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status or 1
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def run_step(b: Builder, st: State, ins: Instruction) -> State:
             if output:
                 b.err(output.decode(errors="replace"))
             raise BuildError(f"{where}: The command '{' '.join(cmd)}' returned a non-zero "
-                             f"code: {code}")
+                             f"code: {code}", status=code)
 
     return b.with_rootfs(st, "", work, created_by, key)
 

@@ -53,7 +53,7 @@ def run(ctx: Context, argv: list[str]) -> int:
         sys.stderr.write(f"dockyard: {e}\nSee 'dockyard build --help'.\n")
         return 125
     from dockyard.build.options import BuildOptions
-    from dockyard.engine.build import build
+    from dockyard.engine.build import BadTag, build
 
     quiet = a.flag("quiet")
 
@@ -77,10 +77,13 @@ def run(ctx: Context, argv: list[str]) -> int:
             quiet=quiet, source_date_epoch=_epoch(epoch) if epoch else None)
         image_id, warnings = build(ctx.root, ctx.exec_root, a.positional[0], a.opt("file"),
                                    opts, sys.stdin.buffer, out, platform=a.opt("platform"))
+    except BadTag as e:
+        sys.stderr.write(f"{e}\nSee 'dockyard build --help'.\n")
+        return 125
     except DockyardError as e:
         sys.stdout.flush()
         sys.stderr.write(" ".join(str(e).split("\n")).strip() + "\n")
-        return 1
+        return int(getattr(e, "status", 1))
     except OSError as e:
         if ctx.debug:
             raise

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from dockyard.errors import DockyardError, NotFound
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
 
 #: ``typing`` and the builder are imported only when needed: a rebuild with nothing
 #: changed (the build memo) loads neither.
@@ -24,7 +24,11 @@ if TYPE_CHECKING:
     from dockyard.build.options import BuildOptions
     from dockyard.engine.images import Images
 
-__all__ = ["ContainerStepRunner", "build"]
+__all__ = ["BadTag", "ContainerStepRunner", "build"]
+
+
+class BadTag(InvalidArgument):
+    """A ``-t`` that is no image reference: Docker's CLI refuses it as a flag (125)."""
 
 
 class ContainerStepRunner:
@@ -297,7 +301,12 @@ def _build(root: str, exec_root: str, path: str, dockerfile: str | None,
     from dockyard.engine.images import Images
     from dockyard.oci.reference import parse_reference
 
-    refs = [str(parse_reference(t)) for t in opts.tags]  # bad tags fail first
+    refs = []
+    for t in opts.tags:  # bad tags fail first, as the CLI's flag check does
+        try:
+            refs.append(str(parse_reference(t)))
+        except InvalidArgument as e:
+            raise BadTag(f'invalid argument "{t}" for "-t, --tag" flag: {e}') from None
     images = Images(root)
     try:
         svc = images.svc
