@@ -318,6 +318,13 @@ def test_options_quiet_iidfile_label_platform(cli: Dy, busybox: str, tmp_path: P
     assert _config(cli, iid.read_text())["Labels"] == {"k": "v"}
     r = cli("build", "--platform", "linux/s390x", str(ctx))
     assert r.returncode == 1 and "not supported" in r.stderr
+    plat = _ctx(tmp_path, "FROM --platform=$BUILDPLATFORM busybox\nARG TARGETARCH\n"
+                "RUN echo arch=$TARGETARCH\n", name="plat")
+    r = cli("build", str(plat), check=True)
+    import platform
+
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), "")
+    assert f"arch={arch}\n" in r.stdout
     r = cli("build", "--network", "none", str(_ctx(tmp_path, "FROM busybox\n"
                                                    "RUN ! ping -c1 -W1 127.0.0.2\n",
                                                    name="net")))

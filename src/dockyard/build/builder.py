@@ -144,7 +144,7 @@ class Builder:
         self.ctx = ctx
         self.opts = opts
         meta, stages = _stages(df)
-        self.meta_env: dict[str, str] = {}
+        self.meta_env: dict[str, str] = _platform_args()
         for ins in meta:
             for k, default in zip(ins.args[::2], ins.args[1::2], strict=True):
                 if k in opts.build_args:
@@ -283,9 +283,9 @@ class Builder:
     def _from(self, stage: Stage) -> State:
         ins = stage.from_ins
         t0 = self._header(ins)
-        platform = ins.flags.get("platform")
+        platform = expand_word(ins.flags.get("platform", ""), self.meta_env, self.df.escape)
         if platform:
-            self._check_platform(expand_word(platform, self.meta_env, self.df.escape))
+            self._check_platform(platform)
         base = expand_word(ins.args[0], self.meta_env, self.df.escape)
         try:
             dep = self._stage_ref(self.stages, base, stage.index)
@@ -505,6 +505,20 @@ def _stages(df: Dockerfile) -> tuple[list[Instruction], list[Stage]]:
         else:
             stages[-1].instructions.append(ins)
     return meta, stages
+
+
+def _platform_args() -> dict[str, str]:
+    """BuildKit's automatic platform ARGs (``TARGETARCH``...), here all the host's:
+    usable in FROM and by an ``ARG TARGETARCH`` in a stage."""
+    from dockyard.oci.image_types import host_platform
+
+    p = host_platform()
+    plat = f"{p.os}/{p.architecture}" + (f"/{p.variant}" if p.variant else "")
+    out = {}
+    for side in ("TARGET", "BUILD"):
+        out.update({f"{side}PLATFORM": plat, f"{side}OS": p.os,
+                    f"{side}ARCH": p.architecture, f"{side}VARIANT": p.variant})
+    return out
 
 
 def _scratch_config() -> JSONDict:
