@@ -143,10 +143,8 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         logs = _LogWriter(log_path(record))
-        pumps = [threading.Thread(target=logs.pump, args=(fd, s), daemon=True)
-                 for fd, s in ((out_r, "stdout"), (err_r, "stderr"))]
-        for t in pumps:
-            t.start()
+        # Nobody reads the pipes until the idle monitor does (see started()).
+        pumps: list[threading.Thread] = []
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         os.close(out_w)
@@ -161,6 +159,11 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
             nonlocal report_fd
             _report(report_fd, {"started": True, "pid": pid})
             report_fd = -1
+            # The rest of this container's life runs in a small fresh interpreter.
+            from dockyard.engine.idle_monitor import exec_idle
+
+            exec_idle(root, exec_root, cid, pid, log_path(record),
+                      ((out_r, "stdout"), (err_r, "stderr")), auto_remove)
 
         try:
             engine.run_attached(record, started, pumps)
