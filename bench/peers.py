@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from dockerd import Dockerd, dockerd_binary, mounts_under, running_dockerd  # noqa: E402
 from tests.conftest import make_busybox_rootfs  # noqa: E402
 
-__all__ = ["Dockerd", "Dockyard", "Podman", "busybox_tar", "dockerd_binary",
+__all__ = ["CpuGroup", "Dockerd", "Dockyard", "Podman", "busybox_tar", "dockerd_binary",
            "install_podman", "mounts_under", "running_dockerd", "running_podman",
            "sigterm_unwinds", "umount_and_remove"]
 
@@ -194,3 +194,43 @@ def running_podman(base: Path) -> Iterator[Podman]:
         yield p
     finally:
         p.stop()
+
+
+CPUACCT = CGROUP_ROOT / "cpuacct"
+
+
+class CpuGroup:
+    """A cgroup v1 ``cpuacct`` dir (created here, or an engine's cgroup parent): the CPU
+    time its processes, and those of every cgroup below it, have used so far."""
+
+    def __init__(self, name: str, create: bool = True) -> None:
+        self.path = CPUACCT / name.strip("/")
+        self.created = create
+        if create:
+            self.path.mkdir()
+
+    def add(self, pid: int) -> None:
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def seconds(self) -> float:
+        try:
+            return int((self.path / "cpuacct.usage").read_text()) / 1e9
+        except FileNotFoundError:  # an engine's parent, before its first container
+            return 0.0
+
+    def remove(self) -> None:
+        """Move what is left to the root cgroup, then remove the dir and any below it."""
+        if not self.created or not self.path.exists():
+            return
+        dirs = sorted((p for p in self.path.rglob("*") if p.is_dir()),
+                      key=lambda p: len(p.parts), reverse=True)
+        for d in [*dirs, self.path]:
+            for pid in (d / "cgroup.procs").read_text().split():
+                try:
+                    (CPUACCT / "cgroup.procs").write_text(pid)
+                except OSError:
+                    pass
+            try:
+                d.rmdir()
+            except OSError:
+                pass
