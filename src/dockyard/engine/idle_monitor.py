@@ -33,19 +33,23 @@ DRAIN_SECONDS = 5.0
 
 
 def exec_idle(root: str, exec_root: str, cid: str, init_pid: int, log: str,
-              streams: Sequence[tuple[int, str]], auto_remove: bool) -> None:
+              streams: Sequence[tuple[int, str]], auto_remove: bool,
+              report_fd: int) -> None:
     """Replace this process with the idle monitor; never returns. ``streams`` are
-    (read end of a pipe, "stdout" | "stderr") pairs nobody has read from yet."""
+    (read end of a pipe, "stdout" | "stderr") pairs nobody has read from yet; the idle
+    monitor writes ``{"started": true, "pid": N}`` to ``report_fd`` once it has logged
+    what they held."""
     import dockyard
 
-    for fd, _ in streams:
+    for fd in (report_fd, *(fd for fd, _ in streams)):
         os.set_inheritable(fd, True)
     exe = os.path.realpath(os.readlink("/proc/self/exe"))  # not a venv symlink
     pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(dockyard.__file__)))
     code = (f"import sys;sys.path.insert(0,{pkg_parent!r});"
             "from dockyard.engine.idle_monitor import main;main()")
     argv = [exe, "-I", "-S", "-c", code, root, exec_root, cid, str(init_pid), log,
-            "1" if auto_remove else "0", *(f"{fd}:{name}" for fd, name in streams)]
+            "1" if auto_remove else "0", str(report_fd),
+            *(f"{fd}:{name}" for fd, name in streams)]
     os.execv(exe, argv)
 
 
@@ -111,8 +115,9 @@ def _reap(init_pid: int) -> int | None:
                     else os.waitstatus_to_exitcode(status))
 
 
-def wait(init_pid: int, logs: _Logs) -> int:
-    """Copy output until the init exits (and its output ends, or DRAIN_SECONDS pass)."""
+def wait(init_pid: int, logs: _Logs, report_fd: int) -> int:
+    """Report the start once what the container wrote so far is logged, then copy its
+    output until the init exits (and its output ends, or DRAIN_SECONDS pass)."""
     import select
 
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -120,9 +125,15 @@ def wait(init_pid: int, logs: _Logs) -> int:
     _signal.signal(_signal.SIGCHLD, lambda _s, _f: None)  # so that SIGCHLD wakes poll
     poll = select.poll()
     poll.register(wake_r, select.POLLIN)
-    for fd in logs.streams:
+    for fd in list(logs.streams):
         os.set_blocking(fd, False)
-        poll.register(fd, select.POLLIN)
+        if logs.feed(fd):
+            poll.register(fd, select.POLLIN)
+    try:
+        os.write(report_fd, b'{"started": true, "pid": %d}' % init_pid)
+    except OSError:
+        pass  # the CLI is gone (killed): the container runs on all the same
+    os.close(report_fd)
     code = _reap(init_pid)  # it may have exited before we were ready
     deadline = None if code is None else time.monotonic() + DRAIN_SECONDS
     while logs.pending:
@@ -187,7 +198,8 @@ def finish(root: str, exec_root: str, cid: str, code: int, auto_remove: bool) ->
 
 def main() -> None:
     """``python -I -S -c ... ROOT EXEC_ROOT ID INIT_PID LOG AUTO_REMOVE FD:STREAM...``"""
-    root, exec_root, cid, init_pid, log, auto_remove, *pairs = sys.argv[1:]
+    root, exec_root, cid, init_pid, log, auto_remove, report, *pairs = sys.argv[1:]
+    os.set_inheritable(int(report), False)
     streams = {}
     for pair in pairs:
         fd, _, name = pair.partition(":")
@@ -195,7 +207,7 @@ def main() -> None:
         os.set_inheritable(int(fd), False)
     status = 1
     try:
-        code = wait(int(init_pid), _Logs(log, streams))
+        code = wait(int(init_pid), _Logs(log, streams), int(report))
         finish(root, exec_root, cid, code, auto_remove == "1")
         status = 0
     finally:

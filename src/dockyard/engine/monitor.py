@@ -156,14 +156,12 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
             os.dup2(null, 1)
             os.dup2(null, 2)
             os.close(null)
-            nonlocal report_fd
-            _report(report_fd, {"started": True, "pid": pid})
-            report_fd = -1
-            # The rest of this container's life runs in a small fresh interpreter.
+            # The rest of this container's life runs in a small fresh interpreter; it
+            # reports "started" once it has taken what the container wrote so far.
             from dockyard.engine.idle_monitor import exec_idle
 
             exec_idle(root, exec_root, cid, pid, log_path(record),
-                      ((out_r, "stdout"), (err_r, "stderr")), auto_remove)
+                      ((out_r, "stdout"), (err_r, "stderr")), auto_remove, report_fd)
 
         try:
             engine.run_attached(record, started, pumps)
