@@ -242,3 +242,78 @@ def test_start_ai_tty(cli: Dy, busybox: str, term: Term) -> None:
     s.expect(r"\n42\r\n")
     s.send("exit 2\r")
     assert s.wait() == 2
+
+
+# --- exec -------------------------------------------------------------------------------
+
+@pytest.fixture
+def running(cli: Dy, busybox: str) -> str:
+    name = _name("exec")
+    cli("run", "-d", "--name", name, "-e", "FOO=bar", "-w", "/etc", "busybox",
+        "sleep", "300", check=True)
+    return name
+
+
+def test_exec_uses_the_containers_defaults(cli: Dy, running: str) -> None:
+    r = cli("exec", running, "sh", "-c", "echo $FOO $HOME; id -u; pwd")
+    assert (r.returncode, r.stdout) == (0, "bar /root\n0\n/etc\n")
+
+
+def test_exec_flags_override(cli: Dy, running: str, tmp_path: Path) -> None:
+    env_file = tmp_path / "env"
+    env_file.write_text("# a comment\nFROMFILE=1\nFOO=file\n")
+    r = cli("exec", "--env-file", str(env_file), "-e", "FOO=baz", "-u", "nobody", "-w",
+            "/tmp", running, "sh", "-c", "echo $FOO $FROMFILE; id -u; pwd; exit 5")
+    assert (r.returncode, r.stdout) == (5, "baz 1\n65534\n/tmp\n")
+
+
+def test_exec_cannot_start(cli: Dy, running: str) -> None:
+    r = cli("exec", running, "nosuchcmd")
+    assert r.returncode == 126
+    assert r.stderr == ('OCI runtime exec failed: exec failed: unable to start container '
+                        'process: exec: "nosuchcmd": executable file not found in $PATH: '
+                        "unknown\n")
+    r = cli("exec", running, "/etc")
+    assert r.returncode == 126
+    assert "permission denied" in r.stderr
+
+
+def test_exec_stdin_only_with_i(cli: Dy, running: str) -> None:
+    r = cli("exec", "-i", running, "cat", input="piped\n")
+    assert (r.returncode, r.stdout) == (0, "piped\n")
+    r = cli("exec", running, "cat", input="piped\n")
+    assert (r.returncode, r.stdout) == (0, "")
+
+
+def test_exec_detach(cli: Dy, running: str) -> None:
+    r = cli("exec", "-d", running, "sh", "-c", "echo done > /tmp/mark")
+    assert (r.returncode, r.stdout) == (0, "")
+    wait_for(lambda: cli("exec", running, "cat", "/tmp/mark").stdout == "done\n")
+
+
+def test_exec_privileged(cli: Dy, running: str) -> None:
+    plain = cli("exec", running, "grep", "CapEff", "/proc/self/status").stdout
+    full = cli("exec", "--privileged", running, "grep", "CapEff", "/proc/self/status").stdout
+    assert int(full.split()[1], 16) > int(plain.split()[1], 16)
+
+
+def test_exec_errors(cli: Dy, busybox: str) -> None:
+    r = cli("exec", "nosuchcontainer", "true")
+    assert (r.returncode, r.stderr) == (1, "Error: No such container: nosuchcontainer\n")
+    cid = cli("create", "busybox", "true", check=True).stdout.strip()
+    r = cli("exec", cid[:12], "true")
+    assert r.returncode == 1
+    assert r.stderr == f"Error response from daemon: Container {cid} is not running\n"
+
+
+def test_exec_it_session(cli: Dy, running: str, term: Term) -> None:
+    s = term("exec", "-it", running, "sh", rows=20, cols=70)
+    _prompt(s)
+    s.send("stty size; echo $TERM; tty\r")
+    s.expect(r"\n20 70\r\nxterm\r\n/dev/pts/\d+\r\n")
+    s.resize(25, 75)
+    s.send("stty size\r")
+    s.expect(r"\n25 75\r\n")
+    s.send("exit 7\r")
+    assert s.wait() == 7
+    assert cli("exec", running, "true").returncode == 0  # the container runs on
