@@ -86,6 +86,12 @@ def test_run_it_ctrl_c_reaches_the_container(busybox: str, term: Term) -> None:
     assert s.wait() == 7
 
 
+def test_run_it_size_is_set_before_the_command_runs(busybox: str, term: Term) -> None:
+    s = term("run", "--rm", "-it", "busybox", "stty", "size", rows=31, cols=101)
+    s.expect(r"31 101\r\n")
+    assert s.wait() == 0
+
+
 def test_run_t_without_i_prints_on_a_terminal(busybox: str, term: Term) -> None:
     s = term("run", "--rm", "-t", "busybox", "sh", "-c", "tty; exit 5")
     s.expect(r"/dev/pts/\d+")

@@ -80,9 +80,14 @@ def run_attached(engine: Engine, record: ContainerRecord, *, streams: list[str],
     import socket
 
     from dockyard.cli.run import start_failed
+    from dockyard.cli.terminal import window_size
+    from dockyard.engine.attach import RESIZE, send_frame
     from dockyard.engine.monitor import spawn_monitor
 
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    size = window_size(sys.stdin.fileno()) if record.config.get("Tty") else None
+    if size is not None:  # queued: the pty is sized before the container starts
+        send_frame(ours, RESIZE, f"{size[0]} {size[1]}".encode())
     with theirs:
         report = spawn_monitor(engine, record, attach_fd=theirs.fileno())  # closes engine
     if not report.get("started"):

@@ -131,6 +131,7 @@ class AttachHub:
         self._clients: list[_Client] = []
         self._sink = -1  # the container's stdin: a pipe's write end or the pty master
         self._master = -1
+        self._size: tuple[int, int] | None = None  # asked for before there was a pty
         self.pid = 0
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         dfd, path = _unix_path(bundle_dir)
@@ -173,8 +174,6 @@ class AttachHub:
 
     def _serve(self, client: _Client) -> None:
         """What one client sends: stdin, its end, window sizes, signals."""
-        import termios
-
         try:
             while True:
                 frame = read_frame(client.sock)
@@ -189,12 +188,12 @@ class AttachHub:
                     _write_all(sink, payload)
                 elif kind == EOF and client.stdin_once and master < 0:
                     self._close_stdin()
-                elif kind == RESIZE and master >= 0:
+                elif kind == RESIZE:
                     rows, cols = (int(x) for x in payload.split())
-                    try:
-                        termios.tcsetwinsize(master, (rows, cols))
-                    except (OSError, termios.error):
-                        pass
+                    with self._lock:
+                        self._size = (rows, cols)
+                    if master >= 0:
+                        _set_size(master, rows, cols)
                 elif kind == SIGNAL and pid > 0:
                     try:
                         os.kill(pid, int(payload))
@@ -231,6 +230,14 @@ class AttachHub:
         self.ended(code)
 
     # --- the container's stdin ------------------------------------------------------
+    def set_master(self, master: int) -> None:
+        """A new pty: the window size a client asked for already is applied at once."""
+        with self._lock:
+            self._sink = self._master = master
+            size = self._size
+        if size is not None:
+            _set_size(master, *size)
+
     def set_stdin(self, sink: int, master: int, pid: int) -> None:
         with self._lock:
             self._sink, self._master, self.pid = sink, master, pid
@@ -249,6 +256,15 @@ class AttachHub:
         with self._lock:
             self._sink = self._master = -1
             self.pid = 0
+
+
+def _set_size(master: int, rows: int, cols: int) -> None:
+    import termios
+
+    try:
+        termios.tcsetwinsize(master, (rows, cols))
+    except (OSError, termios.error):
+        pass
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -277,6 +293,7 @@ class RunIO:
         self._pumps: list[threading.Thread] = []
         self._child_fds: list[int] = []
         self._console: socket.socket | None = None
+        self._receiver: threading.Thread | None = None
         self._sink = -1
         self._master = -1
 
@@ -286,6 +303,9 @@ class RunIO:
             self._console = ours
             fd = theirs.detach()
             self._child_fds.append(fd)
+            # The init sends the master during the create: sized before the start.
+            self._receiver = threading.Thread(target=self._receive_master, daemon=True)
+            self._receiver.start()
             return fd
         if self.open_stdin:
             in_r, self._sink = os.pipe()
@@ -311,14 +331,25 @@ class RunIO:
             os.close(fd)
         self._child_fds = []
 
-    def started(self, pid: int) -> None:
-        if self._console is not None:
+    def _receive_master(self) -> None:
+        assert self._console is not None
+        try:
             _, fds, _, _ = socket.recv_fds(self._console, 1024, 1)
-            self._console.close()
-            self._console = None
-            if not fds:
-                raise OSError("no terminal received from the container")
+        except OSError:
+            return
+        if fds:
             self._master = self._sink = fds[0]
+            self.hub.set_master(self._master)
+
+    def started(self, pid: int) -> None:
+        if self._receiver is not None:
+            self._receiver.join(10)
+            self._receiver = None
+            if self._console is not None:
+                self._console.close()
+                self._console = None
+            if self._master < 0:
+                raise OSError("no terminal received from the container")
             t = threading.Thread(target=self._pump, args=(self._master, "stdout"),
                                  daemon=True)
             self._pumps.append(t)
@@ -349,11 +380,19 @@ class RunIO:
                 os.close(fd)
 
     def finish(self) -> None:
+        if self._console is not None:
+            try:  # ends a receiver still waiting (a failed create)
+                self._console.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._receiver is not None:
+            self._receiver.join(5)
+        if self._console is not None:
+            self._console.close()
+            self._console = None
         for t in self._pumps:
             t.join(5)
         self.hub.detach_stdin()
-        if self._console is not None:
-            self._console.close()
         for fd in {self._sink, self._master} - {-1}:
             try:
                 os.close(fd)
