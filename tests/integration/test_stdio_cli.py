@@ -19,8 +19,9 @@ Term = Callable[..., PtySession]
 
 
 @pytest.fixture
-def term(root: Path, tmp_path: Path) -> Iterator[Term]:
-    """``term("run", "-it", ...)``: the CLI on a new pty (the ``cli`` fixture's roots)."""
+def term(root: Path, tmp_path: Path, cli: Dy) -> Iterator[Term]:
+    """``term("run", "-it", ...)``: the CLI on a new pty (the ``cli`` fixture's roots;
+    its teardown removes the containers after the sessions are closed)."""
     sessions: list[PtySession] = []
 
     def start(*args: str, rows: int = 24, cols: int = 80) -> PtySession:
@@ -84,6 +85,43 @@ def test_run_it_ctrl_c_reaches_the_container(busybox: str, term: Term) -> None:
     s.send(b"\x03")
     s.expect("got-int")
     assert s.wait() == 7
+
+
+def test_run_it_ctrl_c_stops_sleep(cli: Dy, busybox: str, term: Term) -> None:
+    name = _name("ctrlc")
+    s = term("run", "--rm", "-it", "--name", name, "busybox", "sh")
+    _prompt(s)
+    s.send("sleep 100\r")
+    wait_for(lambda: cli("exec", name, "pidof", "sleep").returncode == 0)
+    s.send(b"\x03")
+    _prompt(s)
+    s.send("echo status=$?\r")
+    s.expect(r"\nstatus=130\r\n")
+    s.send("exit 0\r")
+    assert s.wait() == 0
+
+
+def test_run_i_proxies_signals(cli: Dy, busybox: str, root: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    from tests.integration.pty_session import dockyard_argv
+
+    p = subprocess.Popen(dockyard_argv(root, tmp_path / "exec", "run", "--rm", "-i",
+                                       "busybox", "sh", "-c",
+                                       "trap 'echo got-term; exit 9' TERM; echo ready; "
+                                       "while :; do sleep 0.1; done"),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert p.stdout is not None
+        assert p.stdout.readline() == b"ready\n"
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(30) == 9
+        assert p.stdout.read() == b"got-term\n"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def test_run_it_size_is_set_before_the_command_runs(busybox: str, term: Term) -> None:
@@ -197,7 +235,8 @@ def test_attach_to_run_dit(cli: Dy, busybox: str, term: Term, root: Path) -> Non
     a.send("stty size\r")
     a.expect(r"\n33 90\r\n")
     a.send(b"\x10\x11")
-    assert a.wait() == 0
+    assert a.wait() == 1  # as Docker's attach
+    a.expect("read escape sequence")
     assert _status(root, name) == "running"
     b = term("attach", name)
     _wake(b)

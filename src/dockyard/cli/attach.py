@@ -46,14 +46,18 @@ def run(ctx: Context, argv: list[str]) -> int:
     finally:
         engine.close()
     stdin = bool(record.config.get("OpenStdin")) and not args.no_stdin
-    return stream(record, sock, stdin=stdin, detach_keys=keys,
+    code = stream(record, sock, stdin=stdin, detach_keys=keys,
                   sig_proxy=args.sig_proxy.lower() not in ("false", "0"))
+    if code is None:  # Docker's attach reports the detach as an error
+        sys.stderr.write("read escape sequence\n")
+        return 1
+    return code
 
 
 def stream(record: ContainerRecord, sock: socket.socket, *, stdin: bool,
            stdout: bool = True, stderr: bool = True, stdin_once: bool = False,
-           detach_keys: bytes = b"\x10\x11", sig_proxy: bool = True) -> int:
-    """The session over an attach socket; the container's exit code, 0 on detach."""
+           detach_keys: bytes = b"\x10\x11", sig_proxy: bool = True) -> int | None:
+    """The session over an attach socket; the container's exit code, None on detach."""
     from dockyard.cli.terminal import NOT_A_TTY, SocketPeer, session
 
     tty = bool(record.config.get("Tty"))
@@ -68,7 +72,7 @@ def stream(record: ContainerRecord, sock: socket.socket, *, stdin: bool,
     finally:
         peer.close()
     if code is None:  # detached: the container runs on
-        return 0
+        return None
     return code if code >= 0 else 125
 
 
@@ -95,9 +99,10 @@ def run_attached(engine: Engine, record: ContainerRecord, *, streams: list[str],
         return start_failed(report)
     want = set(streams) if streams else {"stdout", "stderr"}
     stdin = interactive or "stdin" in want
-    return stream(record, ours, stdin=stdin, stdout="stdout" in want,
+    code = stream(record, ours, stdin=stdin, stdout="stdout" in want,
                   stderr="stderr" in want, stdin_once=stdin, detach_keys=detach_keys,
                   sig_proxy=sig_proxy)
+    return 0 if code is None else code
 
 
 def check_streams(values: list[str]) -> list[str]:
@@ -161,4 +166,5 @@ def start_attached(ctx: Context, argv: list[str]) -> int:
         sys.stderr.write(f"Error: failed to start containers: {args.containers[0]}\n")
         return 1
     stdin = args.interactive and bool(record.config.get("OpenStdin"))
-    return stream(record, ours, stdin=stdin, stdin_once=stdin, detach_keys=keys)
+    code = stream(record, ours, stdin=stdin, stdin_once=stdin, detach_keys=keys)
+    return 0 if code is None else code
