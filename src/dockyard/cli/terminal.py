@@ -172,16 +172,9 @@ class PtyPeer:
             data = b""
         if data:
             return 1, data
-        from dockyard.runtime.exec import exit_code
+        from dockyard.engine.exec import reap
 
-        while True:
-            try:
-                _, status = os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                return 3, b"0"
-            except InterruptedError:
-                continue
-            return 3, str(exit_code(status)).encode()
+        return 3, str(reap(self.pid)).encode()
 
     def stdin(self, data: bytes) -> None:
         try:

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from dockyard.engine.lifecycle import Engine
     from dockyard.oci.runtime_types import Process
 
-__all__ = ["ExecOptions", "ExecStartFailed", "exec_process_spec", "run_exec", "start_exec"]
+__all__ = ["ExecOptions", "ExecStartFailed", "exec_process_spec", "reap", "run_exec",
+           "start_exec"]
 
 #: What ``docker exec`` exits with when the process could not be started (dockerd sets the
 #: exec's exit code to 126 for any start failure, a missing command included).
@@ -155,3 +156,18 @@ def start_exec(engine: Engine, ref: str, opts: ExecOptions) -> tuple[int, int]:
     if not fds:
         raise ExecStartFailed("no terminal received from the container")
     return fds[0], pid
+
+
+def reap(pid: int) -> int:
+    """Wait for the process :func:`start_exec` started; its exit code (128+N for a
+    signal)."""
+    from dockyard.runtime.exec import exit_code
+
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return 0
+        except InterruptedError:
+            continue
+        return exit_code(status)
