@@ -259,6 +259,8 @@ def test_privileged_and_init(cli: Dy, busybox: str) -> None:
     (["--pull", "sometimes"], "invalid pull option"),
     (["--platform", "linux/s390x"], "does not match the specified platform"),
     (["--env-file", "/nonexistent/env"], "/nonexistent/env"),
+    (["--cpuset-cpus", "999"], "Requested CPUs are not available - requested 999"),
+    (["--cpuset-cpus", "x"], "Invalid value x for cpuset cpus"),
 ])
 def test_bad_flag_values_exit_125(cli: Dy, busybox: str, flags: list[str],
                                   message: str) -> None:
@@ -295,3 +297,52 @@ def test_rm_force_of_a_running_container_leaves_nothing(cli: Dy, busybox: str,
     snapshots = [p for p in root.rglob(cid) if p.exists()]
     assert snapshots == [], snapshots
     assert cli("ps", "-aq").stdout == ""
+
+
+def test_runtime_update_command(cli: Dy, busybox: str, tmp_path: Path) -> None:
+    """``dockyard-runtime update`` (runc's command line) on a container the engine runs."""
+    import json
+    import subprocess
+
+    from tests.integration.runtimes import DOCKYARD_RUNTIME
+
+    cid = cli("run", "-d", "-m", "64m", "busybox", "sleep", "60", check=True).stdout.strip()
+    rt = [*DOCKYARD_RUNTIME, "--root", str(tmp_path / "exec" / "runtime")]
+    r = subprocess.run([*rt, "update", "--resources", "-", cid], capture_output=True,
+                       text=True, input=json.dumps({"pids": {"limit": 33}}))
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([*rt, "update", "--memory", str(80 << 20), cid], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    for d in cgroup_dirs_of(cid):
+        if "/pids/" in d or d.startswith("/sys/fs/cgroup/dockyard/"):
+            assert Path(d, "pids.max").read_text().strip() == "33"
+        if "/memory/" in d:
+            assert Path(d, "memory.limit_in_bytes").read_text().strip() == str(80 << 20)
+    state = json.loads(subprocess.run([*rt, "state", cid], capture_output=True,
+                                      text=True).stdout)
+    assert state["status"] == "running"
+    r = subprocess.run([*rt, "update", "--pids-limit", "x", cid], capture_output=True,
+                       text=True)
+    assert r.returncode != 0 and "invalid value" in r.stderr
+    r = subprocess.run([*rt, "update", "--pids-limit", "5", "no-such"], capture_output=True,
+                       text=True)
+    assert r.returncode != 0
+
+
+def test_rm_flags(cli: Dy, busybox: str) -> None:
+    cid = cli("create", "busybox", "true", check=True).stdout.strip()
+    r = cli("rm", "-fv", cid[:12])
+    assert (r.returncode, r.stdout) == (0, f"{cid[:12]}\n"), r.stderr
+    assert cli("rm", "-x", "abc").returncode == 125
+    r = cli("kill", "no-such-ctr")
+    assert "No such container: no-such-ctr" in r.stderr
+
+
+def test_wait_for_a_container_removed_as_it_exits(cli: Dy, busybox: str) -> None:
+    name = _name("rmwait")
+    cli("run", "-d", "--rm", "--name", name, "busybox", "sh", "-c", "sleep 1; exit 9",
+        check=True)
+    r = cli("wait", name)
+    assert (r.returncode, r.stdout) == (0, "9\n"), r.stderr
+    wait_for(lambda: cli("ps", "-aq").stdout == "", what="the --rm removal")

@@ -119,7 +119,8 @@ def test_health_check_states(cli: Dy, busybox: str, root: Path) -> None:
     assert (record(root, name).health or {})["FailingStreak"] >= 2
 
 
-def test_health_timeout_and_start_period(cli: Dy, busybox: str, root: Path) -> None:
+def test_health_timeout_and_start_period(cli: Dy, busybox: str, root: Path,
+                                         tmp_path: Path) -> None:
     name = _name("hslow")
     cli("run", "-d", "--name", name, "--health-cmd", "sleep 5", "--health-interval",
         "300ms", "--health-timeout", "300ms", "--health-retries", "1", "busybox",
@@ -129,6 +130,8 @@ def test_health_timeout_and_start_period(cli: Dy, busybox: str, root: Path) -> N
     last = (record(root, name).health or {})["Log"][-1]
     assert last["ExitCode"] == -1 and "Health check exceeded timeout" in last["Output"]
     assert cli("rm", "-f", name).returncode == 0
+    # the monitor reaps the killed checks too: nothing holds up the container's end
+    wait_for(lambda: not procs_with(str(tmp_path)), timeout=10, what="the monitor to end")
     grace = _name("hgrace")
     cli("run", "-d", "--name", grace, "--health-cmd", "false", "--health-interval",
         "200ms", "--health-retries", "1", "--health-start-period", "60s", "busybox",

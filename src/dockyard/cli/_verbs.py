@@ -23,6 +23,14 @@ def parse(verb: str, argv: list[str], flags: dict[str, str], *,
         if a == "--":
             refs.extend(it)
             break
+        if a == "--help":
+            opts = "[OPTIONS] " if flags else ""
+            args = ("CONTAINER NEW_NAME" if max_args == 2 else "CONTAINER" if max_args == 1
+                    else "CONTAINER [CONTAINER...]")
+            names = ", ".join(sorted(f for f in flags if f.startswith("--")))
+            sys.stdout.write(f"\nUsage:  dockyard {verb} {opts}{args}\n"
+                             + (f"\nOptions: {names}\n" if names else ""))
+            return 0
         if a.startswith("-") and a != "-":
             name, eq, value = a.partition("=")
             key = flags.get(name)
@@ -54,7 +62,8 @@ def parse(verb: str, argv: list[str], flags: dict[str, str], *,
 def each(ctx: Context, refs: list[str], act: Callable[[Engine, str], object],
          prefix: str = "") -> int:
     """Run ``act`` for each container, printing the argument as given on success and
-    Docker's error line otherwise; exit status 1 if any failed."""
+    Docker's error line otherwise (``prefix`` may name the argument as ``{ref}``); exit
+    status 1 if any failed."""
     from dockyard.engine.lifecycle import Engine
     from dockyard.errors import DockyardError
 
@@ -65,7 +74,8 @@ def each(ctx: Context, refs: list[str], act: Callable[[Engine, str], object],
             act(engine, ref)
             sys.stdout.write(ref + "\n")
         except DockyardError as e:
-            sys.stderr.write(f"Error response from daemon: {prefix}{e}\n")
+            sys.stderr.write("Error response from daemon: "
+                             f"{prefix.replace('{ref}', ref)}{e}\n")
             code = 1
         finally:
             engine.close()

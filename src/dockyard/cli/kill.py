@@ -18,4 +18,4 @@ def run(ctx: Context, argv: list[str]) -> int:
     values, refs = parsed
     sig = values.get("signal", "KILL")
     return _verbs.each(ctx, refs, lambda e, ref: control.kill(e, ref, sig),
-                       prefix="Cannot kill container: ")
+                       prefix="Cannot kill container: {ref}: ")

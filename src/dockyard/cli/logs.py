@@ -97,14 +97,16 @@ def _follow(store: ContainerStore, cid: str, f: BinaryIO, partial: bytes,
     import os
     import time
 
+    from dockyard.engine.monitor import monitor_holds
     from dockyard.errors import NotFound
 
     while True:
         try:
             rec = store.get(cid)
-            # a monitor killed with its container leaves "running" behind: look at the pid
-            running = (rec.status.is_active and rec.pid > 0
-                       and os.path.exists(f"/proc/{rec.pid}"))
+            # the monitor records the exit once the last line is written; a monitor
+            # killed with its container leaves "running" behind: look at the pid too
+            running = rec.status.is_active and (
+                monitor_holds(rec) or (rec.pid > 0 and os.path.exists(f"/proc/{rec.pid}")))
         except NotFound:
             running = False
         chunk = f.read()

@@ -109,8 +109,37 @@ def docker_config(opts: RunOptions, image: str, image_config: Mapping[str, Any],
     return out
 
 
+def parse_cpuset(value: str) -> set[int]:
+    """``0-2,4`` -> {0, 1, 2, 4}; the daemon's message otherwise."""
+    out: set[int] = set()
+    try:
+        for part in value.split(","):
+            lo, sep, hi = part.partition("-")
+            first, last = int(lo), int(hi) if sep else int(lo)
+            if first < 0 or last < first:
+                raise ValueError(part)
+            out.update(range(first, last + 1))
+    except ValueError:
+        raise InvalidArgument(f"Invalid value {value} for cpuset cpus") from None
+    return out
+
+
+def _check_cpuset(value: str) -> None:
+    wanted = parse_cpuset(value)
+    try:
+        with open("/sys/devices/system/cpu/online") as f:
+            online = f.read().strip()
+    except OSError:
+        return
+    if not wanted <= parse_cpuset(online):
+        raise InvalidArgument(f"Requested CPUs are not available - requested {value}, "
+                              f"available: {online}")
+
+
 def host_config(opts: RunOptions) -> dict[str, Any]:
     """``HostConfig`` with the daemon's defaults (a validated request: see ``build_spec``)."""
+    if opts.cpuset_cpus:
+        _check_cpuset(opts.cpuset_cpus)
     policy = RestartPolicy.parse(opts.restart)
     if opts.auto_remove and not policy.is_none:
         raise InvalidArgument("Conflicting options: --restart and --rm")

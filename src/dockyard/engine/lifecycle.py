@@ -179,11 +179,9 @@ class Engine:
 
     def monitor_alive(self, record: ContainerRecord) -> bool:
         """Whether a monitor (or a foreground CLI) holds the container."""
-        fd = self.lock_monitor(record)
-        if fd is None:
-            return True
-        os.close(fd)
-        return False
+        from dockyard.engine.monitor import monitor_holds
+
+        return monitor_holds(record)
 
     def refresh(self, record: ContainerRecord) -> ContainerRecord:
         """A record that says running while nobody runs it becomes exited (a killed
@@ -220,8 +218,7 @@ class Engine:
             shutil.copyfile(os.path.join(self.state_dir(record.id), "config.json"), config)
         return rootfs
 
-    def launch(self, record: ContainerRecord, restart_count: int | None = None,
-               console_fd: int = -1) -> int:
+    def launch(self, record: ContainerRecord, console_fd: int = -1) -> int:
         """Mount the rootfs, create and start the container through the runtime and
         record it running; its init's pid. A command that cannot run: the record says
         exited with 126/127 and :class:`ExecFailure` is raised. ``console_fd``: the
@@ -258,12 +255,9 @@ class Engine:
         except BaseException:
             self.cleanup_run(record)
             raise
-        fields: dict[str, object] = {}
-        if restart_count is not None:
-            fields["restart_count"] = restart_count
         self.containers.update_state(record.id, status=Status.RUNNING, pid=c.pid,
                                      started_at=rfc3339_ns(), exit_code=0, error="",
-                                     oom_killed=False, **fields)
+                                     oom_killed=False)
         return c.pid
 
     def oom_killed(self, record: ContainerRecord) -> bool:

@@ -42,6 +42,24 @@ def log_path(record: ContainerRecord) -> str:
     return record.log_path or os.path.join(record.bundle_dir, f"{record.id}-json.log")
 
 
+def monitor_holds(record: ContainerRecord) -> bool:
+    """Whether a monitor (or a foreground ``run``) holds the container's
+    ``monitor.lock`` right now."""
+    import fcntl
+
+    try:
+        fd = os.open(os.path.join(record.bundle_dir, "monitor.lock"), os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def spawn_monitor(engine: Engine, record: ContainerRecord,
                   auto_remove: bool = False, attach_fd: int = -1) -> dict[str, Any]:
     """Fork the detached monitor of ``record``; what it reported about the start. The
@@ -118,10 +136,12 @@ class _Outcome:
 
 
 def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter, hub: AttachHub,
-              reporter: _Reporter, restart_count: int | None) -> _Outcome:
+              reporter: _Reporter) -> _Outcome:
     """One run of the container, from mount to unmount."""
     from dockyard.engine.attach import RunIO
     from dockyard.engine.health import HealthChecker
+    from dockyard.engine.reaper import Reaper
+    from dockyard.runtime.exec import exit_code
 
     io = RunIO(record, logs, hub)
     # The runtime hands its own stdio to the container: its ends go on fds 0-2 for the
@@ -129,7 +149,7 @@ def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter, hub: Att
     try:
         console = io.before_launch()
         try:
-            pid = engine.launch(record, restart_count, console_fd=console)
+            pid = engine.launch(record, console_fd=console)
         finally:
             io.after_launch()
         io.started(pid)
@@ -138,34 +158,24 @@ def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter, hub: Att
         raise
     started = time.monotonic()
     reporter.send({"started": True, "pid": pid})
-    checker = HealthChecker.for_record(engine, record)
+    reaper = Reaper()
+    checker = HealthChecker.for_record(engine, record, reaper)
     if checker is not None:
         checker.start()
     try:
-        code = _wait(pid)
+        code = exit_code(reaper.wait_exit(pid))
     finally:
         if checker is not None:
             checker.stop()
+            while checker.running():  # its check dies with the container: reap it
+                if reaper.reap(block=False) is None:
+                    time.sleep(0.05)
+                checker.join(0.05)
         io.finish()
         oom = engine.oom_killed(record)
         engine.cleanup_run(record)
         _reap_strays()
     return _Outcome(code, time.monotonic() - started, oom)
-
-
-def _wait(pid: int) -> int:
-    """The init's exit code (128+N for a signal); only it is waited for, so that the
-    health checker reaps its own children."""
-    from dockyard.runtime.exec import exit_code
-
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            return 0
-        except InterruptedError:
-            continue
-        return exit_code(status)
 
 
 def _reap_strays() -> None:
@@ -227,12 +237,10 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         os.makedirs(os.path.dirname(log_path(record)), mode=0o700, exist_ok=True)
         logs = LogWriter(log_path(record), size, files)
         backoff = Backoff()
-        restart_count: int | None = None
         try:
             while True:
                 try:
-                    outcome = _run_once(engine, record, logs, hub, reporter,
-                                        restart_count)
+                    outcome = _run_once(engine, record, logs, hub, reporter)
                 except ExecFailure as e:
                     reporter.send({"status": e.status, "error": str(e)})
                     break
@@ -249,7 +257,10 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
                     engine.containers.update_state(cid, status=Status.EXITED, **ended)
                     last_code = outcome.code
                     break
-                engine.containers.update_state(cid, status=Status.RESTARTING, **ended)
+                # moby counts the restart when it decides it, before the backoff
+                engine.containers.update_state(cid, status=Status.RESTARTING,
+                                               restart_count=record.restart_count + 1,
+                                               **ended)
                 hub.ended(outcome.code)
                 if not _backoff_wait(engine, cid, backoff.next(outcome.ran_for)):
                     try:
@@ -257,7 +268,6 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
                     except NotFound:
                         pass
                     break
-                restart_count = record.restart_count + 1
         except NotFound:
             pass  # removed meanwhile
         except BaseException as e:
@@ -266,6 +276,12 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         finally:
             logs.close()
             if auto_remove:
+                # a `wait` that outlives the record reads the exit code from the lock
+                # file it holds open (see control.wait)
+                try:
+                    os.pwrite(lock, str(engine.containers.get(cid).exit_code).encode(), 0)
+                except (NotFound, OSError):
+                    pass
                 try:
                     engine.remove(cid, force=True)
                 except DockyardError:
@@ -280,4 +296,4 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         engine.close()
 
 
-__all__ = ["Status", "log_path", "monitor", "spawn_monitor"]
+__all__ = ["Status", "log_path", "monitor", "monitor_holds", "spawn_monitor"]
