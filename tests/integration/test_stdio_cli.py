@@ -278,6 +278,14 @@ def test_start_ai_feeds_stdin(cli: Dy, busybox: str) -> None:
     assert (r.returncode, r.stdout) == (0, "got-abc\n")
 
 
+def test_start_ai_tty_without_a_terminal(cli: Dy, busybox: str, root: Path) -> None:
+    name = _name("startnotty")
+    cli("create", "-it", "--name", name, "busybox", "sh", check=True)
+    r = cli("start", "-ai", name, input="x")
+    assert (r.returncode, r.stderr) == (1, "the input device is not a TTY\n")
+    assert _status(root, name) == "created"
+
+
 def test_start_ai_tty(cli: Dy, busybox: str, term: Term) -> None:
     name = _name("startit")
     cli("create", "-it", "--name", name, "busybox", "sh", check=True)

@@ -124,7 +124,7 @@ def start_attached(ctx: Context, argv: list[str]) -> int:
 
     from dockyard.cli._image import UsageError, parser
     from dockyard.cli.run import start_failed
-    from dockyard.cli.terminal import DEFAULT_DETACH_KEYS, parse_detach_keys
+    from dockyard.cli.terminal import DEFAULT_DETACH_KEYS, NOT_A_TTY, parse_detach_keys
     from dockyard.engine.attach import connect
     from dockyard.engine.lifecycle import Engine
     from dockyard.errors import DockyardError
@@ -144,8 +144,19 @@ def start_attached(ctx: Context, argv: list[str]) -> int:
     if len(args.containers) > 1:
         sys.stderr.write("Error: you cannot start and attach multiple containers at once\n")
         return 1
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     engine = Engine(ctx.root, ctx.exec_root)
+    try:
+        config = engine.containers.get(args.containers[0]).config
+    except DockyardError as e:
+        engine.close()
+        sys.stderr.write(f"Error response from daemon: {e}\n")
+        return 1
+    if (args.interactive and config.get("Tty") and config.get("OpenStdin")
+            and not os.isatty(sys.stdin.fileno())):
+        engine.close()
+        sys.stderr.write(NOT_A_TTY)
+        return 1
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         with theirs:
             record, report = engine.start(args.containers[0], theirs.fileno())
