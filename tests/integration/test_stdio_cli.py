@@ -359,6 +359,12 @@ def test_exec_errors(cli: Dy, busybox: str) -> None:
     assert r.stderr == f"Error response from daemon: Container {cid} is not running\n"
 
 
+def test_exec_it_size_is_set_before_the_command(running: str, term: Term) -> None:
+    s = term("exec", "-it", running, "stty", "size", rows=22, cols=66)
+    s.expect(r"22 66\r\n")
+    assert s.wait() == 0
+
+
 def test_exec_it_session(cli: Dy, running: str, term: Term) -> None:
     s = term("exec", "-it", running, "sh", rows=20, cols=70)
     _prompt(s)

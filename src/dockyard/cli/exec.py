@@ -16,7 +16,12 @@ USAGE = "dockyard exec [OPTIONS] CONTAINER COMMAND [ARG...]"
 def run(ctx: Context, argv: list[str]) -> int:
     from dockyard.cli._container_flags import client_env
     from dockyard.cli._image import UsageError, parser
-    from dockyard.cli.terminal import DEFAULT_DETACH_KEYS, NOT_A_TTY, parse_detach_keys
+    from dockyard.cli.terminal import (
+        DEFAULT_DETACH_KEYS,
+        NOT_A_TTY,
+        parse_detach_keys,
+        window_size,
+    )
     from dockyard.engine.exec import ExecOptions
     from dockyard.errors import DockyardError
 
@@ -48,7 +53,8 @@ def run(ctx: Context, argv: list[str]) -> int:
     opts = ExecOptions(cmd=list(args.command), env=env, user=args.user,
                        workdir=args.workdir, tty=args.tty and not args.detach,
                        interactive=args.interactive, detach=args.detach,
-                       privileged=args.privileged)
+                       privileged=args.privileged,
+                       console_size=window_size(sys.stdin.fileno()) if args.tty else None)
     return _exec(ctx, args.container, opts, keys)
 
 

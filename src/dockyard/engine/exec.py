@@ -48,6 +48,8 @@ class ExecOptions:
     interactive: bool = False
     detach: bool = False
     privileged: bool = False
+    #: the client's window (rows, cols): the pty is made that size before the exec
+    console_size: tuple[int, int] | None = None
 
 
 def running_container(engine: Engine, ref: str) -> ContainerRecord:
@@ -82,6 +84,9 @@ def exec_process_spec(record: ContainerRecord, base: Process, opts: ExecOptions)
     process = merge_process(base, args=list(opts.cmd), cwd=opts.workdir or None,
                             tty=opts.tty)
     process["env"] = _replace_or_append(env, opts.env)
+    if opts.tty and opts.console_size is not None:
+        process["consoleSize"] = {"height": opts.console_size[0],
+                                  "width": opts.console_size[1]}
     if opts.user is not None:
         rootfs = os.path.join(record.bundle_dir, "rootfs")
         process["user"] = resolve_user(opts.user, rootfs)
