@@ -376,3 +376,18 @@ def test_exec_it_session(cli: Dy, running: str, term: Term) -> None:
     s.send("exit 7\r")
     assert s.wait() == 7
     assert cli("exec", running, "true").returncode == 0  # the container runs on
+
+
+def test_run_it_terminal_restored_when_the_cli_is_terminated(cli: Dy, busybox: str,
+                                                             term: Term, root: Path) -> None:
+    import signal
+    import termios
+
+    name = _name("term")
+    s = term("run", "-it", "--name", name, "busybox", "sh")
+    _prompt(s)
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.wait() == 128 + signal.SIGTERM
+    lflag = termios.tcgetattr(s.master)[3]
+    assert lflag & termios.ICANON and lflag & termios.ECHO  # not raw any more
+    assert _status(root, name) == "running"  # the container runs on

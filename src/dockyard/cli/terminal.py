@@ -224,10 +224,10 @@ def session(peer: Peer, *, stdin: bool, stdout: bool = True, stderr: bool = True
         except OSError:
             pass
 
-    watched = [signal.SIGWINCH]
-    if sig_proxy and not tty:
-        watched += [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
-                    signal.SIGUSR1, signal.SIGUSR2]
+    watched = [signal.SIGWINCH, signal.SIGTERM, signal.SIGHUP]
+    proxy = sig_proxy and not tty
+    if proxy:
+        watched += [signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2]
     old = {s: signal.signal(s, note) for s in watched}
     matcher = DetachMatcher(detach_keys if tty and stdin else b"")
     size = window_size(in_fd if os.isatty(in_fd) else out_fd) if tty else None
@@ -249,8 +249,10 @@ def session(peer: Peer, *, stdin: bool, stdout: bool = True, stderr: bool = True
                             size = window_size(in_fd if os.isatty(in_fd) else out_fd)
                             if size is not None and tty:
                                 peer.resize(*size)
-                        else:
+                        elif proxy:
                             peer.signal(signum)
+                        else:  # ends this client only, its terminal restored
+                            raise SystemExit(128 + signum)
                 if peer.fileno() in ready:
                     frame = peer.read()
                     if frame is None:
