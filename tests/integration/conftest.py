@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ipaddress
+import os
 import shutil
 import subprocess
 import sys
@@ -101,6 +103,7 @@ def cli(root: Path, tmp_path: Path) -> Iterator[Dy]:
     container left at the end of the test is removed with ``rm -f``, failed test or not.
     Use this one for container tests: ``cli("run", "-d", "busybox", ...)``."""
     exec_root = tmp_path / "exec"
+    net = private_network_config(root)
 
     def call(*args: str, input: bytes | str | None = None, check: bool = False,
              timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -116,10 +119,43 @@ def cli(root: Path, tmp_path: Path) -> Iterator[Dy]:
             assert r.returncode == 0, r.stderr
         return r
 
-    yield call
-    ids = call("ps", "-aq").stdout.split()
-    if ids:
-        call("rm", "-f", *ids)
+    try:
+        yield call
+    finally:
+        ids = call("ps", "-aq").stdout.split()
+        if ids:
+            call("rm", "-f", *ids)
+        remove_private_networks(call, net)
+
+
+def private_network_config(root: Path) -> dict[str, str]:
+    """A default bridge, subnet and nftables table of this root's own (``ROOT/engine.json``),
+    so that tests running beside each other on this host never share them."""
+    import json
+    import random
+
+    from dockyard.network.links import routes_in_use
+
+    tag = f"{os.getpid() % 10000:04d}{random.randrange(16**3):03x}"
+    used = routes_in_use()
+    while True:
+        subnet = ipaddress.IPv4Network(f"10.{random.randrange(128, 255)}."
+                                       f"{random.randrange(256)}.0/24")
+        if not any(subnet.overlaps(u) for u in used):
+            break
+    cfg = {"bridge": f"dyb{tag}", "bridge_subnet": str(subnet), "nft_table": f"dyt{tag}"}
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "engine.json").write_text(json.dumps(cfg))
+    return cfg
+
+
+def remove_private_networks(call: Dy, cfg: dict[str, str]) -> None:
+    """Whatever a test left of its networks: the networks, then (in case dockyard itself
+    failed to) its default bridge and nftables table."""
+    for nid in call("network", "ls", "-q", "--filter", "type=custom").stdout.split():
+        call("network", "rm", nid)
+    subprocess.run(["ip", "link", "del", cfg["bridge"]], capture_output=True)
+    subprocess.run(["nft", "delete", "table", "ip", cfg["nft_table"]], capture_output=True)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ USAGE = "dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]"
 
 def _parser() -> argparse.ArgumentParser:
     from dockyard.cli._image import parser
+    from dockyard.cli._netflags import add_network_flags
 
     p = parser("run", USAGE, description="Create and run a new container from an image",
                short_h=False)
@@ -35,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cap-add", action="append", default=[])
     p.add_argument("--cap-drop", action="append", default=[])
     p.add_argument("--read-only", action="store_true")
-    p.add_argument("--network", default="bridge")
+    add_network_flags(p)
     p.add_argument("image")
     p.add_argument("command", nargs="...")
     return p
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(ctx: Context, argv: list[str]) -> int:
     from dockyard.cli._image import UsageError
+    from dockyard.cli._netflags import net_options
     from dockyard.engine.lifecycle import Engine, ExecFailure
     from dockyard.engine.run_options import RunOptions
 
@@ -55,7 +57,7 @@ def run(ctx: Context, argv: list[str]) -> int:
                       workdir=args.workdir, user=args.user, hostname=args.hostname,
                       memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit,
                       cap_add=args.cap_add, cap_drop=args.cap_drop, read_only=args.read_only,
-                      network_mode="none" if args.network == "none" else "bridge")
+                      net=net_options(args))
     engine = Engine(ctx.root, ctx.exec_root)
     if args.detach:
         return _detached(engine, args.image, opts, args.name, args.rm)

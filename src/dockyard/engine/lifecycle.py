@@ -79,8 +79,22 @@ class Engine:
                 mounts = svc.prepare_rootfs(cid, rec.id)
                 mount_all(mounts, rootfs)
                 try:
+                    # --- network: check the flags, record them, write the /etc files ---
+                    from dataclasses import replace
+
+                    from dockyard.engine.network import Networks
+
+                    nets = Networks(self.root)
+                    try:
+                        prep = nets.prepare(record, opts.net, image_config, self.containers,
+                                            opts.hostname)
+                    finally:
+                        nets.close()
+                    opts = replace(opts, network_mode=prep.mode,
+                                   hostname=prep.hostname or opts.hostname)
+                    # --- end network ---
                     spec = build_spec(opts, image_config, rootfs, container_id=cid,
-                                      hostname=opts.hostname)
+                                      hostname=opts.hostname, etc_files=prep.etc_files)
                 except BaseException:
                     unmount(rootfs)
                     raise
@@ -120,9 +134,15 @@ class Engine:
             mount_all(svc.snapshots.mounts(record.rootfs_key), rootfs)
         finally:
             svc.close()
+        network = None
         try:
             try:
                 c = create(self.runtime_root, record.id, record.bundle_dir, CreateOptions())
+                # --- network: wire the new namespace before the init runs ---
+                from dockyard.engine.network_attach import attach
+
+                network = attach(self.root, record, c.pid)
+                # --- end network ---
                 start(self.runtime_root, record.id)
             except InitFailed as e:
                 text = str(e)
@@ -149,6 +169,8 @@ class Engine:
                 delete(self.runtime_root, record.id, force=True)
             except DockyardError:
                 pass
+            if network is not None:  # network: veths, ports, DNS go with the container
+                network.close()
             _unmount_if_mounted(rootfs)
 
     # --- remove ------------------------------------------------------------------
@@ -172,6 +194,13 @@ class Engine:
         return record
 
     def _discard(self, record: ContainerRecord, svc: ImageService) -> None:
+        from dockyard.engine.network import Networks
+
+        nets = Networks(self.root)  # network: its addresses, ports and records go too
+        try:
+            nets.release(record.id)
+        finally:
+            nets.close()
         _unmount_if_mounted(os.path.join(record.bundle_dir, "rootfs"))
         try:
             svc.release_rootfs(record.rootfs_key)

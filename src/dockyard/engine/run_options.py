@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from dockyard.engine.network_options import NetOptions
 from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ class RunOptions:
     ipc_mode: str | None = None
     #: ``--uts``: None (a new namespace) or "host" (no namespace, no hostname).
     uts_mode: str | None = None
+    #: ``--network``, ``-p``, ``--dns``...: what the network package wires at start.
+    net: NetOptions = field(default_factory=NetOptions)
 
 
 def flag_error(value: object, flag: str, why: str) -> InvalidArgument:
