@@ -76,8 +76,15 @@ def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path / "root"
+def root(tmp_path: Path) -> Iterator[Path]:
+    """A private dockyard root, with a default bridge, subnet and nftables table of its own
+    (removed at teardown in case a test or dockyard left them)."""
+    path = tmp_path / "root"
+    net = private_network_config(path)
+    try:
+        yield path
+    finally:
+        remove_private_bridge(net)
 
 
 @pytest.fixture
@@ -103,7 +110,6 @@ def cli(root: Path, tmp_path: Path) -> Iterator[Dy]:
     container left at the end of the test is removed with ``rm -f``, failed test or not.
     Use this one for container tests: ``cli("run", "-d", "busybox", ...)``."""
     exec_root = tmp_path / "exec"
-    net = private_network_config(root)
 
     def call(*args: str, input: bytes | str | None = None, check: bool = False,
              timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -125,7 +131,8 @@ def cli(root: Path, tmp_path: Path) -> Iterator[Dy]:
         ids = call("ps", "-aq").stdout.split()
         if ids:
             call("rm", "-f", *ids)
-        remove_private_networks(call, net)
+        for nid in call("network", "ls", "-q", "--filter", "type=custom").stdout.split():
+            call("network", "rm", nid)
 
 
 def private_network_config(root: Path) -> dict[str, str]:
@@ -149,11 +156,8 @@ def private_network_config(root: Path) -> dict[str, str]:
     return cfg
 
 
-def remove_private_networks(call: Dy, cfg: dict[str, str]) -> None:
-    """Whatever a test left of its networks: the networks, then (in case dockyard itself
-    failed to) its default bridge and nftables table."""
-    for nid in call("network", "ls", "-q", "--filter", "type=custom").stdout.split():
-        call("network", "rm", nid)
+def remove_private_bridge(cfg: dict[str, str]) -> None:
+    """The root's default bridge and nftables table, if dockyard failed to remove them."""
     subprocess.run(["ip", "link", "del", cfg["bridge"]], capture_output=True)
     subprocess.run(["nft", "delete", "table", "ip", cfg["nft_table"]], capture_output=True)
 

@@ -153,7 +153,7 @@ class Networks:
         if rec.predefined:
             raise Conflict(f"{rec.name} is a pre-defined network and cannot be removed")
         with self.store.tx():
-            if self.store.attached_to(rec.id):
+            if self.store.endpoints(nid=rec.id):
                 raise Conflict(f"error while removing network: network {rec.name} id {rec.id} "
                                "has active endpoints")
             self.store.delete_network(rec.id)
@@ -164,7 +164,7 @@ class Networks:
     def prune(self) -> builtins.list[str]:
         out = []
         for n in self.list():
-            if n.predefined or self.store.attached_to(n.id):
+            if n.predefined or self.store.endpoints(nid=n.id):
                 continue
             try:
                 self.remove(n.id)

@@ -116,7 +116,7 @@ def attach(root: str, record: ContainerRecord, pid: int) -> Attached:
                 network = nets.get(nid)
                 ep = _add_endpoint(nets, record.id, network, ip,
                                    opts.get("mac", "") if i == 0 else "", ns_path, f"eth{i}",
-                                   i == 0)
+                                   i == 0 and not network.internal)
                 endpoints.append((ep, network, aliases))
             if endpoints:
                 _publish(nets, record, opts, endpoints[0][0], endpoints[0][1])
