@@ -89,8 +89,8 @@ def test_detached_run_logs_ps_and_rm(run: Dy, busybox: str, tmp_path: Path) -> N
     t = run("logs", "-t", cid[:12])
     assert re.fullmatch(TIME + " out\n", t.stdout), t.stdout
     assert re.fullmatch(TIME + " err\n", t.stderr), t.stderr
-    # Docker's json-file format, one object a line
-    log = tmp_path / "exec" / "containers" / cid / f"{cid}-json.log"
+    # Docker's json-file format, one object a line, kept under the root as Docker does
+    log = tmp_path / "root" / "containers" / cid / f"{cid}-json.log"
     entries = [json.loads(ln) for ln in log.read_text().splitlines()]
     assert sorted((e["log"], e["stream"]) for e in entries) == [("err\n", "stderr"),
                                                                ("out\n", "stdout")]
@@ -98,6 +98,7 @@ def test_detached_run_logs_ps_and_rm(run: Dy, busybox: str, tmp_path: Path) -> N
     r = run("rm", "bg")
     assert r.returncode == 0, r.stderr
     assert run("ps", "-aq").stdout == ""
+    assert not log.exists()
     assert cgroup_dirs("dockyard") == []
 
 

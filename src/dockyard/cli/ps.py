@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -12,21 +11,34 @@ if TYPE_CHECKING:
 
 
 def _status(r: ContainerRecord) -> str:
+    """moby ``State.String``: Up/Paused/Restarting/Exited, with the health in brackets."""
     import time
 
     from dockyard.cli._image import human_duration, parse_time
 
-    if r.status.value == "running":
-        return "Up " + human_duration(time.time() - parse_time(r.started_at))
-    if r.status.value == "exited":
+    status = r.status.value
+    if status in ("running", "paused"):
+        text = "Up " + human_duration(time.time() - parse_time(r.started_at))
+        if status == "paused":
+            return text + " (Paused)"
+        health = (r.health or {}).get("Status")
+        if health == "starting":
+            return text + " (health: starting)"
+        return text + (f" ({health})" if health in ("healthy", "unhealthy") else "")
+    if status == "restarting":
+        return (f"Restarting ({r.exit_code}) "
+                + human_duration(time.time() - parse_time(r.finished_at)) + " ago")
+    if status == "exited":
         return (f"Exited ({r.exit_code}) "
                 + human_duration(time.time() - parse_time(r.finished_at)) + " ago")
-    return r.status.value.capitalize()
+    if status == "removing":
+        return "Removal In Progress"
+    return status.capitalize()
 
 
 def run(ctx: Context, argv: list[str]) -> int:
     from dockyard.cli._image import since, table
-    from dockyard.engine.containers import ContainerStore
+    from dockyard.engine.lifecycle import Engine
     from dockyard.errors import InvalidArgument
 
     show_all = quiet = no_trunc = False
@@ -41,10 +53,14 @@ def run(ctx: Context, argv: list[str]) -> int:
             show_all = quiet = True
         else:
             raise InvalidArgument(f"unknown flag: {a}")
-    with ContainerStore(ctx.root) as store:
-        # A foreground `run` killed with its container leaves "running" behind: say exited.
-        store.reconcile(lambda r: r.pid > 0 and os.path.exists(f"/proc/{r.pid}"))
-        records = store.list(all=show_all)
+    engine = Engine(ctx.root, ctx.exec_root)
+    try:
+        # A killed monitor or foreground `run` (a host restart) leaves "running" behind:
+        # say exited once nobody runs the container.
+        engine.refresh_all()
+        records = engine.containers.list(all=show_all)
+    finally:
+        engine.close()
     if quiet:
         sys.stdout.write("".join((r.id if no_trunc else r.short_id) + "\n" for r in records))
         return 0

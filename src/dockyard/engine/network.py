@@ -193,8 +193,9 @@ class Networks:
     # --- containers -----------------------------------------------------------------------
     def prepare(self, record: ContainerRecord, net: NetOptions,
                 image_config: Mapping[str, Any], containers: ContainerStore,
-                hostname: str | None) -> Prepared:
-        """Check a new container's network flags, record them, write its /etc files."""
+                hostname: str | None, files_dir: str) -> Prepared:
+        """Check a new container's network flags, record them, write its /etc files
+        (``hosts``, ``resolv.conf``, ``hostname``) in ``files_dir``."""
         from dockyard.network import etcfiles, ports
 
         mode = net.mode or "bridge"
@@ -208,8 +209,7 @@ class Networks:
             etcfiles.parse_add_host(h)
         if net.mac:
             _check_mac(net.mac)
-        bundle = record.bundle_dir
-        files = {n: os.path.join(bundle, n) for n in ("resolv.conf", "hostname", "hosts")}
+        files = {n: os.path.join(files_dir, n) for n in ("resolv.conf", "hostname", "hosts")}
         host_resolv = _read("/etc/resolv.conf")
         if mode.startswith("container:"):
             other = containers.get(mode.partition(":")[2])
@@ -218,8 +218,10 @@ class Networks:
             if publish or net.ip or net.aliases:
                 raise InvalidArgument("conflicting options: port publishing and the container "
                                       "type network mode")
-            theirs = {n: os.path.join(other.bundle_dir, n) for n in files}
-            self.store.set_options(record.id, {"mode": mode, "joined": other.id})
+            their_dir = (self.store.options(other.id) or {}).get("files_dir", "")
+            theirs = {n: os.path.join(their_dir, n) for n in files}
+            self.store.set_options(record.id, {"mode": mode, "joined": other.id,
+                                               "files_dir": files_dir})
             return Prepared(f"container:/proc/{other.pid}/ns/net",
                             {k: v for k, v in theirs.items() if os.path.exists(v)}, None)
         if mode == "host":
@@ -229,7 +231,7 @@ class Networks:
             _write(files["hosts"], _read("/etc/hosts"))
             _write(files["resolv.conf"], host_resolv)
             _write(files["hostname"], hostname + "\n")
-            self.store.set_options(record.id, {"mode": "host"})
+            self.store.set_options(record.id, {"mode": "host", "files_dir": files_dir})
             return Prepared("host", files, hostname)
         hostname = hostname or record.id[:12]
         if mode == "none":
@@ -239,7 +241,7 @@ class Networks:
             _write(files["hosts"], etcfiles.hosts([], []))
             _write(files["resolv.conf"], etcfiles.resolv_conf(host_resolv, embedded=False))
             _write(files["hostname"], hostname + "\n")
-            self.store.set_options(record.id, {"mode": "none"})
+            self.store.set_options(record.id, {"mode": "none", "files_dir": files_dir})
             return Prepared("none", files, hostname)
         network = self.get(mode)
         if network.driver != "bridge":
@@ -256,7 +258,7 @@ class Networks:
             "add_hosts": [list(etcfiles.parse_add_host(h)) for h in net.add_hosts],
             "publish": [[r.proto, r.container_port, r.host_ip, r.host_lo, r.host_hi]
                         for r in publish],
-            "exposed": exposed, "name": record.name,
+            "exposed": exposed, "name": record.name, "files_dir": files_dir,
         }
         with self.store.tx():
             self.store.set_options(record.id, options)

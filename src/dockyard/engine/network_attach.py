@@ -79,8 +79,10 @@ def _add_endpoint(nets: Networks, cid: str, network: NetworkRecord, aliases_ip: 
         ep = Endpoint(cid, network.id, secrets.token_hex(32), str(addr),
                       mac or ipam.mac_for(addr), veth, ifname)
         nets.store.add_endpoint(ep)
-        if network.name == "bridge":
-            links.ensure_bridge(network.bridge, network.gateway, pool.subnet.prefixlen)
+        # the default bridge lives while it has containers; a user network's bridge is made
+        # again here if the host lost it (a reboot)
+        made = links.ensure_bridge(network.bridge, network.gateway, pool.subnet.prefixlen)
+        if made or network.name == "bridge":
             nets.sync_nft()
     try:
         links.add_veth(veth, network.bridge, ns_path, ifname=ifname, address=ep.ip,
@@ -101,6 +103,7 @@ def attach(root: str, record: ContainerRecord, pid: int) -> Attached:
     from dockyard.network import links
 
     handle = Attached(root, record.id)
+    handle.close()  # what a run whose monitor was killed (or a host restart) left
     nets = Networks(root)
     ns_path = f"/proc/{pid}/ns/net"
     try:
@@ -148,7 +151,7 @@ def _write_hosts(record: ContainerRecord, opts: dict[str, Any], eps: list[Endpoi
 
     from dockyard.network import etcfiles
 
-    path = os.path.join(record.bundle_dir, "hosts")
+    path = os.path.join(opts.get("files_dir") or record.bundle_dir, "hosts")
     own = [(e.ip, opts.get("hostname") or record.id[:12]) for e in eps[:1]]
     with open(path, "w") as f:
         f.write(etcfiles.hosts([(h[0], h[1]) for h in opts.get("add_hosts", [])], own))

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.network_options import NetOptions
 from dockyard.errors import InvalidArgument
@@ -24,6 +24,7 @@ __all__ = [
     "RunOptions",
     "flag_error",
     "parse_cpus",
+    "parse_duration",
     "parse_env_file",
     "parse_memory_swap",
     "parse_size",
@@ -104,6 +105,16 @@ class RunOptions:
     ipc_mode: str | None = None
     #: ``--uts``: None (a new namespace) or "host" (no namespace, no hostname).
     uts_mode: str | None = None
+    # --- the container's life: restarts, health, stop, logging (engine/monitor.py) ---
+    #: ``--restart`` as typed (``"on-failure:3"``); ``None``: ``no``.
+    restart: str | None = None
+    #: ``--rm``: the container is removed once it exits.
+    auto_remove: bool = False
+    stop_timeout: int | None = None
+    #: Docker's ``Config.Healthcheck`` (``Test``, ``Interval``... in ns), from the flags.
+    healthcheck: dict[str, Any] | None = None
+    #: ``--log-opt KEY=VALUE`` for the json-file driver.
+    log_opts: dict[str, str] = field(default_factory=dict)
     #: ``--network``, ``-p``, ``--dns``...: what the network package wires at start.
     net: NetOptions = field(default_factory=NetOptions)
 
@@ -224,3 +235,26 @@ def parse_env_file(text: str, lookup: Callable[[str], str | None] | Mapping[str,
             if found is not None:
                 out.append(f"{key}={found}")
     return out
+
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+                   "h": 3600 * 10**9}
+
+
+def parse_duration(value: str, flag: str) -> int:
+    """Nanoseconds from a Go duration (``"30s"``, ``"1m30s"``, ``"500ms"``, ``"0"``)."""
+    text = value.strip()
+    sign = -1 if text.startswith("-") else 1
+    text = text.lstrip("+-")
+    if text == "0":
+        return 0
+    pos, total = 0, 0.0
+    for m in _DURATION_RE.finditer(text):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+        pos = m.end()
+    if not text or pos != len(text):
+        raise flag_error(value, flag, f'time: invalid duration "{value}"')
+    return sign * int(total)
