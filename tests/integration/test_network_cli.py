@@ -8,6 +8,7 @@ back to what they were once its containers and networks are gone.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import subprocess
@@ -316,5 +317,120 @@ def test_twenty_parallel_runs_get_distinct_addresses(cli: Dy, busybox: str,
     addresses = [c["IPv4Address"] for c in data.values()]
     assert set(data) == set(ids) and len(set(addresses)) == 20
     cli("rm", "-f", *ids, check=True)
+    cli("network", "rm", net, check=True)
+    assert_back_to(baseline)
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A stand-in for the outside world: a namespace behind a veth of the host's own
+    (not a bridge of dockyard's), serving TCP on port 8000 the address it sees a client
+    at. Yields (its address, the host's address on that link)."""
+    import random
+
+    from dockyard.network.links import routes_in_use
+
+    used = routes_in_use()
+    while True:
+        net = ipaddress.IPv4Network(f"10.{random.randrange(128, 255)}.{random.randrange(256)}.0/30")
+        if not any(net.overlaps(u) for u in used):
+            break
+    host_ip, far_ip = str(net.network_address + 1), str(net.network_address + 2)
+    tag = f"{os.getpid() % 100000}"
+    ns, h, n = f"nxns{tag}", f"nxh{tag}", f"nxn{tag}"
+    run = [["ip", "netns", "add", ns],
+           ["ip", "link", "add", h, "type", "veth", "peer", "name", n],
+           ["ip", "link", "set", n, "netns", ns],
+           ["ip", "addr", "add", f"{host_ip}/30", "dev", h], ["ip", "link", "set", h, "up"],
+           ["ip", "-n", ns, "addr", "add", f"{far_ip}/30", "dev", n],
+           ["ip", "-n", ns, "link", "set", n, "up"], ["ip", "-n", ns, "link", "set", "lo", "up"]]
+    server = None
+    try:
+        for cmd in run:
+            subprocess.run(cmd, check=True, capture_output=True)
+        code = ("import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,"
+                "socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',8000))\ns.listen()\n"
+                "while True:\n c,a=s.accept()\n c.sendall(('seen '+a[0]+'\\n').encode())\n"
+                " c.close()\n")
+        server = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c", code])
+        yield far_ip, host_ip
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "link", "del", h], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_egress_is_masqueraded_and_internal_networks_have_none(
+        cli: Dy, busybox: str, outside: tuple[str, str],
+        baseline: tuple[set[str], str]) -> None:
+    far, host_side = outside
+    probe = f"for i in 1 2 3 4 5; do nc -w 3 {far} 8000 && break; sleep 0.3; done"
+    r = cli("run", "--rm", "busybox", "sh", "-c", probe)
+    assert r.stdout.strip() == f"seen {host_side}", (r.stdout, r.stderr)
+    net = f"int{os.getpid()}"
+    cli("network", "create", "--internal", net, check=True)
+    r = cli("run", "--rm", "--network", net, "busybox", "sh", "-c",
+            f"nc -w 2 {far} 8000; echo rc=$?")
+    assert "seen" not in r.stdout and "rc=1" in r.stdout
+    cli("network", "rm", net, check=True)
+    assert_back_to(baseline)
+
+
+def test_publish_all_ranges_ip_mac_dns_and_stop_frees_ports(
+        cli: Dy, busybox: str, root: Path, baseline: tuple[set[str], str]) -> None:
+    import json
+
+    net = f"opt{os.getpid()}"
+    cli("network", "create", "--subnet", "10.201.3.0/24", "--ip-range", "10.201.3.128/25",
+        net, check=True)
+    base = free_port()
+    while True:  # three free ports in a row
+        ok = True
+        for p in range(base, base + 3):
+            try:
+                with socket.socket() as s:
+                    s.bind(("0.0.0.0", p))
+            except OSError:
+                ok = False
+        if ok:
+            break
+        base = free_port()
+    cid = cli("create", "--name", "opts", "--network", net, "--ip", "10.201.3.77",
+              "--mac-address", "02:42:de:ad:be:ef", "--dns", "10.201.3.1",
+              "--dns-search", "corp.example", "--expose", "7000", "--expose", "7001/udp",
+              "-P", "-p", f"{base}-{base + 2}:{base}-{base + 2}", "busybox", "sh", "-c",
+              "ip -o link show eth0; ip -4 -o addr show eth0; cat /etc/resolv.conf;"
+              " sleep 100", check=True).stdout.strip()
+    assert cli("port", "opts").stdout == ""  # created, not running: nothing published
+    cli("start", "opts", check=True)
+    time.sleep(1)
+    out = cli("logs", "opts").stdout
+    assert "02:42:de:ad:be:ef" in out and "10.201.3.77/24" in out, out
+    assert "nameserver 127.0.0.11" in out and "search corp.example" in out
+    lines = cli("port", "opts", check=True).stdout.splitlines()
+    for p in range(base, base + 3):
+        assert f"{p}/tcp -> 0.0.0.0:{p}" in lines
+    assert any(ln.startswith("7000/tcp -> 0.0.0.0:") for ln in lines)
+    assert any(ln.startswith("7001/udp -> 0.0.0.0:") for ln in lines)
+    # the next container on the network gets an address of the --ip-range
+    r = cli("run", "--rm", "--network", net, "busybox", "ip", "-4", "-o", "addr", "show",
+            "eth0", check=True)
+    got = ipaddress.IPv4Interface(r.stdout.split()[3])
+    assert got.ip in ipaddress.IPv4Network("10.201.3.128/25") and got.network.prefixlen == 24
+    data = json.loads(cli("network", "inspect", net, check=True).stdout)[0]
+    assert data["IPAM"]["Config"] == [{"Subnet": "10.201.3.0/24", "Gateway": "10.201.3.1",
+                                       "IPRange": "10.201.3.128/25"}]
+    assert data["Containers"][cid]["IPv4Address"] == "10.201.3.77/24"
+    cli("stop", "-t", "1", "opts", check=True)
+    assert cli("port", "opts").stdout == ""
+    from dockyard.network.config import NetConfig
+
+    table = NetConfig.load(str(root)).nft_table
+    rules = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True,
+                           text=True).stdout
+    assert f"dport {base} " not in rules
+    cli("rm", "opts", check=True)
     cli("network", "rm", net, check=True)
     assert_back_to(baseline)
