@@ -135,6 +135,13 @@ def test_published_ports_on_the_default_bridge(cli: Dy, busybox: str, root: Path
     assert "10.9.9.9\tdb.local" in r.stdout and "\tbox1\n" in r.stdout
     assert cfg["bridge"] in links()
     assert cli("port", "web", "81").returncode == 1
+    import json
+
+    settings = json.loads(cli("inspect", "web", check=True).stdout)[0]["NetworkSettings"]
+    assert {"HostIp": "0.0.0.0", "HostPort": str(p1)} in settings["Ports"]["80/tcp"]
+    bridge = settings["Networks"]["bridge"]
+    assert bridge["IPAddress"].startswith(prefix + ".") and bridge["Gateway"] == prefix + ".1"
+    assert bridge["MacAddress"].startswith("02:42:") and settings["IPAddress"]
     cli("rm", "-f", "web", check=True)
     assert cfg["bridge"] not in links()
     assert cfg["nft_table"] not in ruleset_tables()

@@ -285,7 +285,7 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
             logs.close()
             if auto_remove:
                 try:
-                    engine.remove(cid, force=True)
+                    engine.remove(cid, force=True, volumes=True)
                 except DockyardError:
                     pass  # removed already (rm -f)
     finally:

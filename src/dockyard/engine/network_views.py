@@ -10,7 +10,18 @@ if TYPE_CHECKING:
     from dockyard.engine.network import Networks
     from dockyard.network.store import NetworkRecord
 
-__all__ = ["network_json", "network_settings", "port_lines"]
+__all__ = ["network_json", "network_settings", "port_lines", "settings_for"]
+
+
+def settings_for(root: str, cid: str) -> dict[str, Any]:
+    """:func:`network_settings` of container ``cid`` under dockyard root ``root``."""
+    from dockyard.engine.network import Networks
+
+    nets = Networks(root)
+    try:
+        return network_settings(nets, cid)
+    finally:
+        nets.close()
 
 
 def network_json(nets: Networks, n: NetworkRecord, containers: ContainerStore) -> dict[str, Any]:
