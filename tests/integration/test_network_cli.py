@@ -135,6 +135,9 @@ def test_published_ports_on_the_default_bridge(cli: Dy, busybox: str, root: Path
     assert "10.9.9.9\tdb.local" in r.stdout and "\tbox1\n" in r.stdout
     assert cfg["bridge"] in links()
     assert cli("port", "web", "81").returncode == 1
+    row = cli("ps", "--format", "{{.Ports}}|{{.Networks}}", check=True).stdout
+    assert f"0.0.0.0:{p1}->80/tcp" in row and f"127.0.0.1:{p2}->80/tcp" in row
+    assert row.strip().endswith("|bridge")
     import json
 
     settings = json.loads(cli("inspect", "web", check=True).stdout)[0]["NetworkSettings"]

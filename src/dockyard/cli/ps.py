@@ -91,10 +91,12 @@ def run(ctx: Context, argv: list[str]) -> int:
         from dockyard.engine.inspect import container_sizes
 
         sizes = container_sizes(ctx.root, records)
+    from dockyard.engine.network_views import ps_columns
     from dockyard.template import TemplateError, render_rows
 
+    net = ps_columns(ctx.root)  # PORTS and NETWORKS from the network records
     try:
-        sys.stdout.write(render_rows(fmt, [_context(r, trunc, sizes.get(r.id))
+        sys.stdout.write(render_rows(fmt, [_context(r, trunc, sizes.get(r.id), net.get(r.id))
                                            for r in records], HEADERS))
     except TemplateError as e:
         sys.stderr.write(f"{e}\n")
@@ -102,7 +104,8 @@ def run(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
-def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None) -> Any:
+def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None,
+             net: tuple[str, list[str]] | None = None) -> Any:
     """Docker's ``containerContext``: the fields a ps template can use."""
     import time
 
@@ -130,7 +133,7 @@ def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None) -> A
         Command=go_repr(cmd),
         CreatedAt=time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
         RunningFor=human_duration(time.time() - created) + " ago",
-        Ports=_ports(r),
+        Ports=net[0] if net and r.status.is_active else _ports(r),
         State=r.status.value,
         Status=_status(r),
         Size=size_text,
@@ -140,7 +143,7 @@ def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None) -> A
         Mounts=",".join(mounts),
         LocalVolumes=str(sum(1 for m in r.host_config.get("DockyardMountPoints") or []
                              if m.get("Driver") == "local")),
-        Networks=",".join(sorted(nets)),
+        Networks=",".join(net[1] if net else sorted(nets)),
     )
 
 
