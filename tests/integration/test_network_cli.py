@@ -294,6 +294,8 @@ def test_bad_input_makes_nothing(cli: Dy, busybox: str, baseline: tuple[set[str]
         assert r.returncode == 1 and message in r.stderr, r.stderr
     r = cli("network", "create", name)
     assert r.returncode == 1 and f"network with name {name} already exists" in r.stderr
+    r = cli("network", "create", "-o", "com.docker.network.bridge.name=lo", name + "lo")
+    assert r.returncode == 1 and "bridge name lo is used by another" in r.stderr
     assert cli("network", "ls").stdout == before
     r = cli("network", "rm", "bridge")
     assert r.returncode == 1 and "pre-defined network" in r.stderr

@@ -121,7 +121,8 @@ class Networks:
         if len(bridge) > 15:
             raise InvalidArgument(f"bridge name {bridge} is longer than 15 characters")
         with self.store.tx():
-            if self.store.find(name) is not None and self.store.find(name).name == name:  # type: ignore[union-attr]
+            same = self.store.find(name)
+            if same is not None and same.name == name:
                 raise Conflict(f"network with name {name} already exists")
             others = [ipaddress.IPv4Network(n.subnet) for n in self.store.networks()
                       if n.subnet]
@@ -132,8 +133,9 @@ class Networks:
             else:
                 auto = ipam.auto_subnet([*others, *links.routes_in_use()])
                 pool = ipam.parse_pool(str(auto))
-            if any(n.bridge == bridge for n in self.store.networks()):
-                raise Conflict(f"bridge name {bridge} is used by another network")
+            if any(n.bridge == bridge for n in self.store.networks()) or \
+                    links.bridge_exists(bridge):  # never take over (and later delete) a link
+                raise Conflict(f"bridge name {bridge} is used by another network interface")
             rec = NetworkRecord(nid, name, "bridge", str(pool.subnet), str(pool.gateway),
                                 str(pool.ip_range or ""), bridge, internal,
                                 dict(labels or {}), opts, rfc3339_ns())

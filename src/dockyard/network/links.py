@@ -64,6 +64,13 @@ def _index(ipr: Any, name: str) -> int | None:
     return int(found[0]) if found else None
 
 
+def _kind(ipr: Any, idx: int) -> str:
+    """``IFLA_LINKINFO``'s ``IFLA_INFO_KIND`` of a link ("" for a plain device)."""
+    link = ipr.get_links(idx)[0]
+    info = link.get_attr("IFLA_LINKINFO")
+    return str(info.get_attr("IFLA_INFO_KIND") or "") if info is not None else ""
+
+
 def bridge_exists(name: str) -> bool:
     with IPRoute() as ipr:
         return _index(ipr, name) is not None
@@ -85,6 +92,9 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int) -> bool:
     with IPRoute() as ipr:
         made = False
         idx = _index(ipr, name)
+        if idx is not None and _kind(ipr, idx) != "bridge":
+            raise Conflict(f"bridge name {name} is in use by a network interface that is not "
+                           "a bridge")
         if idx is None:
             try:
                 ipr.link("add", ifname=name, kind="bridge")
