@@ -308,6 +308,9 @@ def test_bad_input_makes_nothing(cli: Dy, busybox: str, baseline: tuple[set[str]
     assert cli("ps", "-aq").stdout == ""
     r = cli("network", "prune", "-f", check=True)
     assert r.stdout == f"Deleted Networks:\n{name}\n"
+    cli("network", "create", name, check=True)  # system prune takes unused networks too
+    r = cli("system", "prune", "-f", check=True)
+    assert f"Deleted Networks:\n{name}\n" in r.stdout
     assert_back_to(baseline)
 
 
