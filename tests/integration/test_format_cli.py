@@ -51,7 +51,9 @@ def test_inspect_exited_container(cli: Dy, busybox: str) -> None:
     assert obj["HostConfig"]["LogConfig"]["Type"] == "json-file"
     assert obj["State"]["FinishedAt"] != "0001-01-01T00:00:00Z"
     assert obj["Driver"] == "overlay2" and obj["Mounts"] == []
-    assert obj["NetworkSettings"]["Networks"] == {}
+    # as Docker's: an exited container is still on the bridge network, with no address
+    assert list(obj["NetworkSettings"]["Networks"]) == ["bridge"]
+    assert obj["NetworkSettings"]["Networks"]["bridge"]["IPAddress"] == ""
     # the container form; by ID prefix; {{json .State}}
     r = cli("container", "inspect", "--format", "{{json .State}}", obj["Id"][:10], check=True)
     assert json.loads(r.stdout)["ExitCode"] == 3

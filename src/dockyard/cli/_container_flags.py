@@ -60,7 +60,9 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("-t", "--tty", action="store_true")
     a("-a", "--attach", action="append", default=[])
     a("--pull", default="missing")
-    a("--network", "--net", default="bridge")
+    from dockyard.cli._netflags import add_network_flags
+
+    add_network_flags(p)  # --network, -p, --dns, ...
     add_mount_flags(p)  # -v, --mount, --tmpfs, --volumes-from (cli/_mount_flags.py)
 
 
@@ -164,6 +166,7 @@ def _log_opts(args: argparse.Namespace) -> dict[str, str]:
 def options_from(args: argparse.Namespace) -> RunOptions:
     """The ``RunOptions`` of parsed ``run``/``create`` flags (values checked here or by
     the engine)."""
+    from dockyard.cli._netflags import net_options
     from dockyard.engine.run_options import RunOptions
     from dockyard.runtime.signals import parse_signal
 
@@ -184,7 +187,7 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         sysctls=_sysctls(args.sysctl), shm_size=args.shm_size, init=args.init,
         stop_signal=args.stop_signal, security_opt=list(args.security_opt),
         group_add=list(args.group_add),
-        network_mode="none" if args.network == "none" else "bridge",
+        network_mode=args.network, net=net_options(args),
         restart=args.restart, auto_remove=args.rm,
         stop_timeout=_int(args.stop_timeout, "--stop-timeout"),
         healthcheck=_healthcheck(args), log_opts=_log_opts(args),

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("info", "Display system-wide information"),
     "rm": ("rm", "Remove one or more containers"),
     "logs": ("logs", "Fetch the logs of a container"),
+    "network": ("network", "Manage networks"),
+    "port": ("port", "List port mappings or a specific mapping for the container"),
     "image": ("image", "Manage images"),
     "images": ("images", "List images"),
     "import": ("import_", "Import the contents from a tarball to create a filesystem image"),

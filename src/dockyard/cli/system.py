@@ -87,6 +87,7 @@ def _prune(ctx: Context, a: argparse.Namespace) -> int:
         vols = ("  - all anonymous volumes not used by at least one container\n"
                 if a.volumes else "")
         sys.stdout.write("WARNING! This will remove:\n  - all stopped containers\n"
+                         "  - all networks not used by at least one container\n"
                          f"{vols}  - {images}\n\nAre you sure you want to continue? [y/N] ")
         sys.stdout.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
@@ -96,6 +97,9 @@ def _prune(ctx: Context, a: argparse.Namespace) -> int:
     if report.containers:
         sys.stdout.write("Deleted Containers:\n"
                          + "".join(f"{c}\n" for c in report.containers) + "\n")
+    if report.networks:
+        sys.stdout.write("Deleted Networks:\n" + "".join(f"{n}\n" for n in report.networks)
+                         + "\n")
     if report.volumes:
         sys.stdout.write("Deleted Volumes:\n" + "".join(f"{v}\n" for v in report.volumes)
                          + "\n")

@@ -193,7 +193,11 @@ def inspect_containers(root: str, refs: list[str], size: bool = False
                 except (DockyardError, OSError):
                     if size:
                         size_rw, size_root = 0, 0
-                out.append(container_json(rec, root, graph, size_rw, size_root))
+                item = container_json(rec, root, graph, size_rw, size_root)
+                from dockyard.engine.network_views import settings_for
+
+                item["NetworkSettings"].update(settings_for(root, rec.id))  # network's records
+                out.append(item)
         finally:
             if svc is not None:
                 svc.close()

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
+    from dockyard.engine.network_attach import Attached
     from dockyard.engine.run_options import RunOptions
     from dockyard.engine.volumes import ContainerMounts, Volumes
     from dockyard.image.service import ImageService
@@ -59,6 +60,8 @@ class Engine:
         self.exec_root = exec_root
         self.runtime_root = os.path.join(exec_root, "runtime")
         self.containers = ContainerStore(root)
+        #: network: what :func:`network_attach.attach` made for containers run here
+        self._networks: dict[str, Attached] = {}
 
     def close(self) -> None:
         self.containers.close()
@@ -151,9 +154,24 @@ class Engine:
                 mounts = svc.prepare_rootfs(cid, rec.id)
                 mount_all(mounts, rootfs)
                 try:
+                    # --- network: check the flags, record them, write the /etc files ---
+                    from dataclasses import replace
+
+                    from dockyard.engine.network import Networks
+
+                    nets = Networks(self.root)
+                    try:
+                        prep = nets.prepare(record, opts.net, image_config, self.containers,
+                                            opts.hostname, state)
+                    finally:
+                        nets.close()
+                    opts = replace(opts, network_mode=prep.mode,
+                                   hostname=prep.hostname or opts.hostname)
+                    # --- end network ---
                     self._seed_volumes(vm, rootfs)
                     spec = build_spec(vm.spec_options(opts), image_config, rootfs,
                                       container_id=cid, binds=vm.binds,
+                                      etc_files=prep.etc_files,
                                       hostname=opts.hostname, init_path=init_path,
                                       host_cpus=os.cpu_count(), client_env=client_env,
                                       host_capabilities=_bounding_set()
@@ -256,6 +274,11 @@ class Engine:
             self._volumes_started(record, True)
             c = create(self.runtime_root, record.id, record.bundle_dir,
                        CreateOptions(console_fd=console_fd))
+            # --- network: wire the new namespace before the init runs ---
+            from dockyard.engine.network_attach import attach
+
+            self._networks[record.id] = attach(self.root, record, c.pid)
+            # --- end network ---
             start(self.runtime_root, record.id)
         except InitFailed as e:
             self.cleanup_run(record)
@@ -291,6 +314,11 @@ class Engine:
             delete(self.runtime_root, record.id, force=True)
         except (DockyardError, OSError):
             pass
+        # --- network: its veths, published ports and DNS listener go with it ---
+        from dockyard.engine.network_attach import Attached
+
+        self._networks.pop(record.id, Attached(self.root, record.id)).close()
+        # --- end network ---
         _unmount_if_mounted(os.path.join(record.bundle_dir, "rootfs"))
         self._volumes_started(record, False)
 
@@ -383,6 +411,13 @@ class Engine:
 
     def _discard(self, record: ContainerRecord, svc: ImageService,
                  volumes: bool = False) -> None:
+        from dockyard.engine.network import Networks
+
+        nets = Networks(self.root)  # network: its addresses, ports and records go too
+        try:
+            nets.release(record.id)
+        finally:
+            nets.close()
         _unmount_if_mounted(os.path.join(record.bundle_dir, "rootfs"))
         try:
             svc.release_rootfs(record.rootfs_key)

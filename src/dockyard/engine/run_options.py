@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dockyard.engine.network_options import NetOptions
 from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -117,6 +118,8 @@ class RunOptions:
     healthcheck: dict[str, Any] | None = None
     #: ``--log-opt KEY=VALUE`` for the json-file driver.
     log_opts: dict[str, str] = field(default_factory=dict)
+    #: ``--network``, ``-p``, ``--dns``...: what the network package wires at start.
+    net: NetOptions = field(default_factory=NetOptions)
 
 
 def flag_error(value: object, flag: str, why: str) -> InvalidArgument:

@@ -303,13 +303,15 @@ class PruneReport:
     images: list[str]
     reclaimed: int
     volumes: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
 
 
 def prune(root: str, exec_root: str, all_images: bool = False,
           volumes: bool = False) -> PruneReport:
     """``docker system prune``: stopped containers, then (``volumes``) unused anonymous
     volumes (Docker 23; ``all_images`` also every unused named one), then dangling
-    (``all_images``: every unused) images. Networks and build cache: none to prune yet."""
+    (``all_images``: every unused) images; networks no container is on. Build cache: none
+    to prune yet."""
     from dockyard.engine.images import Images
     from dockyard.engine.lifecycle import Engine
 
@@ -334,6 +336,13 @@ def prune(root: str, exec_root: str, all_images: bool = False,
                 reclaimed += size
         finally:
             svc.close()
+        from dockyard.engine.network import Networks
+
+        nets = Networks(root)  # networks no container is on
+        try:
+            pruned_networks = nets.prune()
+        finally:
+            nets.close()
         pruned_volumes: list[str] = []
         if volumes:
             from dockyard.engine.volumes import prune_volumes
@@ -347,7 +356,7 @@ def prune(root: str, exec_root: str, all_images: bool = False,
             images.close()
     finally:
         engine.close()
-    return PruneReport(removed, lines, reclaimed + freed, pruned_volumes)
+    return PruneReport(removed, lines, reclaimed + freed, pruned_volumes, pruned_networks)
 
 
 @dataclass(frozen=True)
