@@ -56,6 +56,9 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
         a(f"--{flag}")
     for flag in ("privileged", "read-only", "init", "no-healthcheck"):
         a(f"--{flag}", action="store_true")
+    a("-i", "--interactive", action="store_true")
+    a("-t", "--tty", action="store_true")
+    a("-a", "--attach", action="append", default=[])
     a("--pull", default="missing")
     a("--network", "--net", default="bridge")
     add_mount_flags(p)  # -v, --mount, --tmpfs, --volumes-from (cli/_mount_flags.py)
@@ -184,7 +187,8 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         network_mode="none" if args.network == "none" else "bridge",
         restart=args.restart, auto_remove=args.rm,
         stop_timeout=_int(args.stop_timeout, "--stop-timeout"),
-        healthcheck=_healthcheck(args), log_opts=_log_opts(args))
+        healthcheck=_healthcheck(args), log_opts=_log_opts(args),
+        tty=args.tty, interactive=args.interactive)
     apply_mount_flags(args, opts)
     return opts
 

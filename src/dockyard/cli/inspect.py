@@ -1,5 +1,5 @@
-"""``dockyard inspect [-f FORMAT] [-s] [--type container|image] NAME...`` (also the body of
-``container inspect``): Docker's JSON, or each object through a Go template."""
+"""``dockyard inspect [-f FORMAT] [-s] [--type container|image|volume] NAME...`` (also the
+body of ``container inspect``): Docker's JSON, or each object through a Go template."""
 
 from __future__ import annotations
 
