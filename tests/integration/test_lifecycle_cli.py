@@ -51,6 +51,11 @@ def test_create_start_stop_restart_wait(cli: Dy, busybox: str, root: Path) -> No
     assert (r.returncode, r.stdout) == (0, f"{name}\n"), r.stderr
     assert record(root, name).status.value == "running"
     wait_for(lambda: cli("logs", name).stdout.count("hello") == 3)
+    for n in range(4, 7):  # stop, then start at once: the next monitor takes over
+        cli("stop", "-t", "0", name, check=True)
+        cli("start", name, check=True)
+        assert record(root, name).status.value == "running"
+        wait_for(lambda n=n: cli("logs", name).stdout.count("hello") == n)  # type: ignore[misc]
     r = cli("kill", name)
     assert (r.returncode, r.stdout) == (0, f"{name}\n")
     r = cli("wait", name)
