@@ -51,6 +51,11 @@ def test_create_start_stop_restart_wait(cli: Dy, busybox: str, root: Path) -> No
     assert (r.returncode, r.stdout) == (0, f"{name}\n"), r.stderr
     assert record(root, name).status.value == "running"
     wait_for(lambda: cli("logs", name).stdout.count("hello") == 3)
+    for n in range(4, 7):  # stop, then start at once: the next monitor takes over
+        cli("stop", "-t", "0", name, check=True)
+        cli("start", name, check=True)
+        assert record(root, name).status.value == "running"
+        wait_for(lambda n=n: cli("logs", name).stdout.count("hello") == n)
     r = cli("kill", name)
     assert (r.returncode, r.stdout) == (0, f"{name}\n")
     r = cli("wait", name)
@@ -99,12 +104,13 @@ def test_errors_for_missing_and_stopped_containers(cli: Dy, busybox: str) -> Non
 def test_pause_unpause_freezes_the_processes(cli: Dy, busybox: str, root: Path) -> None:
     name = _name("pz")
     cid = cli("run", "-d", "--name", name, "busybox", "sh", "-c",
-              "while :; do date >/dev/null; sleep 0.1; done", check=True).stdout.strip()
+              f"while :; do date >/dev/null; sleep 0.1; done # {name}",
+              check=True).stdout.strip()
     assert cli("pause", name).stdout == f"{name}\n"
     rec = record(root, name)
     assert rec.status.value == "paused"
     assert re.search(r"Up .* \(Paused\)", cli("ps").stdout)
-    [init] = procs_with("while :; do date", but_not="dockyard")
+    [init] = procs_with(f"done # {name}", but_not="dockyard")
     with open(f"/proc/{init}/status") as f:
         state = next(ln for ln in f if ln.startswith("State:"))
     assert "S" in state or "D" in state
@@ -175,8 +181,15 @@ def test_container_prune(cli: Dy, busybox: str, root: Path) -> None:
     assert r.stdout.endswith("\nTotal reclaimed space: 0B\n")
     left = cli("ps", "-aq", "--no-trunc").stdout.split()
     assert sorted(left) == sorted([keep, labelled])
+    cli("start", labelled, check=True)
+    cli("wait", labelled, check=True)
+    big = cli("run", "busybox", "sh", "-c", "head -c 12345 /dev/zero > /data",
+              check=True)
+    assert big.returncode == 0
     r = cli("container", "prune", "-f")
-    assert r.stdout.split("\n")[1] == labelled
+    assert sorted(r.stdout.split("\n")[1:3]) != []
+    assert labelled in r.stdout
+    assert r.stdout.endswith("\nTotal reclaimed space: 12.35kB\n"), r.stdout
     r = cli("container", "prune", "-f")
     assert r.stdout == "Total reclaimed space: 0B\n"
     r = cli("container", "prune", input="n\n")
@@ -282,14 +295,15 @@ def test_pull_never_and_missing_image(cli: Dy, busybox: str) -> None:
 def test_rm_force_of_a_running_container_leaves_nothing(cli: Dy, busybox: str,
                                                         root: Path, tmp_path: Path) -> None:
     name = _name("rmf")
+    secs = 2000 + os.getpid() % 5000  # command lines no parallel test shares
     cid = cli("run", "-d", "--name", name, "--restart", "always", "busybox", "sh", "-c",
-              "sleep 300 & exec sleep 301", check=True).stdout.strip()
+              f"sleep {secs} & exec sleep {secs + 1}", check=True).stdout.strip()
     assert cgroup_dirs_of(cid)
     r = cli("rm", "-f", name)
     assert r.returncode == 0, r.stderr
     wait_for(lambda: not procs_with(str(tmp_path)), timeout=10, what="the monitor to exit")
-    assert not procs_with("sleep\x00301", but_not="dockyard")
-    assert not procs_with("sleep\x00300", but_not="dockyard")
+    assert not procs_with(f"sleep\x00{secs + 1}", but_not="dockyard")
+    assert not procs_with(f"sleep\x00{secs}", but_not="dockyard")
     assert not mounted_under(tmp_path)
     assert cgroup_dirs_of(cid) == []
     assert not (root / "containers" / cid).exists()

@@ -251,10 +251,11 @@ def test_sigkill_of_the_cli_leaves_nothing_rm_cannot_remove(busybox: str, root: 
                                                             tmp_path: Path,
                                                             cli: Dy) -> None:
     exec_root = tmp_path / "exec"
+    secs = str(3000 + os.getpid() % 5000)  # a command line no parallel test shares
     for delay in (0.05, 0.1, 0.2, 0.3, 0.5, 0.8):
         p = subprocess.Popen([sys.executable, "-m", "dockyard", "--root", str(root),
                               "--exec-root", str(exec_root), "run", "-d", "busybox",
-                              "sleep", "300"], stdin=subprocess.DEVNULL,
+                              "sleep", secs], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
         p.kill()
@@ -265,7 +266,7 @@ def test_sigkill_of_the_cli_leaves_nothing_rm_cannot_remove(busybox: str, root: 
         r = cli("rm", "-f", *ids)
         assert r.returncode == 0, r.stderr
     assert cli("ps", "-aq").stdout == ""
-    wait_for(lambda: not procs_with("sleep\x00300", but_not="dockyard"), timeout=10,
+    wait_for(lambda: not procs_with("sleep\x00" + secs, but_not="dockyard"), timeout=10,
              what="no container process left")
     wait_for(lambda: not procs_with(str(tmp_path)), timeout=10, what="no monitor left")
     assert not mounted_under(tmp_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from dockyard.cli._mount_flags import add_mount_flags, apply_mount_flags
 from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("-a", "--attach", action="append", default=[])
     a("--pull", default="missing")
     a("--network", "--net", default="bridge")
+    add_mount_flags(p)  # -v, --mount, --tmpfs, --volumes-from (cli/_mount_flags.py)
 
 
 def _int(value: str | None, flag: str) -> int | None:
@@ -169,7 +171,7 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         parse_signal(args.stop_signal)
     if args.platform is not None and not args.platform.strip("/"):
         raise InvalidArgument(f'invalid platform "{args.platform}"')
-    return RunOptions(
+    opts = RunOptions(
         cmd=list(args.command), entrypoint=args.entrypoint, env=list(args.env),
         env_file=[_read(p, "--env-file") for p in args.env_file],
         workdir=args.workdir, user=args.user, hostname=args.hostname,
@@ -187,6 +189,8 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         stop_timeout=_int(args.stop_timeout, "--stop-timeout"),
         healthcheck=_healthcheck(args), log_opts=_log_opts(args),
         tty=args.tty, interactive=args.interactive)
+    apply_mount_flags(args, opts)
+    return opts
 
 
 def client_env() -> dict[str, str]:

@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "running container"),
     "container": ("container", "Manage containers"),
     "ps": ("ps", "List containers"),
+    "inspect": ("inspect", "Return low-level information on Docker objects"),
+    "info": ("info", "Display system-wide information"),
     "rm": ("rm", "Remove one or more containers"),
     "logs": ("logs", "Fetch the logs of a container"),
     "image": ("image", "Manage images"),
@@ -43,11 +45,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tag": ("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
     "rmi": ("rmi", "Remove one or more images"),
     "history": ("history", "Show the history of an image"),
+    "build": ("build", "Build an image from a Dockerfile"),
     "save": ("save", "Save one or more images to a tar archive"),
     "load": ("load", "Load an image from a tar archive or STDIN"),
     "pull": ("pull", "Download an image from a registry"),
     "push": ("push", "Upload an image to a registry"),
     "system": ("system", "Manage dockyard (check, prune)"),
+    "volume": ("volume", "Manage volumes"),
 }
 
 USAGE_HEAD = """\

@@ -1,76 +1,182 @@
-"""``dockyard ps``: list containers, Docker's table."""
+"""``dockyard ps`` / ``container ls``: list containers; Docker's table, ``--format``,
+``-a -q -s -l -n N --no-trunc --filter``."""
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
     from dockyard.engine.containers import ContainerRecord
 
+DEFAULT = ("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t"
+           "{{.Ports}}\t{{.Names}}")
+HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
+           "CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Ports": "PORTS",
+           "State": "STATE", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES",
+           "Labels": "LABELS", "Label": "LABEL", "Mounts": "MOUNTS",
+           "LocalVolumes": "LOCAL VOLUMES", "Networks": "NETWORKS"}
+SPEC = {"all": "bool", "a": "=all", "quiet": "bool", "q": "=quiet", "no-trunc": "bool",
+        "size": "bool", "s": "=size", "latest": "bool", "l": "=latest", "last": "str",
+        "n": "=last", "filter": "list", "f": "=filter", "format": "str", "help": "bool"}
+
+
+def _expand(argv: list[str]) -> list[str]:
+    """pflag's short forms: ``-aq`` -> ``-a -q``, ``-n2`` -> ``-n 2``, ``-af X`` -> ``-a -f
+    X``."""
+    out: list[str] = []
+    for a in argv:
+        if len(a) <= 2 or a[0] != "-" or a[1] == "-":
+            out.append(a)
+            continue
+        for i, c in enumerate(a[1:], 1):
+            if c in "aqsl":
+                out.append(f"-{c}")
+            elif c in "nf":
+                out.append(f"-{c}")
+                if a[i + 1:]:
+                    out.append(a[i + 1:].removeprefix("="))
+                break
+            else:
+                out.append(f"-{a[i:]}")  # unknown: let the parser report it
+                break
+    return out
+
+
+def run(ctx: Context, argv: list[str]) -> int:
+    from dockyard.cli._args import parse
+    from dockyard.engine.lifecycle import Engine
+    from dockyard.errors import DockyardError, InvalidArgument
+
+    try:
+        flags = parse(_expand(argv), SPEC)
+        last = int(flags.opt("last") or "-1")
+        filters: dict[str, list[str]] = {}
+        for f in flags.many("filter"):
+            key, eq, value = f.partition("=")
+            if not eq:
+                raise InvalidArgument(f'invalid argument "{f}" for "-f, --filter" flag: '
+                                      "bad format of filter (expected name=value)")
+            filters.setdefault(key.strip().lower(), []).append(value)
+    except (InvalidArgument, ValueError) as e:
+        sys.stderr.write(f"{e}\nSee 'dockyard ps --help'.\n")
+        return 125
+    if flags.flag("help"):
+        sys.stdout.write("Usage:  dockyard ps [OPTIONS]\n\nList containers\n")
+        return 0
+    if flags.flag("latest"):
+        last = 1
+    try:
+        engine = Engine(ctx.root, ctx.exec_root)
+        try:
+            # A killed monitor or foreground `run` (a host restart) leaves "running"
+            # behind: say exited once nobody runs the container.
+            engine.refresh_all()
+            records = engine.containers.list(all=flags.flag("all"), filters=filters,
+                                             limit=max(last, 0))
+        finally:
+            engine.close()
+    except DockyardError as e:
+        sys.stderr.write(f"Error response from daemon: {e}\n")
+        return 1
+    trunc = not flags.flag("no-trunc")
+    fmt = flags.opt("format") or ""
+    if flags.flag("quiet"):
+        fmt = "{{.ID}}"
+    elif not fmt or fmt == "table":
+        fmt = DEFAULT + ("\t{{.Size}}" if flags.flag("size") else "")
+    sizes: dict[str, tuple[int, int]] = {}
+    if flags.flag("size") or ".Size" in fmt:
+        from dockyard.engine.inspect import container_sizes
+
+        sizes = container_sizes(ctx.root, records)
+    from dockyard.template import TemplateError, render_rows
+
+    try:
+        sys.stdout.write(render_rows(fmt, [_context(r, trunc, sizes.get(r.id))
+                                           for r in records], HEADERS))
+    except TemplateError as e:
+        sys.stderr.write(f"{e}\n")
+        return 1
+    return 0
+
+
+def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None) -> Any:
+    """Docker's ``containerContext``: the fields a ps template can use."""
+    import time
+
+    from dockyard.cli._image import human_duration, human_size, parse_time
+    from dockyard.template import Struct
+    from dockyard.template.funcs import go_repr
+
+    argv = list(r.config.get("Entrypoint") or []) + list(r.config.get("Cmd") or [])
+    cmd = " ".join(argv)
+    if trunc and len(cmd) > 20:
+        cmd = cmd[:19] + "…"
+    created = parse_time(r.created)
+    labels = r.labels
+    mounts = [m.get("Name") or m.get("Source", "")
+              for m in r.host_config.get("DockyardMountPoints") or []]
+    if trunc:
+        mounts = [m[:14] + "…" if len(m) > 15 else m for m in mounts]
+    nets = (r.host_config.get("DockyardNetworkSettings") or {}).get("Networks") or {}
+    rw, root_fs = size or (0, 0)
+    size_text = human_size(rw) + (f" (virtual {human_size(root_fs)})" if root_fs else "")
+    return Struct(
+        "*formatter.containerContext",
+        ID=r.short_id if trunc else r.id,
+        Image=r.image,
+        Command=go_repr(cmd),
+        CreatedAt=time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
+        RunningFor=human_duration(time.time() - created) + " ago",
+        Ports=_ports(r),
+        State=r.status.value,
+        Status=_status(r),
+        Size=size_text,
+        Names=r.name,
+        Labels=",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+        Label=lambda key: labels.get(key, ""),
+        Mounts=",".join(mounts),
+        LocalVolumes=str(sum(1 for m in r.host_config.get("DockyardMountPoints") or []
+                             if m.get("Driver") == "local")),
+        Networks=",".join(sorted(nets)),
+    )
+
+
+def _ports(r: ContainerRecord) -> str:
+    if not r.status.is_active:
+        return ""
+    out = []
+    for cport, binds in sorted((r.host_config.get("PortBindings") or {}).items()):
+        for b in binds or []:
+            out.append(f"{b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort', '')}->{cport}")
+    return ", ".join(out)
+
 
 def _status(r: ContainerRecord) -> str:
-    """moby ``State.String``: Up/Paused/Restarting/Exited, with the health in brackets."""
+    """moby ``container/state.go`` ``State.String``."""
     import time
 
     from dockyard.cli._image import human_duration, parse_time
 
-    status = r.status.value
-    if status in ("running", "paused"):
-        text = "Up " + human_duration(time.time() - parse_time(r.started_at))
-        if status == "paused":
+    now = time.time()
+    s = r.status.value
+    if s in ("running", "paused"):
+        text = "Up " + human_duration(now - parse_time(r.started_at))
+        if s == "paused":
             return text + " (Paused)"
         health = (r.health or {}).get("Status")
         if health == "starting":
             return text + " (health: starting)"
-        return text + (f" ({health})" if health in ("healthy", "unhealthy") else "")
-    if status == "restarting":
+        return text + (f" ({health})" if health and health != "none" else "")
+    if s == "restarting":
         return (f"Restarting ({r.exit_code}) "
-                + human_duration(time.time() - parse_time(r.finished_at)) + " ago")
-    if status == "exited":
-        return (f"Exited ({r.exit_code}) "
-                + human_duration(time.time() - parse_time(r.finished_at)) + " ago")
-    if status == "removing":
+                + human_duration(now - parse_time(r.finished_at)) + " ago")
+    if s == "removing":
         return "Removal In Progress"
-    return status.capitalize()
-
-
-def run(ctx: Context, argv: list[str]) -> int:
-    from dockyard.cli._image import since, table
-    from dockyard.engine.lifecycle import Engine
-    from dockyard.errors import InvalidArgument
-
-    show_all = quiet = no_trunc = False
-    for a in argv:
-        if a in ("-a", "--all"):
-            show_all = True
-        elif a in ("-q", "--quiet"):
-            quiet = True
-        elif a == "--no-trunc":
-            no_trunc = True
-        elif a in ("-aq", "-qa"):
-            show_all = quiet = True
-        else:
-            raise InvalidArgument(f"unknown flag: {a}")
-    engine = Engine(ctx.root, ctx.exec_root)
-    try:
-        # A killed monitor or foreground `run` (a host restart) leaves "running" behind:
-        # say exited once nobody runs the container.
-        engine.refresh_all()
-        records = engine.containers.list(all=show_all)
-    finally:
-        engine.close()
-    if quiet:
-        sys.stdout.write("".join((r.id if no_trunc else r.short_id) + "\n" for r in records))
-        return 0
-    rows = []
-    for r in records:
-        cmd = " ".join(r.config.get("Cmd") or [])
-        if not no_trunc and len(cmd) > 20:
-            cmd = cmd[:19] + "…"
-        rows.append([r.id if no_trunc else r.short_id, r.image, f'"{cmd}"',
-                     since(r.created), _status(r), "", r.name])
-    sys.stdout.write(table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS",
-                            "NAMES"], rows))
-    return 0
+    if s == "dead":
+        return "Dead"
+    if s == "created" or r.finished_at.startswith("0001"):
+        return "Created"
+    return f"Exited ({r.exit_code}) " + human_duration(now - parse_time(r.finished_at)) + " ago"

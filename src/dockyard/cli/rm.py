@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
 
-#: ``-v``/``--volumes`` is accepted: anonymous volumes are the volume package's concern.
+#: ``-v``/``--volumes`` also removes the container's anonymous volumes.
 _FLAGS = {"f": "force", "force": "force", "v": "volumes", "volumes": "volumes",
           "l": "link", "link": "link"}
 
@@ -40,7 +40,7 @@ def run(ctx: Context, argv: list[str]) -> int:
     try:
         for ref in refs:
             try:
-                engine.remove(ref, force="force" in seen)
+                engine.remove(ref, force="force" in seen, volumes="volumes" in seen)
                 sys.stdout.write(ref + "\n")
             except DockyardError as e:
                 sys.stderr.write(f"Error response from daemon: {e}\n")

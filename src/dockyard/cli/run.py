@@ -65,7 +65,7 @@ def run(ctx: Context, argv: list[str]) -> int:
             return start_failed({"status": e.status, "error": str(e)})
         finally:
             if args.rm:
-                engine.remove(record.id, force=True)
+                engine.remove(record.id, force=True, volumes=True)
     finally:
         engine.close()
 

@@ -33,8 +33,10 @@ from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
 
     from dockyard.engine.run_options import RunOptions
+    from dockyard.engine.volumes import ContainerMounts, Volumes
     from dockyard.image.service import ImageService
     from dockyard.image.store import ImageRecord
 
@@ -130,10 +132,18 @@ class Engine:
             hostcfg = host_config(opts)
             bundle = os.path.join(self.exec_root, "containers", cid)
             state = self.state_dir(cid)
-            record = self.containers.create(ContainerRecord(
-                id=cid, name=name, image=image, image_id=rec.id, config=config,
-                host_config=hostcfg, bundle_dir=bundle, rootfs_key=cid,
-                log_path=os.path.join(state, f"{cid}-json.log")))
+            # volumes: resolve -v/--mount/--volumes-from/VOLUME, creating volumes
+            vm = self._resolve_volumes(opts, image_config)
+            config["Volumes"] = {**(config.get("Volumes") or {}), **vm.config_volumes} or None
+            hostcfg.update(vm.host_config)
+            try:
+                record = self.containers.create(ContainerRecord(
+                    id=cid, name=name, image=image, image_id=rec.id, config=config,
+                    host_config=hostcfg, bundle_dir=bundle, rootfs_key=cid,
+                    log_path=os.path.join(state, f"{cid}-json.log")))
+            except BaseException:
+                self._discard_volumes(vm)
+                raise
             try:
                 os.makedirs(state, mode=0o700, exist_ok=True)
                 rootfs = os.path.join(bundle, "rootfs")
@@ -141,7 +151,9 @@ class Engine:
                 mounts = svc.prepare_rootfs(cid, rec.id)
                 mount_all(mounts, rootfs)
                 try:
-                    spec = build_spec(opts, image_config, rootfs, container_id=cid,
+                    self._seed_volumes(vm, rootfs)
+                    spec = build_spec(vm.spec_options(opts), image_config, rootfs,
+                                      container_id=cid, binds=vm.binds,
                                       hostname=opts.hostname, init_path=init_path,
                                       host_cpus=os.cpu_count(), client_env=client_env,
                                       host_capabilities=_bounding_set()
@@ -155,7 +167,7 @@ class Engine:
                     with open(os.path.join(d, "config.json"), "w") as f:
                         f.write(text)
             except BaseException:
-                self._discard(record, svc)
+                self._discard(record, svc, volumes=True)
                 raise
             return record
         finally:
@@ -241,6 +253,7 @@ class Engine:
             finally:
                 svc.close()
         try:
+            self._volumes_started(record, True)
             c = create(self.runtime_root, record.id, record.bundle_dir,
                        CreateOptions(console_fd=console_fd))
             start(self.runtime_root, record.id)
@@ -279,6 +292,7 @@ class Engine:
         except (DockyardError, OSError):
             pass
         _unmount_if_mounted(os.path.join(record.bundle_dir, "rootfs"))
+        self._volumes_started(record, False)
 
     def run_foreground(self, record: ContainerRecord) -> int:
         """Start the container with our stdio and wait for it; its exit status."""
@@ -342,7 +356,8 @@ class Engine:
         return record, spawn_monitor(self, record, attach_fd=attach_fd)
 
     # --- remove ------------------------------------------------------------------
-    def remove(self, ref: str, force: bool = False) -> ContainerRecord:
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> ContainerRecord:
+        """``rm [-f] [-v]``: ``volumes`` also removes its anonymous volumes."""
         record = self.refresh(self.containers.get(ref))
         if record.status.is_active and not force:
             raise Conflict(f"You cannot remove a {record.status.value} container "
@@ -361,12 +376,13 @@ class Engine:
             pass
         svc = self._images()
         try:
-            self._discard(record, svc)
+            self._discard(record, svc, volumes)
         finally:
             svc.close()
         return record
 
-    def _discard(self, record: ContainerRecord, svc: ImageService) -> None:
+    def _discard(self, record: ContainerRecord, svc: ImageService,
+                 volumes: bool = False) -> None:
         _unmount_if_mounted(os.path.join(record.bundle_dir, "rootfs"))
         try:
             svc.release_rootfs(record.rootfs_key)
@@ -378,6 +394,69 @@ class Engine:
             self.containers.delete(record.id)
         except NotFound:
             pass  # removed by a racing rm -f or --rm monitor
+        if volumes:
+            self._remove_anonymous_volumes(record)
+
+    # --- volumes (engine/volumes.py) ---------------------------------------------
+    def _volumes(self) -> Volumes:
+        from dockyard.engine.volumes import Volumes
+
+        return Volumes(self.root, self.containers)
+
+    def _resolve_volumes(self, opts: RunOptions,
+                         image_config: Mapping[str, Any]) -> ContainerMounts:
+        from dockyard.engine.volumes import resolve_mounts
+
+        vols = self._volumes()
+        try:
+            return resolve_mounts(vols, opts, image_config, opts.volumes, opts.mounts,
+                                  opts.volumes_from)
+        finally:
+            vols.close()
+
+    def _discard_volumes(self, vm: ContainerMounts) -> None:
+        from dockyard.engine.volumes import discard_created
+
+        vols = self._volumes()
+        try:
+            discard_created(vols, vm)
+        finally:
+            vols.close()
+
+    def _seed_volumes(self, vm: ContainerMounts, rootfs: str) -> None:
+        from dockyard.engine.volumes import seed_volumes
+
+        if vm.seed:
+            vols = self._volumes()
+            try:
+                seed_volumes(vols, vm, rootfs)
+            finally:
+                vols.close()
+
+    def _volumes_started(self, record: ContainerRecord, started: bool) -> None:
+        """Mount (before start) or unmount (after exit) its volumes with driver options."""
+        from dockyard.engine.volumes import activate_volumes, deactivate_volumes, volume_names
+
+        names = volume_names(record)
+        if not names:
+            return
+        vols = self._volumes()
+        try:
+            if started:
+                activate_volumes(vols, record.id, names)
+            else:
+                deactivate_volumes(vols, record.id, names)
+        finally:
+            vols.close()
+
+    def _remove_anonymous_volumes(self, record: ContainerRecord) -> None:
+        from dockyard.engine.volumes import remove_anonymous
+
+        vols = self._volumes()
+        try:
+            remove_anonymous(vols, record)
+        finally:
+            vols.close()
 
 
 def _bounding_set() -> list[str]:

@@ -87,6 +87,10 @@ class RunOptions:
     ulimits: list[str] = field(default_factory=list)
     sysctls: dict[str, str] = field(default_factory=dict)
     tmpfs: dict[str, str] = field(default_factory=dict)
+    #: ``-v``, ``--mount`` and ``--volumes-from`` values as typed (engine/mount_specs.py).
+    volumes: list[str] = field(default_factory=list)
+    mounts: list[str] = field(default_factory=list)
+    volumes_from: list[str] = field(default_factory=list)
     shm_size: Size = None
     init: bool = False
     stop_signal: str | None = None

@@ -1,0 +1,3 @@
+"""``dockyard build``: Dockerfiles -> images (parser, context, cache, builder)."""
+
+__all__: list[str] = []
