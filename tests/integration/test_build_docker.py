@@ -94,6 +94,9 @@ COPY --from=build /out/all /opt/single
 COPY a.txt /opt/dir/
 COPY d/ /opt/d_contents
 COPY a.txt c.txt /opt/two/
+RUN mkdir -m 777 /wide
+COPY d /wide/
+COPY d /root/
 RUN rm -rf /tmp && mkdir /tmp && chmod 1777 /tmp && rm /bin/vi
 WORKDIR rel
 WORKDIR sub
@@ -108,6 +111,7 @@ def test_stages_and_copy_rules_as_docker_build(docker: Dockerd, dy: Dy, busybox:
                       "a.txt": "a\n", "b.txt": "b\n", "c.txt": "c\n", "d/keep": "k\n",
                       "d/skip1": "s\n", "d/sub/x": "x\n"}.items():
         (ctx / rel).write_text(text)
+    os.chmod(ctx / "d", 0o700)  # a copied directory's own mode is not carried over
     _compare(docker, dy, busybox, tmp_path, root, ctx, [])
 
 
