@@ -196,7 +196,9 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
         flags = " ".join(f"--{k}={v}" for k, v in sorted(ins.flags.items()) if k != "link")
         key = step_key_for(st.image_id, f"{cmd} {flags} {kind}:{digest} in {dest}",
                            workdir if not dest.startswith("/") else "")
-        created_by = f"{_NOP}{cmd} {kind}:{digest} in {dest} "
+        # as the classic builder writes it (no blank after a --chown value)
+        chown_text = f"--chown={chown}" if chown else ""
+        created_by = f"{_NOP}{cmd} {chown_text}{kind}:{digest} in {dest} "
         hit = b.cached(st, key)
         if hit is not None:
             hit.args, hit.cmd_set = dict(st.args), st.cmd_set
