@@ -154,8 +154,10 @@ ENV X=1
 """, {"a.txt": "a\n", "d/b.txt": "b\n"})
     env_epoch = "1700000000"
 
-    def build() -> str:
-        b = subprocess.run(["env", f"SOURCE_DATE_EPOCH={env_epoch}", *cli("version").args[:7],
+    base = cli("version").args[:7]
+
+    def build(prefix: list[str] = base) -> str:
+        b = subprocess.run(["env", f"SOURCE_DATE_EPOCH={env_epoch}", *prefix,
                             "build", "-q", "--no-cache", str(ctx)],
                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
         assert b.returncode == 0, b.stderr
@@ -163,8 +165,16 @@ ENV X=1
 
     one = build()
     os.utime(ctx / "a.txt", (1800000000, 1800000000))
+    (ctx / "d").touch()
     two = build()
     assert one == two and one.startswith("sha256:")
+    # another root, with the same base image (saved and loaded): the same image
+    saved = tmp_path / "base.tar"
+    cli("save", "-o", str(saved), "busybox", check=True)
+    other = [*base[:3], "--root", str(tmp_path / "root2"), "--exec-root",
+             str(tmp_path / "exec2")]
+    subprocess.run([*other, "load", "-i", str(saved)], check=True, capture_output=True)
+    assert build(other) == one
     info = json.loads(cli("image", "inspect", one, check=True).stdout)[0]
     assert info["Created"] == "2023-11-14T22:13:20Z"
 
