@@ -464,3 +464,15 @@ def test_build_on_the_copy_snapshotter(vfs: None, cli: Dy, busybox: str,
     sizes = cli("history", "--format", "{{.Size}}", "v:1", check=True).stdout.split()
     assert sizes[:3] == ["0B", "7B", "7B"]  # the diff's files, not the whole tree
     assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
+
+
+def test_two_builds_at_once(cli: Dy, busybox: str, tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, "FROM busybox\nCOPY f /f\nRUN cat /f > /g\nENV A=1\n", {"f": "x\n"})
+    argv = [*cli("version").args[:7], "build", "-q", "--no-cache", str(ctx)]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=env) for _ in range(3)]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [r[1] for r in results]
+    assert len({r[0] for r in results}) == 1  # reproducible: one image
+    assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"

@@ -31,7 +31,7 @@ from dockyard.build.context import BuildContext
 from dockyard.build.options import BuildOptions
 from dockyard.build.parser import Dockerfile, Instruction, parse
 from dockyard.build.shell import expand_word, expand_words
-from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.image.config import rfc3339
 from dockyard.image.service import ImageService, LayerBlob
 from dockyard.image.snapshots import mount_all, unmount
@@ -412,12 +412,14 @@ class Builder:
         with self.svc.writing():
             if layer is not None and chain_key:
                 chain = str(chain_id(cfg["rootfs"]["diff_ids"]))
-                if self.svc.snapshots.exists(chain):
-                    self.svc.snapshots.remove(chain_key)
-                else:
+                try:
+                    if self.svc.snapshots.exists(chain):
+                        raise Conflict(f"snapshot {chain}: already exists")
                     self.svc.snapshots.commit(chain, chain_key)
                     if self.svc.snapshots.whiteouts == "delete":
                         self._record_layer_size(chain, layer)
+                except Conflict:  # the same layer, made before (or just now by another)
+                    self.svc.snapshots.remove(chain_key)
             rec = self.svc.create(data, layers, parent=st.image_id)
         self.made.append(rec.id)
         self.cache.put(key, rec.id)
