@@ -140,6 +140,9 @@ def _compare(docker: Dockerd, dy: Dy, busybox: str, tmp_path: Path, root: Path, 
         return re.sub(r"(file|dir|multi):[0-9a-f]{64}", r"\1:HASH", text)
 
     assert sources(h_dy) == sources(h_docker)
+    ids = ("history", "--format", "{{.ID}}")
+    assert [i == "<missing>" for i in dy(*ids, "cmp:dockyard").stdout.split()] == [
+        i == "<missing>" for i in docker.docker(*ids, "cmp:docker").stdout.split()]
     docker_tar, dy_tar = tmp_path / "docker.tar", tmp_path / "dy.tar"
     docker.docker("save", "-o", str(docker_tar), "cmp:docker")
     dy("save", "-o", str(dy_tar), "cmp:dockyard", check=True)
