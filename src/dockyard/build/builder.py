@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from dockyard.build import steps
 from dockyard.build.cache import BuildCache, step_key
 from dockyard.build.context import BuildContext
-from dockyard.build.options import BuildOptions
+from dockyard.build.options import BuildOptions, check_platform
 from dockyard.build.parser import Dockerfile, Instruction, parse
 from dockyard.build.shell import expand_word, expand_words
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
@@ -285,7 +285,10 @@ class Builder:
         t0 = self._header(ins)
         platform = expand_word(ins.flags.get("platform", ""), self.meta_env, self.df.escape)
         if platform:
-            self._check_platform(platform)
+            try:
+                check_platform(platform)
+            except InvalidArgument as e:
+                raise BuildError(f"{self.where}: {e}") from None
         base = expand_word(ins.args[0], self.meta_env, self.df.escape)
         try:
             dep = self._stage_ref(self.stages, base, stage.index)
@@ -318,15 +321,6 @@ class Builder:
                                     t.flags, t.heredocs, t.sub)
                     st = steps.dispatch(self, st, t)
         return st
-
-    def _check_platform(self, platform: str) -> None:
-        from dockyard.oci.image_types import host_platform, parse_platform
-
-        want = parse_platform(platform)
-        host = host_platform()
-        if (want.os, want.architecture) != (host.os, host.architecture):
-            raise BuildError(f"{self.where}: platform {platform} is not supported: this "
-                             f"host builds {host.os}/{host.architecture} only")
 
     def _load(self, image_id: str) -> State:
         rec = self.svc.store.get(image_id)
