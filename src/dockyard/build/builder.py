@@ -436,7 +436,7 @@ class Builder:
         ids = st.cfg["rootfs"]["diff_ids"]
         return str(chain_id(ids)) if ids else ""
 
-    def with_rootfs(self, st: State, key_extra: str, work: Callable[[str], None],
+    def with_rootfs(self, st: State, work: Callable[[str], None],
                     created_by: str, key: str) -> State:
         """Mount a new snapshot on ``st``, let ``work(rootfs)`` change it, and commit the
         changes as a layer; everything is undone when ``work`` fails."""

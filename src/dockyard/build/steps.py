@@ -34,7 +34,6 @@ def dispatch(b: Builder, st: State, ins: Instruction) -> State:
 def _meta(b: Builder, st: State, ins: Instruction, text: str,
           change: Callable[[State], None]) -> State:
     """A config-only step: ``change`` the config, commit with ``#(nop)  text``."""
-    from dockyard.build.builder import State as S
     from dockyard.build.builder import step_key_for
 
     key = step_key_for(st.image_id, text)
@@ -42,13 +41,9 @@ def _meta(b: Builder, st: State, ins: Instruction, text: str,
     if hit is not None:
         hit.args, hit.cmd_set = dict(st.args), st.cmd_set or ins.cmd == "CMD"
         return hit
-    import copy
-
-    nxt = S(st.image_id, copy.deepcopy(st.cfg), st.layers, dict(st.args), st.cmd_set)
+    nxt = _copy_state(st)
     change(nxt)
-    out = b.commit(nxt, key, f"{_NOP} {text}", None)
-    out.args, out.cmd_set = nxt.args, nxt.cmd_set
-    return out
+    return b.commit(nxt, key, f"{_NOP} {text}", None)
 
 
 def _pairs(b: Builder, st: State, ins: Instruction) -> list[tuple[str, str]]:
@@ -122,9 +117,7 @@ def workdir_step(b: Builder, st: State, ins: Instruction) -> State:
         if not os.path.isdir(host):
             os.makedirs(host, 0o755, exist_ok=True)
 
-    out = b.with_rootfs(st, text, work, f"{_NOP}{text}", key)
-    out.args, out.cmd_set = st.args, st.cmd_set
-    return out
+    return b.with_rootfs(st, work, f"{_NOP}{text}", key)
 
 
 def _copy_state(st: State) -> State:
@@ -164,9 +157,7 @@ def cmd_step(b: Builder, st: State, ins: Instruction) -> State:
         s.c["Cmd"] = cmd
         s.cmd_set = True
 
-    new = _meta(b, st, ins, f"CMD {_go_list(cmd)}", change)
-    new.cmd_set = True
-    return new
+    return _meta(b, st, ins, f"CMD {_go_list(cmd)}", change)
 
 
 def entrypoint_step(b: Builder, st: State, ins: Instruction) -> State:

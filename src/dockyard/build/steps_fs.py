@@ -95,7 +95,7 @@ def run_step(b: Builder, st: State, ins: Instruction) -> State:
             raise BuildError(f"{where}: The command '{' '.join(cmd)}' returned a non-zero "
                              f"code: {code}", status=code)
 
-    return b.with_rootfs(st, "", work, created_by, key)
+    return b.with_rootfs(st, work, created_by, key)
 
 
 def copy_step(b: Builder, st: State, ins: Instruction) -> State:
@@ -218,7 +218,7 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
                 name = os.path.basename(url.split("?")[0].rstrip("/")) or "index.html"
                 _write(copier, full, name, data, 0o600, mtime)
 
-        return b.with_rootfs(st, "", work, created_by, key)
+        return b.with_rootfs(st, work, created_by, key)
     finally:
         for _, path, _ in downloads:
             try:
