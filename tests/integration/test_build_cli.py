@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import tarfile
 import threading
@@ -68,6 +69,8 @@ CMD ["/app/out"]
     assert r.returncode == 0, r.stderr
     assert "Step 1/14 : FROM busybox" in r.stdout
     assert "Step 7/14 : RUN echo" in r.stdout
+    assert re.search(r"RUN echo.*\n ---> Running in ([0-9a-f]{12})\n"
+                     r"Removing intermediate container \1\n ---> [0-9a-f]{12}\n", r.stdout)
     assert r.stdout.rstrip().endswith("Successfully tagged other:x")
     run = cli("run", "--rm", f"built{os.getpid()}:v1", check=True)
     assert run.stdout == "hello big world\nfrom the context\n"

@@ -69,10 +69,12 @@ class RunProcess:
 
 
 class StepRunner(Protocol):
-    def run(self, rootfs: str, proc: RunProcess, quiet: bool) -> tuple[int, bytes]:
+    def run(self, rootfs: str, proc: RunProcess, quiet: bool,
+            announce: Callable[[str], None]) -> tuple[int, bytes]:
         """Run ``proc`` in a new container whose root is the mounted ``rootfs``, wait
-        for it and remove it. Its output goes to our stdout as it comes, or, when
-        ``quiet``, is returned. Returns the exit status (126/127 when it could not run)."""
+        for it and remove it; ``announce(container_id)`` before it starts. Its output
+        goes to our stdout as it comes, or, when ``quiet``, is returned. Returns the
+        exit status (126/127 when it could not run)."""
         ...
 
 

@@ -77,8 +77,16 @@ def run_step(b: Builder, st: State, ins: Instruction) -> State:
 
     def work(rootfs: str) -> None:
         made = [p for p in _MOUNTPOINTS if not os.path.lexists(os.path.join(rootfs, p))]
+        running: list[str] = []
+
+        def announce(container_id: str) -> None:
+            running.append(container_id)
+            b.out(f" ---> Running in {container_id[:12]}\n")
+
         try:
-            code, output = b.runner.run(rootfs, proc, b.opts.quiet)
+            code, output = b.runner.run(rootfs, proc, b.opts.quiet, announce)
+            if running:  # as docker build says it
+                b.out(f"Removing intermediate container {running[0][:12]}\n")
         finally:
             for p in made:
                 path = os.path.join(rootfs, p)

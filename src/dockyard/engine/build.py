@@ -39,7 +39,8 @@ class ContainerStepRunner:
         self.exec_root = exec_root
         self.runtime_root = os.path.join(exec_root, "runtime")
 
-    def run(self, rootfs: str, proc: RunProcess, quiet: bool) -> tuple[int, bytes]:
+    def run(self, rootfs: str, proc: RunProcess, quiet: bool,
+            announce: Callable[[str], None]) -> tuple[int, bytes]:
         import shutil
         import tempfile
 
@@ -53,6 +54,7 @@ class ContainerStepRunner:
         from dockyard.runtime.start import start
 
         cid = new_id()
+        announce(cid)
         bundle = os.path.join(self.exec_root, "build", cid)
         os.makedirs(bundle, mode=0o700)
         opts = RunOptions(cmd=list(proc.args), entrypoint="", user=proc.user,
