@@ -388,7 +388,7 @@ def test_ctrl_c_mid_run_stops_the_build_and_leaves_nothing(cli: Dy, busybox: str
             seen += p.stdout.readline()
         assert b"started" in seen
         os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-        _, err = p.communicate(timeout=30)
+        _, err = p.communicate(timeout=120)
     finally:
         if p.poll() is None:
             p.kill()

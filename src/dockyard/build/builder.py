@@ -464,9 +464,12 @@ class Builder:
             committed = True
             return new
         finally:
+            if os.path.ismount(mnt):  # interrupted between mounting and the inner try
+                unmount(mnt)
             if not committed and self.svc.snapshots.exists(snap):
                 self.svc.snapshots.remove(snap)
-            shutil.rmtree(mnt, ignore_errors=True)
+            if not os.path.ismount(mnt):
+                shutil.rmtree(mnt, ignore_errors=True)
 
     def stage_root(self, ref: str, index: int) -> str:
         """``COPY --from`` -> an image ID (an earlier stage's, or an image's)."""

@@ -236,11 +236,10 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
         if view_mnt:
             from dockyard.image.snapshots import unmount
 
-            try:
+            if os.path.ismount(view_mnt):
                 unmount(view_mnt)
-            except OSError:
-                pass
-            shutil.rmtree(view_mnt, ignore_errors=True)
+            if not os.path.ismount(view_mnt):
+                shutil.rmtree(view_mnt, ignore_errors=True)
         if view_key and b.svc.snapshots.exists(view_key):
             b.svc.snapshots.remove(view_key)
 
