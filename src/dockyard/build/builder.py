@@ -21,7 +21,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -174,7 +175,8 @@ class Builder:
         except KeyboardInterrupt:
             raise BuildError(f"{self.where}: the build was interrupted") from None
         finally:
-            self._forget_failed()
+            with _no_interrupts():
+                self._forget_failed()
 
     def unused_args(self) -> list[str]:
         return sorted(k for k in self.opts.build_args
@@ -464,12 +466,13 @@ class Builder:
             committed = True
             return new
         finally:
-            if os.path.ismount(mnt):  # interrupted between mounting and the inner try
-                unmount(mnt)
-            if not committed and self.svc.snapshots.exists(snap):
-                self.svc.snapshots.remove(snap)
-            if not os.path.ismount(mnt):
-                shutil.rmtree(mnt, ignore_errors=True)
+            with _no_interrupts():
+                if os.path.ismount(mnt):  # interrupted between mounting and the try
+                    unmount(mnt)
+                if not committed and self.svc.snapshots.exists(snap):
+                    self.svc.snapshots.remove(snap)
+                if not os.path.ismount(mnt):
+                    shutil.rmtree(mnt, ignore_errors=True)
 
     def stage_root(self, ref: str, index: int) -> str:
         """``COPY --from`` -> an image ID (an earlier stage's, or an image's)."""
@@ -487,6 +490,22 @@ class Builder:
             if ins in s.instructions:
                 return s.index
         return len(self.stages)
+
+
+@contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """Cleanup runs to its end: a second Ctrl-C meanwhile is ignored (main thread)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _stages(df: Dockerfile) -> tuple[list[Instruction], list[Stage]]:
