@@ -1,5 +1,6 @@
-"""``dockyard inspect [-f FORMAT] [-s] [--type container|image|volume] NAME...`` (also the
-body of ``container inspect``): Docker's JSON, or each object through a Go template."""
+"""``dockyard inspect [-f FORMAT] [-s] [--type container|image|network|volume] NAME...``
+(also the body of ``container inspect``): Docker's JSON, or each object through a Go
+template."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def run(ctx: Context, argv: list[str], kind: str = "") -> int:
                          f"See 'dockyard {prog} --help'.\n")
         return 1
     kind = kind or opts["type"]
-    if kind not in ("", "container", "image", "volume"):
+    if kind not in ("", "container", "image", "network", "volume"):
         sys.stderr.write(f'"{kind}" is not a valid value for --type\n')
         return 1
     from dockyard.engine.inspect_view import lookup

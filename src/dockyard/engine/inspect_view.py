@@ -22,7 +22,7 @@ _SLICES = [
 ]
 _MAPS = [
     "Labels", "Volumes", "ExposedPorts", "PortBindings", "Ports", "Networks", "Data",
-    "DriverOpts", "StorageOpt", "Sysctls", "Tmpfs", "Options"
+    "DriverOpts", "StorageOpt", "Sysctls", "Tmpfs", "Options", "Containers"
 ]
 _POINTERS = {"PidsLimit": "*int64", "MemorySwappiness": "*int64", "OomKillDisable": "*bool",
              "IPAMConfig": "*network.EndpointIPAMConfig", "Health": "*types.Health",
@@ -106,10 +106,32 @@ def _refresh(root: str, exec_root: str, names: list[str]) -> None:
         engine.close()
 
 
+def _lookup_networks(root: str, names: list[str], results: list[Any]) -> None:
+    """Names not found yet that are networks: ``docker network inspect``'s objects."""
+    from dockyard.engine.containers import ContainerStore
+    from dockyard.engine.network import Networks
+    from dockyard.engine.network_views import network_json
+    from dockyard.errors import DockyardError, NotFound
+
+    nets = Networks(root)
+    try:
+        with ContainerStore(root) as containers:
+            for i, name in enumerate(names):
+                if isinstance(results[i], dict):
+                    continue
+                try:
+                    results[i] = network_json(nets, nets.get(name), containers)
+                except DockyardError as e:
+                    if not isinstance(results[i], Exception) or not isinstance(e, NotFound):
+                        results[i] = e
+    finally:
+        nets.close()
+
+
 def lookup(root: str, exec_root: str, names: list[str], kind: str, size: bool
            ) -> tuple[list[Any], list[str]]:
-    """Containers first, then images, then volumes (Docker's order for ``inspect``
-    without ``--type``)."""
+    """Containers first, then images, networks and volumes (Docker's order for
+    ``inspect`` without ``--type``)."""
     from dockyard.errors import DockyardError, NotFound
 
     results: list[Any] = [None] * len(names)
@@ -134,6 +156,8 @@ def lookup(root: str, exec_root: str, names: list[str], kind: str, size: bool
                         results[i] = e
         finally:
             images.close()
+    if kind in ("", "network"):
+        _lookup_networks(root, names, results)
     if kind in ("", "volume"):
         from dockyard.engine.volumes import Volumes
 
