@@ -77,6 +77,14 @@ def test_volume_bad_names(cli: Dy, busybox: str) -> None:
     r = cli("volume", "create", "-o", "bogus=1", "x1")
     assert r.returncode == 1 and 'create x1: invalid option: "bogus"' in r.stderr
     assert _names(cli) == [] and cli("ps", "-aq").stdout == ""
+    for args, want in ((("ls", "--filter", "dangling=maybe"), "Invalid filter 'dangling=[maybe]'"),
+                       (("ls", "--filter", "colour=red"), "Invalid filter 'colour'"),
+                       (("ls", "--format", "{{.Bad"), "template parsing error"),
+                       (("create", "-d", "nfs", "v9"), 'plugin "nfs" not found')):
+        r = cli("volume", *args)
+        assert r.returncode == 1 and want in r.stderr and len(r.stderr.splitlines()) == 1
+    r = cli("volume", "create", "--label")
+    assert r.returncode == 125 and "expected one argument" in r.stderr
 
 
 def test_volume_anonymous_name_and_prune(cli: Dy, busybox: str) -> None:

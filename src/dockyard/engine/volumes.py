@@ -172,6 +172,8 @@ class Volumes:
             key, sep, value = f.partition("=")
             if not sep or key not in ("dangling", "name", "label", "driver"):
                 raise InvalidArgument(f"Invalid filter '{key}'")
+            if key == "dangling":
+                _truthy(value)  # a bad value is an error even with no volume to test
             want.setdefault(key, []).append(value)
         users = self.users() if "dangling" in want else {}
         out = []
