@@ -197,6 +197,13 @@ def test_bad_input_names_the_line_and_leaves_nothing(cli: Dy, busybox: str,
            "non-zero code: 1" in r.stderr
     rq = cli("build", "-q", str(ctx))
     assert rq.returncode == 1 and "visible output" in rq.stderr
+    code3 = cli("build", str(_ctx(tmp_path, "FROM busybox\nRUN exit 3\n", name="three")))
+    assert code3.returncode == 3  # docker build exits with the RUN's code
+    assert "returned a non-zero code: 3" in code3.stderr
+    bad_tag = cli("build", "-t", "Bad:Tag", str(ctx))
+    assert bad_tag.returncode == 125 and 'invalid argument "Bad:Tag"' in bad_tag.stderr
+    nodir = cli("build", str(tmp_path / "nodir"))
+    assert nodir.returncode == 1 and "unable to prepare context: path" in nodir.stderr
     assert _all_images(cli) == before
     assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
     _clean(tmp_path)
@@ -311,6 +318,13 @@ def test_options_quiet_iidfile_label_platform(cli: Dy, busybox: str, tmp_path: P
     assert _config(cli, iid.read_text())["Labels"] == {"k": "v"}
     r = cli("build", "--platform", "linux/s390x", str(ctx))
     assert r.returncode == 1 and "not supported" in r.stderr
+    plat = _ctx(tmp_path, "FROM --platform=$BUILDPLATFORM busybox\nARG TARGETARCH\n"
+                "RUN echo arch=$TARGETARCH\n", name="plat")
+    r = cli("build", str(plat), check=True)
+    import platform
+
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), "")
+    assert f"arch={arch}\n" in r.stdout
     r = cli("build", "--network", "none", str(_ctx(tmp_path, "FROM busybox\n"
                                                    "RUN ! ping -c1 -W1 127.0.0.2\n",
                                                    name="net")))
@@ -319,7 +333,8 @@ def test_options_quiet_iidfile_label_platform(cli: Dy, busybox: str, tmp_path: P
 
 def test_built_image_is_read_by_skopeo_and_umoci(cli: Dy, busybox: str,
                                                  tmp_path: Path) -> None:
-    ctx = _ctx(tmp_path, "FROM busybox\nRUN rm /etc/group && echo x > /x\nCMD [\"sh\"]\n")
+    ctx = _ctx(tmp_path, "FROM busybox\nRUN rm /etc/group && echo x > /x && "
+               "cat /etc/hosts > /hosts_seen\nCMD [\"sh\"]\n")
     cli("build", "-t", "sk:1", str(ctx), check=True)
     out = tmp_path / "sk.tar"
     with open(out, "wb") as f:
@@ -337,6 +352,9 @@ def test_built_image_is_read_by_skopeo_and_umoci(cli: Dy, busybox: str,
     assert (rootfs / "x").read_text() == "x\n"
     assert not (rootfs / "etc/group").exists() and (rootfs / "etc/passwd").exists()
     assert not (rootfs / "proc").exists()
+    assert "localhost" in (rootfs / "hosts_seen").read_text()
+    for name in ("resolv.conf", "hosts", "hostname"):  # bound for RUN, not in the layer
+        assert not (rootfs / "etc" / name).exists()
 
 
 def test_ctrl_c_mid_run_stops_the_build_and_leaves_nothing(cli: Dy, busybox: str,
@@ -380,4 +398,59 @@ def test_rmi_of_a_built_image_takes_its_untagged_parents(cli: Dy, busybox: str,
     out = cli("rmi", "gone:1", check=True).stdout
     assert out.startswith("Untagged: gone:1\nDeleted: sha256:")
     assert _all_images(cli) == before
+    assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
+
+
+def test_a_rebuild_follows_its_inputs(cli: Dy, busybox: str, tmp_path: Path) -> None:
+    """Nothing changed: every step cached (the build memo answers); a re-tagged base,
+    a removed result or a touched file are each noticed."""
+    ctx = _ctx(tmp_path, "FROM busybox\nCOPY f /f\nRUN cat /f > /g\n", {"f": "one\n"})
+    first = cli("build", "-t", "memo:1", str(ctx), check=True).stdout
+    assert "Using cache" not in first
+    built = first.split("Successfully built ")[1].split()[0]
+    for _ in range(2):
+        again = cli("build", "-t", "memo:1", str(ctx), check=True).stdout
+        assert again.count("Using cache") == 2
+        assert again.endswith(f"Successfully built {built}\nSuccessfully tagged memo:1\n")
+    os.utime(ctx / "f", (1_600_000_000, 1_600_000_000))  # same content: still cached
+    assert cli("build", str(ctx), check=True).stdout.count("Using cache") == 2
+    # FROM busybox now names another image: nothing is reused
+    other = _ctx(tmp_path, "FROM busybox\nENV OTHER=1\n", name="other")
+    new_base = cli("build", "-q", str(other), check=True).stdout.strip()
+    cli("tag", new_base, "busybox", check=True)
+    rebuilt = cli("build", "-t", "memo:1", str(ctx), check=True).stdout
+    assert "Using cache" not in rebuilt
+    img = rebuilt.split("Successfully built ")[1].split()[0]
+    assert "OTHER=1" in _config(cli, img)["Env"]  # type: ignore[operator]
+    cli("rmi", "memo:1", check=True)
+    gone = cli("build", "-t", "memo:2", str(ctx), check=True)
+    assert cli("run", "--rm", "memo:2", "cat", "/g", check=True).stdout == "one\n"
+    assert "Successfully tagged memo:2" in gone.stdout
+
+
+def test_a_cached_rebuild_after_no_cache_gives_the_newest_image(cli: Dy, busybox: str,
+                                                                tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, "FROM busybox\nRUN date +%N > /stamp\n")
+    cli("build", "-q", str(ctx), check=True)
+    cli("build", "-q", str(ctx), check=True)
+    fresh = cli("build", "-q", "--no-cache", str(ctx), check=True).stdout
+    assert cli("build", "-q", str(ctx), check=True).stdout == fresh
+
+
+@pytest.fixture
+def vfs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A root on the copy snapshotter (the fallback without overlayfs)."""
+    monkeypatch.setenv("DOCKYARD_SNAPSHOTTER", "vfs")
+
+
+def test_build_on_the_copy_snapshotter(vfs: None, cli: Dy, busybox: str,
+                                       tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, "FROM busybox\nCOPY f /f\nRUN rm /etc/group && cat /f > /g\n"
+               "CMD [\"cat\", \"/g\"]\n", {"f": "copied\n"})
+    assert (tmp_path / "root" / "image" / "snapshotter").read_text().strip() == "vfs"
+    cli("build", "-t", "v:1", str(ctx), check=True)
+    assert cli("run", "--rm", "v:1", check=True).stdout == "copied\n"
+    assert cli("run", "--rm", "v:1", "ls", "/etc", check=True).stdout == "passwd\n"
+    sizes = cli("history", "--format", "{{.Size}}", "v:1", check=True).stdout.split()
+    assert sizes[:3] == ["0B", "7B", "7B"]  # the diff's files, not the whole tree
     assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"

@@ -93,20 +93,55 @@ def test_inspect_errors_and_types(cli: Dy, busybox: str) -> None:
     assert r.returncode == 1 and r.stderr == f"Error: No such image: {name}\n"
     r = cli("inspect", "--type", "container", "-f", "{{.Name}}", name, check=True)
     assert r.stdout == f"/{name}\n"
+    vol = _name("vol")
+    cli("volume", "create", vol, check=True)
+    try:
+        r = cli("inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}}", vol, check=True)
+        assert r.stdout == f"{vol} local local\n"
+        r = cli("inspect", "--type", "volume", "nope")
+        assert r.returncode == 1 and r.stderr == "Error: No such volume: nope\n"
+    finally:
+        cli("volume", "rm", vol)
     r = cli("image", "inspect", "-f", "{{.Id}} {{json .RepoTags}}", "busybox", check=True)
     assert r.stdout == f'{busybox} ["busybox:latest"]\n'
     # templates: a parse error is Docker's 64, a failed execution 1
     r = cli("inspect", "-f", "{{.Name", name)
     assert r.returncode == 64
-    assert r.stderr == "Template parsing error: template: :1: unclosed action\n"
+    assert r.stderr == "template parsing error: template: :1: unclosed action\n"
     r = cli("inspect", "-f", "{{index .Args 9}}", name)
     assert r.returncode == 1 and "index out of range: 9" in r.stderr
-    r = cli("inspect", "-f", "{{.NoSuchKey}}", name, check=True)
-    assert r.stdout == "<no value>\n"
+    # a field Docker's structs lack: an error, as Docker's raw-JSON fallback reports it
+    r = cli("inspect", "-f", "{{.NoSuchKey}}", name)
+    assert r.returncode == 1
+    assert r.stderr == ('template parsing error: template: :1:2: executing "" at '
+                        '<.NoSuchKey>: map has no entry for key "NoSuchKey"\n')
+    r = cli("inspect", "-f", "{{.Config.Labels.nokey}}|{{json .State.Health}}", name,
+            check=True)
+    assert r.stdout == "<no value>|null\n"
     # nil fields of Docker's typed structs print as Go prints them
     r = cli("inspect", "-f", "{{.Config.Entrypoint}} {{.HostConfig.CapAdd}} {{.ExecIDs}} "
             "{{.HostConfig.PidsLimit}} {{.State.Health}}", name, check=True)
-    assert r.stdout == "[] [] [] <nil> <no value>\n"
+    assert r.stdout == "[] [] [] <nil> <nil>\n"
+
+
+def test_inspect_and_ps_show_run_flags(cli: Dy, busybox: str) -> None:
+    name, vol = _name("flags"), _name("flagsvol")
+    try:
+        cli("run", "--name", name, "-v", f"{vol}:/data", "-m", "64m", "--restart",
+            "on-failure:2", "-l", "tier=db", "-e", "X=1", "busybox", "true", check=True)
+        r = cli("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}} "
+                "{{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.Config.Labels}} "
+                "{{index .Config.Labels \"tier\"}} {{range .Mounts}}{{.Type}}:{{.Name}}:"
+                "{{.Destination}}:{{.RW}}{{end}}", name, check=True)
+        assert r.stdout == f"67108864 on-failure 2 map[tier:db] db volume:{vol}:/data:true\n"
+        r = cli("ps", "-a", "--no-trunc", "-f", f"name={name}", "--format",
+                "{{.Mounts}}|{{.LocalVolumes}}|{{.Labels}}", check=True)
+        assert r.stdout == f"{vol}|1|tier=db\n"
+        r = cli("ps", "-a", "-f", f"name={name}", "--format", "{{.Mounts}}", check=True)
+        assert r.stdout == (vol if len(vol) <= 15 else vol[:14] + "…") + "\n"
+    finally:
+        cli("rm", "-v", name)
+        cli("volume", "rm", vol)
 
 
 def _record(root: Path, name: str, labels: dict[str, str], status: str = "exited",
@@ -157,6 +192,9 @@ def test_ps_format_flags_and_filters(cli: Dy, busybox: str, root: Path) -> None:
             '{{.Label "com.example.tier"}}|{{.Labels}}|{{.State}}|{{.Status}}', check=True)
     assert r.stdout == "db|com.example.tier=db,x=1|exited|" + r.stdout.split("|")[3]
     assert r.stdout.split("|")[3].startswith("Exited (0) ")
+    r = cli("ps", "-a", "-f", f"name={labelled}", "--format",
+            'table {{.Label "com.example.tier"}}\\t{{.Names}}', check=True)
+    assert r.stdout.splitlines() == ["tier      NAMES", f"db        {labelled}"]
     r = cli("ps", "-f", f"name={up}", "--format", "table {{.ID}}\\t{{.Names}}\\t{{.Command}}",
             check=True)
     header, row = r.stdout.splitlines()

@@ -99,12 +99,13 @@ def test_errors_for_missing_and_stopped_containers(cli: Dy, busybox: str) -> Non
 def test_pause_unpause_freezes_the_processes(cli: Dy, busybox: str, root: Path) -> None:
     name = _name("pz")
     cid = cli("run", "-d", "--name", name, "busybox", "sh", "-c",
-              "while :; do date >/dev/null; sleep 0.1; done", check=True).stdout.strip()
+              f"while :; do date >/dev/null; sleep 0.1; done # {name}",
+              check=True).stdout.strip()
     assert cli("pause", name).stdout == f"{name}\n"
     rec = record(root, name)
     assert rec.status.value == "paused"
     assert re.search(r"Up .* \(Paused\)", cli("ps").stdout)
-    [init] = procs_with("while :; do date", but_not="dockyard")
+    [init] = procs_with(f"done # {name}", but_not="dockyard")
     with open(f"/proc/{init}/status") as f:
         state = next(ln for ln in f if ln.startswith("State:"))
     assert "S" in state or "D" in state
@@ -282,14 +283,15 @@ def test_pull_never_and_missing_image(cli: Dy, busybox: str) -> None:
 def test_rm_force_of_a_running_container_leaves_nothing(cli: Dy, busybox: str,
                                                         root: Path, tmp_path: Path) -> None:
     name = _name("rmf")
+    secs = 2000 + os.getpid() % 5000  # command lines no parallel test shares
     cid = cli("run", "-d", "--name", name, "--restart", "always", "busybox", "sh", "-c",
-              "sleep 300 & exec sleep 301", check=True).stdout.strip()
+              f"sleep {secs} & exec sleep {secs + 1}", check=True).stdout.strip()
     assert cgroup_dirs_of(cid)
     r = cli("rm", "-f", name)
     assert r.returncode == 0, r.stderr
     wait_for(lambda: not procs_with(str(tmp_path)), timeout=10, what="the monitor to exit")
-    assert not procs_with("sleep\x00301", but_not="dockyard")
-    assert not procs_with("sleep\x00300", but_not="dockyard")
+    assert not procs_with(f"sleep\x00{secs + 1}", but_not="dockyard")
+    assert not procs_with(f"sleep\x00{secs}", but_not="dockyard")
     assert not mounted_under(tmp_path)
     assert cgroup_dirs_of(cid) == []
     assert not (root / "containers" / cid).exists()
@@ -337,3 +339,12 @@ def test_rm_flags(cli: Dy, busybox: str) -> None:
     assert cli("rm", "-x", "abc").returncode == 125
     r = cli("kill", "no-such-ctr")
     assert "No such container: no-such-ctr" in r.stderr
+
+
+def test_wait_for_a_container_removed_as_it_exits(cli: Dy, busybox: str) -> None:
+    name = _name("rmwait")
+    cli("run", "-d", "--rm", "--name", name, "busybox", "sh", "-c", "sleep 1; exit 9",
+        check=True)
+    r = cli("wait", name)
+    assert (r.returncode, r.stdout) == (0, "9\n"), r.stderr
+    wait_for(lambda: cli("ps", "-aq").stdout == "", what="the --rm removal")

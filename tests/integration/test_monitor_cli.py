@@ -119,7 +119,8 @@ def test_health_check_states(cli: Dy, busybox: str, root: Path) -> None:
     assert (record(root, name).health or {})["FailingStreak"] >= 2
 
 
-def test_health_timeout_and_start_period(cli: Dy, busybox: str, root: Path) -> None:
+def test_health_timeout_and_start_period(cli: Dy, busybox: str, root: Path,
+                                         tmp_path: Path) -> None:
     name = _name("hslow")
     cli("run", "-d", "--name", name, "--health-cmd", "sleep 5", "--health-interval",
         "300ms", "--health-timeout", "300ms", "--health-retries", "1", "busybox",
@@ -129,6 +130,8 @@ def test_health_timeout_and_start_period(cli: Dy, busybox: str, root: Path) -> N
     last = (record(root, name).health or {})["Log"][-1]
     assert last["ExitCode"] == -1 and "Health check exceeded timeout" in last["Output"]
     assert cli("rm", "-f", name).returncode == 0
+    # the monitor reaps the killed checks too: nothing holds up the container's end
+    wait_for(lambda: not procs_with(str(tmp_path)), timeout=10, what="the monitor to end")
     grace = _name("hgrace")
     cli("run", "-d", "--name", grace, "--health-cmd", "false", "--health-interval",
         "200ms", "--health-retries", "1", "--health-start-period", "60s", "busybox",
@@ -248,10 +251,11 @@ def test_sigkill_of_the_cli_leaves_nothing_rm_cannot_remove(busybox: str, root: 
                                                             tmp_path: Path,
                                                             cli: Dy) -> None:
     exec_root = tmp_path / "exec"
+    secs = str(3000 + os.getpid() % 5000)  # a command line no parallel test shares
     for delay in (0.05, 0.1, 0.2, 0.3, 0.5, 0.8):
         p = subprocess.Popen([sys.executable, "-m", "dockyard", "--root", str(root),
                               "--exec-root", str(exec_root), "run", "-d", "busybox",
-                              "sleep", "300"], stdin=subprocess.DEVNULL,
+                              "sleep", secs], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
         p.kill()
@@ -262,7 +266,7 @@ def test_sigkill_of_the_cli_leaves_nothing_rm_cannot_remove(busybox: str, root: 
         r = cli("rm", "-f", *ids)
         assert r.returncode == 0, r.stderr
     assert cli("ps", "-aq").stdout == ""
-    wait_for(lambda: not procs_with("sleep\x00300", but_not="dockyard"), timeout=10,
+    wait_for(lambda: not procs_with("sleep\x00" + secs, but_not="dockyard"), timeout=10,
              what="no container process left")
     wait_for(lambda: not procs_with(str(tmp_path)), timeout=10, what="no monitor left")
     assert not mounted_under(tmp_path)

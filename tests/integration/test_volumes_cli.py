@@ -23,14 +23,11 @@ def _mounted(path: Path | str) -> bool:
     return str(path) in Path("/proc/self/mountinfo").read_text()
 
 
-def _inspect_mounts(root: Path, cid: str) -> list[dict[str, object]]:
-    """The container's ``.Mounts`` as the engine recorded them (``inspect`` is another verb)."""
-    from dockyard.engine.containers import ContainerStore
-
-    with ContainerStore(str(root)) as store:
-        points = store.get(cid).host_config["DockyardMountPoints"]
+def _inspect_mounts(cli: Dy, cid: str) -> list[dict[str, object]]:
+    """The container's ``.Mounts`` as ``inspect`` shows them."""
+    points = json.loads(cli("inspect", "-f", "{{json .Mounts}}", cid, check=True).stdout)
     assert isinstance(points, list)
-    return points
+    return sorted(points, key=lambda p: str(p["Destination"]))
 
 
 # --- the volume verbs ----------------------------------------------------------------
@@ -52,6 +49,12 @@ def test_volume_create_inspect_ls_rm(cli: Dy, root: Path) -> None:
     assert _names(cli, "--filter", "name=2") == ["vol2"]
     assert cli("volume", "ls", "--format", "{{.Name}}:{{.Driver}}",
                check=True).stdout == "vol1:local\nvol2:local\n"
+    assert cli("volume", "inspect", "-f", "{{.Name}} {{.Labels}} {{.Options}}", "vol2",
+               check=True).stdout == "vol2 map[] map[]\n"  # nil maps, as Go prints them
+    assert cli("inspect", "-f", "{{.Name}} {{.Scope}}", "vol1",
+               check=True).stdout == "vol1 local\n"
+    r = cli("inspect", "--type", "volume", "nope")
+    assert r.returncode == 1 and r.stderr == "Error: No such volume: nope\n"
     r = cli("volume", "inspect", "nope")
     assert r.returncode == 1 and r.stdout == "[]\n"
     assert r.stderr == "Error response from daemon: get nope: no such volume\n"
@@ -150,7 +153,7 @@ def test_image_volumes_and_rm_v(cli: Dy, root: Path, busybox_tar: Path) -> None:
     cli("import", "-c", "VOLUME /etc", str(busybox_tar), "bbvol", check=True)
     cid = cli("run", "-d", "-v", "keep:/keep", "-v", "/scratch", "bbvol", "sh", "-c",
               "ls /etc > /etc/listing", check=True).stdout.strip()
-    points = _inspect_mounts(root, cid)
+    points = _inspect_mounts(cli, cid)
     by_dest = {p["Destination"]: p for p in points}
     assert set(by_dest) == {"/etc", "/keep", "/scratch"}
     anon = str(by_dest["/etc"]["Name"])
@@ -261,7 +264,7 @@ def test_bind_mounts_both_ways(cli: Dy, busybox: str, tmp_path: Path, root: Path
     assert not absent.exists() and cli("ps", "-aq").stdout == ""
     cid = cli("run", "-d", "-v", f"{host}:/h:ro", "busybox", "sleep", "100",
               check=True).stdout.strip()
-    [p] = _inspect_mounts(root, cid)
+    [p] = _inspect_mounts(cli, cid)
     assert p == {"Type": "bind", "Source": str(host), "Destination": "/h", "Mode": "ro",
                  "RW": False, "Propagation": "rprivate"}
 
@@ -291,7 +294,7 @@ def test_bind_propagation_needs_a_shared_source(cli: Dy, busybox: str, root: Pat
     cid = cli("run", "-d", "-v", f"{shared}:/h:ro,rslave", "--mount",
               f"type=bind,src={shared},dst=/s,bind-propagation=rshared", "busybox", "sleep",
               "100", check=True).stdout.strip()
-    points = _inspect_mounts(root, cid)
+    points = _inspect_mounts(cli, cid)
     assert [(p["Destination"], p["Mode"], p["Propagation"]) for p in points] == [
         ("/h", "ro,rslave", "rslave"), ("/s", "", "rshared")]
     cli("rm", "-f", cid, check=True)
@@ -454,10 +457,8 @@ def test_config_json_mounts_as_docker_writes_them(cli: Dy, busybox: str, root: P
     assert by_dest["/b"] == {"destination": "/b", "type": "bind", "source": str(host),
                              "options": ["rbind", "ro", "rprivate"]}
     assert by_dest["/t"]["type"] == "tmpfs" and "size=1m" in by_dest["/t"]["options"]
-    from dockyard.engine.containers import ContainerStore
-
-    with ContainerStore(str(root)) as store:
-        hc = store.get(cid).host_config
+    hc = json.loads(cli("inspect", "-f", "{{json .HostConfig}}", cid, check=True).stdout)
+    assert "DockyardMountPoints" not in hc
     assert hc["Binds"] == ["cfgvol:/data", f"{host}:/b:ro"]
     assert hc["Mounts"] == [{"Type": "tmpfs", "Source": "", "Target": "/t",
                              "TmpfsOptions": {"SizeBytes": 1 << 20}}]

@@ -188,3 +188,12 @@ def test_ignore_cleaning_and_classes() -> None:
     m = _m("file[0-9]\nx/**\n")
     assert m.excluded("file3") and not m.excluded("filex")
     assert m.excluded("x/a/b") and not m.excluded("y/x")
+
+
+def test_build_public_api() -> None:
+    import dockyard.build
+
+    assert sorted(dockyard.build.__all__) == [
+        "BuildError", "BuildOptions", "Builder", "RunProcess", "StepRunner", "parse"]
+    for name in dockyard.build.__all__:
+        assert hasattr(dockyard.build, name)

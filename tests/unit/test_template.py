@@ -90,7 +90,7 @@ def run(src: str, data: Any = None) -> str:
     ("{{'a'}}", "97"),
     ("{{1.5}} {{-2}} {{0x1F}} {{1e3}}", "1.5 -2 31 1000"),
     ("{{true}} {{false}}", "true false"),
-    ("{{nil | printf \"%v\"}}", "<nil>"),
+    ("{{printf \"%v\" nil}}", "<nil>"),
 ])
 def test_values_and_functions(src: str, want: str | None) -> None:
     if want is None:
@@ -184,7 +184,7 @@ def test_parse_errors(src: str, message: str) -> None:
     ("{{len .Num}}", None, 'template: :1:2: executing "" at <len .Num>: error calling len: '
                            "len of type int"),
     ("{{join .Names}}", None,
-     'template: :1:2: executing "" at <join .Names>: wrong number of args for join: '
+     'template: :1:2: executing "" at <join>: wrong number of args for join: '
      "want 2 got 1"),
     ("{{eq .Num \"3\"}}", None,
      'template: :1:2: executing "" at <eq .Num "3">: error calling eq: '
@@ -243,7 +243,7 @@ def test_render_rows_table_and_plain() -> None:
     # still has its header
     assert render_rows("table {{lower .Names}}\\t{{json .ID}}", [], headers) == (
         "NAMES     CONTAINER ID\n")
-    with pytest.raises(TemplateError, match=r"^Template parsing error: template: :1: "):
+    with pytest.raises(TemplateError, match=r"^template parsing error: template: :1: "):
         render_rows("{{.ID", rows, headers)
 
 
@@ -251,3 +251,27 @@ def test_public_surface() -> None:
     assert sorted(tpl.__all__) == sorted( ["MISSING", "Struct", "Template", "TemplateError",
                                    "go_str", "is_table", "prepare", "render_rows",
                                    "tabwrite", "TypedNil"])
+
+
+def _go_cases() -> list[dict[str, str]]:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "go_template_cases.json"
+    cases: list[dict[str, str]] = json.loads(path.read_text())["cases"]
+    return cases
+
+
+@pytest.mark.parametrize("case", _go_cases(), ids=lambda c: c["format"][:40])
+def test_same_output_as_docker_cli(case: dict[str, str]) -> None:
+    """Each case was run through ``docker context ls --format`` (Go's text/template with
+    Docker's functions, see the data file's ``source``); dockyard prints the same."""
+    ctx = Struct("*formatter.clientContextContext", Name="default",
+                 Description="Current DOCKER_HOST based configuration",
+                 DockerEndpoint="unix:///var/run/docker.sock", Current=True, Error="")
+    if "error" in case:
+        with pytest.raises(TemplateError) as e:
+            render_rows(case["format"], [ctx], {})
+        assert str(e.value).strip() == case["error"]  # the recorded stderr was stripped
+    else:
+        assert render_rows(case["format"], [ctx], {}) == case["stdout"]

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from dockyard.build import steps
 from dockyard.build.cache import BuildCache, step_key
 from dockyard.build.context import BuildContext
+from dockyard.build.options import BuildOptions
 from dockyard.build.parser import Dockerfile, Instruction, parse
 from dockyard.build.shell import expand_word, expand_words
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
@@ -46,9 +47,15 @@ PROXY_ARGS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PRO
 
 
 class BuildError(DockyardError):
-    """A step failed; the message starts with ``Dockerfile:LINE:``."""
+    """A step failed; the message starts with ``Dockerfile:LINE:``. ``status``: what
+    ``docker build`` exits with (a failed RUN's own exit code, as the classic builder
+    reports it; else 1)."""
 
     http_status = 400
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status or 1
 
 
 @dataclass(frozen=True)
@@ -71,19 +78,6 @@ class StepRunner(Protocol):
 
 #: name, pull? -> image ID (the engine resolves locally and pulls when asked or missing)
 ImageResolver = Callable[[str, bool], str]
-
-
-@dataclass
-class BuildOptions:
-    tags: list[str] = field(default_factory=list)
-    build_args: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    no_cache: bool = False
-    pull: bool = False
-    target: str = ""
-    network: str = "default"
-    quiet: bool = False
-    source_date_epoch: int | None = None
 
 
 @dataclass
@@ -136,6 +130,11 @@ class Builder:
         self.out = out
         self.cache = BuildCache(svc.conn)
         self.made: list[str] = []  # images this build created, oldest first
+        #: what a fully cached rebuild prints: ("from"|"step", header), ("id", image ID),
+        #: ("text", line); kept by the build memo
+        self.events: list[tuple[str, str]] = []
+        #: base and --from images by the name the Dockerfile gives
+        self.images: dict[str, str] = {}
         self.used_args: set[str] = set()
 
     # --- the whole build --------------------------------------------------------
@@ -145,7 +144,7 @@ class Builder:
         self.ctx = ctx
         self.opts = opts
         meta, stages = _stages(df)
-        self.meta_env: dict[str, str] = {}
+        self.meta_env: dict[str, str] = _platform_args()
         for ins in meta:
             for k, default in zip(ins.args[::2], ins.args[1::2], strict=True):
                 if k in opts.build_args:
@@ -159,7 +158,6 @@ class Builder:
         self.total = sum(1 + len(s.instructions) for s in todo) + (1 if opts.labels else 0)
         self.step_no = 0
         self.results: dict[int, str] = {}
-        self.images: dict[str, str] = {}
         self.stages = stages
         self._resolve_images(todo)
         try:
@@ -277,15 +275,17 @@ class Builder:
     def _header(self, ins: Instruction) -> float:
         self.step_no += 1
         self.cur_line = ins.line
-        self.out(f"Step {self.step_no}/{self.total} : {ins.original}\n")
+        text = f"Step {self.step_no}/{self.total} : {ins.original}\n"
+        self.events.append(("from" if ins.cmd == "FROM" else "step", text))
+        self.out(text)
         return time.monotonic()
 
     def _from(self, stage: Stage) -> State:
         ins = stage.from_ins
         t0 = self._header(ins)
-        platform = ins.flags.get("platform")
+        platform = expand_word(ins.flags.get("platform", ""), self.meta_env, self.df.escape)
         if platform:
-            self._check_platform(expand_word(platform, self.meta_env, self.df.escape))
+            self._check_platform(platform)
         base = expand_word(ins.args[0], self.meta_env, self.df.escape)
         try:
             dep = self._stage_ref(self.stages, base, stage.index)
@@ -301,13 +301,16 @@ class Builder:
         env = list(st.c.get("Env") or [])
         if not any(e.startswith("PATH=") for e in env):  # moby setDefaultPath
             st.c["Env"] = [*env, f"PATH={DEFAULT_PATH}"]
+        self.events.append(("id", image_id) if image_id else ("text", " ---> scratch\n"))
         self.out(f" ---> {image_id[7:19] if image_id else 'scratch'}\n")
         self._took(t0)
         triggers = list(st.c.get("OnBuild") or [])
         if triggers:
             st.c["OnBuild"] = None
             plural = "s" if len(triggers) > 1 else ""
-            self.out(f"# Executing {len(triggers)} build trigger{plural}\n")
+            line = f"# Executing {len(triggers)} build trigger{plural}\n"
+            self.events.append(("text", line))
+            self.out(line)
             for text in triggers:
                 trig = parse(text, self.df.filename).instructions
                 for t in trig:
@@ -350,6 +353,7 @@ class Builder:
     def _took(self, t0: float, image_id: str = "") -> None:
         dt = time.monotonic() - t0
         if image_id:
+            self.events.append(("id", image_id))
             self.out(f" ---> {image_id[7:19]}\n")
         self.out(f" ---> took {dt:.3f}s\n")
 
@@ -412,10 +416,25 @@ class Builder:
                     self.svc.snapshots.remove(chain_key)
                 else:
                     self.svc.snapshots.commit(chain, chain_key)
+                    if self.svc.snapshots.whiteouts == "delete":
+                        self._record_layer_size(chain, layer)
             rec = self.svc.create(data, layers, parent=st.image_id)
         self.made.append(rec.id)
         self.cache.put(key, rec.id)
         return State(rec.id, cfg, layers, st.args, st.cmd_set)
+
+    def _record_layer_size(self, chain: str, layer: LayerBlob) -> None:
+        """The copy snapshotter's snapshot is a whole tree: a layer's size (``history``,
+        ``images``) is that of the files in its diff, as the overlay upperdir's is."""
+        import tarfile
+
+        from dockyard.image.store import LayerRecord
+
+        with self.svc.content.open(layer.digest) as f, tarfile.open(fileobj=f) as tf:
+            size = sum(m.size for m in tf if m.isreg())
+        parent = self.svc.snapshots.stat(chain).parent
+        self.svc.store.add_layer(LayerRecord(chain, layer.digest, parent, layer.digest,
+                                             layer.media_type, size))
 
     def top_chain(self, st: State) -> str:
         ids = st.cfg["rootfs"]["diff_ids"]
@@ -486,6 +505,20 @@ def _stages(df: Dockerfile) -> tuple[list[Instruction], list[Stage]]:
         else:
             stages[-1].instructions.append(ins)
     return meta, stages
+
+
+def _platform_args() -> dict[str, str]:
+    """BuildKit's automatic platform ARGs (``TARGETARCH``...), here all the host's:
+    usable in FROM and by an ``ARG TARGETARCH`` in a stage."""
+    from dockyard.oci.image_types import host_platform
+
+    p = host_platform()
+    plat = f"{p.os}/{p.architecture}" + (f"/{p.variant}" if p.variant else "")
+    out = {}
+    for side in ("TARGET", "BUILD"):
+        out.update({f"{side}PLATFORM": plat, f"{side}OS": p.os,
+                    f"{side}ARCH": p.architecture, f"{side}VARIANT": p.variant})
+    return out
 
 
 def _scratch_config() -> JSONDict:

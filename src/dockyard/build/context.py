@@ -170,7 +170,7 @@ def open_context(path: str, dockerfile: str | None, stdin: BinaryIO | None,
     else:
         root = os.path.abspath(path)
         if not os.path.isdir(root):
-            raise NotFound(f"unable to prepare context: path {path!r} not found")
+            raise NotFound(f'unable to prepare context: path "{path}" not found')
         if dockerfile == "-":
             df_path = "-"
         else:

@@ -3,7 +3,8 @@
 A RUN sees the image's Env plus the build args in scope (and the predefined proxy
 args when given); its history reads ``|N K=V ... /bin/sh -c cmd`` when there are args.
 The mount points the runtime makes in a rootfs that lacks them (``/proc``, ``/sys``,
-``/dev``) are taken out again, as Docker's init layer keeps them out of a layer.
+``/dev``, ``/etc/resolv.conf``, ``/etc/hosts``, ``/etc/hostname``) are taken out again,
+as Docker's init layer keeps them out of a layer.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import shutil
 from typing import TYPE_CHECKING
 
 from dockyard.build.parser import Instruction
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, Unsupported
 
 if TYPE_CHECKING:
     from dockyard.build.builder import Builder, State
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["add_step", "copy_step", "run_step"]
 
 _NOP = "/bin/sh -c #(nop) "
-_MOUNTPOINTS = ("proc", "sys", "dev")
+#: what the runtime creates in a rootfs that lacks it, files before their directories
+_MOUNTPOINTS = ("etc/resolv.conf", "etc/hostname", "etc/hosts", "etc", "proc", "sys", "dev")
 _HEREDOC_WORD = re.compile(r"^<<-?(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1$")
 
 
@@ -43,6 +45,9 @@ def _run_command(st: State, ins: Instruction) -> list[str]:
 def run_step(b: Builder, st: State, ins: Instruction) -> State:
     from dockyard.build.builder import PROXY_ARGS, BuildError, RunProcess, step_key_for
 
+    for flag in ("mount", "security"):
+        if flag in ins.flags:
+            raise Unsupported(f"RUN --{flag} is not supported by this builder")
     cmd = _run_command(st, ins)
     if not cmd:
         raise InvalidArgument("RUN requires at least one argument")
@@ -76,15 +81,19 @@ def run_step(b: Builder, st: State, ins: Instruction) -> State:
             code, output = b.runner.run(rootfs, proc, b.opts.quiet)
         finally:
             for p in made:
+                path = os.path.join(rootfs, p)
                 try:
-                    os.rmdir(os.path.join(rootfs, p))
+                    if os.path.isfile(path) and os.path.getsize(path) == 0:
+                        os.unlink(path)
+                    elif os.path.isdir(path):
+                        os.rmdir(path)
                 except OSError:
                     pass
         if code != 0:
             if output:
                 b.err(output.decode(errors="replace"))
             raise BuildError(f"{where}: The command '{' '.join(cmd)}' returned a non-zero "
-                             f"code: {code}")
+                             f"code: {code}", status=code)
 
     return b.with_rootfs(st, "", work, created_by, key)
 
@@ -116,6 +125,9 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
     from dockyard.build.dockerignore import IgnoreMatcher
     from dockyard.build.files import Copier, chown_ids, plan_copy, source_hash
 
+    for flag in ("parents", "exclude", "keep-git-dir"):
+        if flag in ins.flags:
+            raise Unsupported(f"{cmd} --{flag} is not supported by this builder")
     words = [b.expand(ins, st, w) for w in ins.args] if ins.heredocs == [] else list(ins.args)
     dest = b.expand(ins, st, words[-1]) if ins.heredocs else words[-1]
     docs: dict[str, str] = {}
@@ -171,7 +183,12 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
             path, mtime = _download(b, url)
             downloads.append((url, path, mtime))
             with open(path, "rb") as f:
-                h.update(f"url:{url}\0".encode() + hashlib.sha256(f.read()).digest())
+                body = hashlib.sha256(f.read()).hexdigest()
+            want = ins.flags.get("checksum", "")
+            if want and want != f"sha256:{body}":
+                raise InvalidArgument(f"ADD failed: {url}: checksum mismatch: want {want}, "
+                                      f"got sha256:{body}")
+            h.update(f"url:{url}\0{body}\0".encode())
         kind = "multi"
         if plan is not None and len(plan.sources) == 1 and not docs and not urls:
             kind = "dir" if os.path.isdir(plan.sources[0][0]) else "file"

@@ -56,6 +56,9 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
         a(f"--{flag}")
     for flag in ("privileged", "read-only", "init", "no-healthcheck"):
         a(f"--{flag}", action="store_true")
+    a("-i", "--interactive", action="store_true")
+    a("-t", "--tty", action="store_true")
+    a("-a", "--attach", action="append", default=[])
     a("--pull", default="missing")
     from dockyard.cli._netflags import add_network_flags
 
@@ -187,7 +190,8 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         network_mode=args.network, net=net_options(args),
         restart=args.restart, auto_remove=args.rm,
         stop_timeout=_int(args.stop_timeout, "--stop-timeout"),
-        healthcheck=_healthcheck(args), log_opts=_log_opts(args))
+        healthcheck=_healthcheck(args), log_opts=_log_opts(args),
+        tty=args.tty, interactive=args.interactive)
     apply_mount_flags(args, opts)
     return opts
 

@@ -23,6 +23,14 @@ def parse(verb: str, argv: list[str], flags: dict[str, str], *,
         if a == "--":
             refs.extend(it)
             break
+        if a == "--help":
+            opts = "[OPTIONS] " if flags else ""
+            args = ("CONTAINER NEW_NAME" if max_args == 2 else "CONTAINER" if max_args == 1
+                    else "CONTAINER [CONTAINER...]")
+            names = ", ".join(sorted(f for f in flags if f.startswith("--")))
+            sys.stdout.write(f"\nUsage:  dockyard {verb} {opts}{args}\n"
+                             + (f"\nOptions: {names}\n" if names else ""))
+            return 0
         if a.startswith("-") and a != "-":
             name, eq, value = a.partition("=")
             key = flags.get(name)

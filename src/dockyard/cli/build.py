@@ -1,88 +1,116 @@
-"""``dockyard build [OPTIONS] PATH | -``."""
+"""``dockyard build [OPTIONS] PATH | -``.
+
+Parsed with the small table parser (no ``argparse``): a rebuild with nothing changed is
+a hot path, answered by the build memo without loading the builder.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
 
+USAGE = """\
+Usage:  dockyard build [OPTIONS] PATH | -
+
+Build an image from a Dockerfile
+
+Options:
+      --build-arg list      Set build-time variables
+  -f, --file string         Name of the Dockerfile (Default is 'PATH/Dockerfile')
+      --iidfile string      Write the image ID to the file
+      --label list          Set metadata for an image
+      --network string      Networking mode for the RUN instructions: default, host, none
+      --no-cache            Do not use cache when building the image
+      --platform string     Set platform (this host's only)
+      --pull                Always attempt to pull a newer version of the image
+  -q, --quiet               Suppress the build output and print image ID on success
+  -t, --tag list            Name and optionally a tag in the 'name:tag' format
+      --target string       Set the target build stage to build.
+"""
+
+SPEC = {"t": "=tag", "tag": "list", "f": "=file", "file": "str", "build-arg": "list",
+        "label": "list", "no-cache": "bool", "pull": "bool", "iidfile": "str",
+        "q": "=quiet", "quiet": "bool", "network": "str", "platform": "str",
+        "target": "str", "help": "bool", "h": "=help"}
+
 
 def run(ctx: Context, argv: list[str]) -> int:
-    from dockyard.cli._image import UsageError, one_line, parser
+    from dockyard.cli._args import parse
     from dockyard.errors import DockyardError, InvalidArgument
 
-    p = parser("build", "dockyard build [OPTIONS] PATH | -")
-    p.add_argument("path")
-    p.add_argument("-t", "--tag", action="append", default=[])
-    p.add_argument("-f", "--file")
-    p.add_argument("--build-arg", action="append", default=[])
-    p.add_argument("--label", action="append", default=[])
-    p.add_argument("--no-cache", action="store_true")
-    p.add_argument("--pull", action="store_true")
-    p.add_argument("--iidfile")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.add_argument("--network", default="default")
-    p.add_argument("--platform")
-    p.add_argument("--target", default="")
     try:
-        a = p.parse_args(argv)
-    except UsageError as e:
+        a = parse(argv, SPEC)
+        if a.flag("help"):
+            sys.stdout.write(USAGE)
+            return 0
+        if len(a.positional) != 1:
+            raise InvalidArgument('"dockyard build" requires exactly 1 argument.')
+    except InvalidArgument as e:
         sys.stderr.write(f"dockyard: {e}\nSee 'dockyard build --help'.\n")
         return 125
-    except SystemExit as e:
-        return int(e.code or 0)
-    from dockyard.build.builder import BuildOptions
-    from dockyard.engine.build import build
+    from dockyard.build.options import BuildOptions
+    from dockyard.engine.build import BadTag, build
+
+    quiet = a.flag("quiet")
 
     def out(text: str) -> None:
-        if not a.quiet:
+        if not quiet:
             sys.stdout.write(text)
             sys.stdout.flush()
 
+    tags = a.many("tag")
     try:
-        if a.platform:
-            _check_platform(a.platform)
-        if a.network not in ("default", "none", "host", "bridge"):
-            raise InvalidArgument(f"network mode {a.network!r} is not supported by build: "
+        network = a.opt("network") or "default"
+        if network not in ("default", "none", "host", "bridge"):
+            raise InvalidArgument(f"network mode {network!r} is not supported by build: "
                                   "use default, host or none")
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
         opts = BuildOptions(
-            tags=a.tag, build_args=_pairs(a.build_arg, from_env=True),
-            labels=_pairs(a.label, from_env=False), no_cache=a.no_cache, pull=a.pull,
-            target=a.target, network="default" if a.network == "bridge" else a.network,
-            quiet=a.quiet, source_date_epoch=_epoch(epoch) if epoch else None)
-        image_id, warnings = build(ctx.root, ctx.exec_root, a.path, a.file, opts,
-                                   sys.stdin.buffer, out)
+            tags=tags, build_args=_pairs(a.many("build-arg"), from_env=True),
+            labels=_pairs(a.many("label"), from_env=False), no_cache=a.flag("no-cache"),
+            pull=a.flag("pull"), target=a.opt("target") or "",
+            network="default" if network == "bridge" else network,
+            quiet=quiet, source_date_epoch=_epoch(epoch) if epoch else None)
+        image_id, warnings = build(ctx.root, ctx.exec_root, a.positional[0], a.opt("file"),
+                                   opts, sys.stdin.buffer, out, platform=a.opt("platform"))
+    except BadTag as e:
+        sys.stderr.write(f"{e}\nSee 'dockyard build --help'.\n")
+        return 125
     except DockyardError as e:
         sys.stdout.flush()
-        sys.stderr.write(f"{one_line(e)}\n")
-        return 1
+        sys.stderr.write(" ".join(str(e).split("\n")).strip() + "\n")
+        return int(getattr(e, "status", 1))
     except OSError as e:
         if ctx.debug:
             raise
-        sys.stderr.write(f"Error: {one_line(e)}\n")
+        sys.stderr.write(f"Error: {e}\n")
         return 1
     for w in warnings:
         out(w + "\n")
-    if a.iidfile:
-        with open(a.iidfile, "w") as f:
+    iidfile = a.opt("iidfile")
+    if iidfile:
+        with open(iidfile, "w") as f:
             f.write(image_id)
-    if a.quiet:
+    if quiet:
         sys.stdout.write(image_id + "\n")
     else:
         out(f"Successfully built {image_id[7:19]}\n")
-        for t in a.tag:
+        for t in tags:
             out(f"Successfully tagged {_familiar(t)}\n")
     return 0
 
 
 def _familiar(tag: str) -> str:
-    from dockyard.oci.reference import parse_reference
-
-    return parse_reference(tag).familiar()
+    """``name`` -> ``name:latest`` (Docker's message), without loading the reference
+    parser: the tag was checked when the build began."""
+    last = tag.rpartition("/")[2]
+    if "@" in last or ":" in last:
+        return tag
+    return f"{tag}:latest"
 
 
 def _pairs(items: list[str], from_env: bool) -> dict[str, str]:
@@ -105,14 +133,3 @@ def _epoch(text: str) -> int:
         return int(text)
     except ValueError:
         raise InvalidArgument(f"invalid SOURCE_DATE_EPOCH {text!r}: want seconds") from None
-
-
-def _check_platform(platform: str) -> None:
-    from dockyard.errors import InvalidArgument
-    from dockyard.oci.image_types import host_platform, parse_platform
-
-    want = parse_platform(platform)
-    host = host_platform()
-    if (want.os, want.architecture) != (host.os, host.architecture):
-        raise InvalidArgument(f"--platform {platform} is not supported: this host builds "
-                              f"{host.os}/{host.architecture} only")

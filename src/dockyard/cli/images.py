@@ -45,9 +45,9 @@ def _body(images: Images, a: argparse.Namespace) -> int:
         fields: list[dict[str, Any]] = [{
             "ID": short(r.id), "Repository": r.repository, "Tag": r.tag,
             "Digest": r.digest, "CreatedSince": ci.since(r.created),
-            "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC",
-                                       time.gmtime(ci.parse_time(r.created))),
-            "Size": ci.human_size(r.size), "VirtualSize": ci.human_size(r.size),
+            "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z",
+                                       time.localtime(ci.parse_time(r.created))),
+            "Size": ci.human_size(r.size), "VirtualSize": ci.human_size(r.size, 4),
             "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
         } for r in rows]
         sys.stdout.write(ci.render(a.format, fields, HEADERS,

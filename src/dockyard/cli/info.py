@@ -38,12 +38,12 @@ def run(ctx: Context, argv: list[str]) -> int:
             sys.stderr.write(f"template parsing error: {e}\n")
             return EXIT_TEMPLATE
         try:
-            sys.stdout.write(tmpl.execute(system_info(ctx.root)) + "\n")
+            sys.stdout.write(tmpl.execute(system_info(ctx.root, ctx.exec_root)) + "\n")
         except TemplateError as e:
             sys.stderr.write(f"{e}\n")
             return 1
         return 0
-    sys.stdout.write(text(system_info(ctx.root)))
+    sys.stdout.write(text(system_info(ctx.root, ctx.exec_root)))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``dockyard inspect [-f FORMAT] [-s] [--type container|image] NAME...`` (also the body of
+"""``dockyard inspect [-f FORMAT] [-s] [--type container|image|volume] NAME...`` (also the body of
 ``container inspect``): Docker's JSON, or each object through a Go template."""
 
 from __future__ import annotations
@@ -47,17 +47,51 @@ NIL_TYPES = {**{k: "[]string" for k in _SLICES}, **{k: "map[string]string" for k
              **_POINTERS}
 
 
-def typed(v: Any, key: str = "") -> Any:
-    """``v`` with its nil struct fields as :class:`~dockyard.template.TypedNil`."""
-    from dockyard.template import TypedNil
+#: ``omitempty`` fields of a container's structs that its JSON leaves out when unset:
+#: their zero value in the typed struct is a nil of this Go type (``{{.State.Health}}`` is
+#: ``<nil>``) or, in ``_OMITTED_ZERO``, this value.
+_OMITTED = {
+    "": {"SizeRw": "*int64", "SizeRootFs": "*int64", "Node": "*types.ContainerNode"},
+    "State": {"Health": "*types.Health"},
+    "Config": {"ExposedPorts": "map[nat.Port]struct {}",
+               "Healthcheck": "*container.HealthConfig", "StopTimeout": "*int",
+               "Shell": "[]string"},
+}
+_OMITTED_ZERO = {"Config": {"ArgsEscaped": False, "NetworkDisabled": False, "MacAddress": "",
+                            "StopSignal": ""}}
+
+
+def typed(v: Any, key: str = "", path: str = "") -> Any:
+    """``v`` as Docker's typed structs hold it when a template runs on them: objects as
+    :class:`~dockyard.template.Struct` (a missing field is an error) except the maps
+    (``Labels``...), nil slices/maps/pointers as :class:`~dockyard.template.TypedNil`,
+    and a container's omitted ``omitempty`` fields back with their zero values."""
+    from dockyard.template import Struct, TypedNil
 
     if v is None and key in NIL_TYPES:
         return TypedNil(NIL_TYPES[key])
-    if isinstance(v, dict):
-        return {k: typed(x, k) for k, x in v.items()}
     if isinstance(v, list):
         return [typed(x) for x in v]
-    return v
+    if not isinstance(v, dict):
+        return v
+    fields = {k: typed(x, k, f"{path}.{k}") for k, x in v.items()}
+    if key in _MAPS or path == ".HostConfig.LogConfig.Config":
+        return fields
+    st = Struct("struct", **fields)
+    st.json_sorted = False
+    if path in ("", ".State", ".Config") and ("HostConfig" in v or path):
+        part = path.lstrip(".")
+        added = set()
+        for k, go_type in _OMITTED.get(part, {}).items():
+            if k not in st:
+                st[k] = TypedNil(go_type)
+                added.add(k)
+        for k, zero in _OMITTED_ZERO.get(part, {}).items():
+            if k not in st:
+                st[k] = zero
+                added.add(k)
+        st.omitempty = frozenset(added)
+    return st
 
 
 def emit(found: list[Any], errors: list[str], fmt: str | None) -> int:
@@ -69,13 +103,19 @@ def emit(found: list[Any], errors: list[str], fmt: str | None) -> int:
         try:
             tmpl = Template(fmt)
         except TemplateError as e:
-            sys.stderr.write(f"Template parsing error: {e}\n")
+            sys.stderr.write(f"template parsing error: {e}\n")
             return EXIT_TEMPLATE
         for obj in found:
+            # Docker runs the template on its typed struct first, and on the raw JSON
+            # (missing keys an error) if that fails
             try:
-                sys.stdout.write(tmpl.execute(typed(obj)) + "\n")
+                try:
+                    text = tmpl.execute(typed(obj))
+                except TemplateError:
+                    text = tmpl.execute(obj, missing_key_error=True)
+                sys.stdout.write(text + "\n")
             except TemplateError as e:
-                sys.stderr.write(f"Template parsing error: {e}\n")
+                sys.stderr.write(f"template parsing error: {e}\n")
                 return 1
     else:
         sys.stdout.write(dumps(found))
@@ -106,29 +146,53 @@ def run(ctx: Context, argv: list[str], kind: str = "") -> int:
         sys.stderr.write(f"{e}\nSee 'dockyard {prog} --help'.\n")
         return 125
     if opts["help"]:
-        sys.stdout.write(f"Usage:  {USAGE}\n\nReturn low-level information on objects\n")
+        sys.stdout.write(f"Usage:  {USAGE}\n\nReturn low-level information on Docker objects\n\n"
+                         "Options:\n"
+                         "  -f, --format string   Format the output using the given Go "
+                         "template\n"
+                         "  -s, --size            Display total file sizes if the type is "
+                         "container\n"
+                         "      --type string     Return JSON for specified type\n")
         return 0
     if not names:
         sys.stderr.write(f'"dockyard {prog}" requires at least 1 argument.\n'
                          f"See 'dockyard {prog} --help'.\n")
         return 1
     kind = kind or opts["type"]
-    if kind not in ("", "container", "image"):
+    if kind not in ("", "container", "image", "volume"):
         sys.stderr.write(f'"{kind}" is not a valid value for --type\n')
         return 1
     found, errors = lookup(ctx, names, kind, opts["size"])
     return emit(found, errors, opts["format"])
 
 
+def _refresh(ctx: Context, names: list[str]) -> None:
+    """A container that says it runs while nobody runs it is shown exited (as ``ps``)."""
+    from dockyard.engine.lifecycle import Engine
+    from dockyard.errors import DockyardError
+
+    engine = Engine(ctx.root, ctx.exec_root)
+    try:
+        for name in names:
+            try:
+                engine.refresh(engine.containers.get(name))
+            except DockyardError:
+                continue
+    finally:
+        engine.close()
+
+
 def lookup(ctx: Context, names: list[str], kind: str, size: bool
            ) -> tuple[list[Any], list[str]]:
-    """Containers first, then images (Docker's order for ``inspect`` without ``--type``)."""
+    """Containers first, then images, then volumes (Docker's order for ``inspect``
+    without ``--type``)."""
     from dockyard.errors import DockyardError, NotFound
 
     results: list[Any] = [None] * len(names)
     if kind in ("", "container"):
         from dockyard.engine.inspect import inspect_containers
 
+        _refresh(ctx, names)
         for i, got in enumerate(inspect_containers(ctx.root, names, size)):
             results[i] = got
     if kind in ("", "image"):
@@ -146,14 +210,30 @@ def lookup(ctx: Context, names: list[str], kind: str, size: bool
                         results[i] = e
         finally:
             images.close()
+    if kind in ("", "volume"):
+        from dockyard.engine.volumes import Volumes
+
+        vols = Volumes(ctx.root)
+        try:
+            for i, name in enumerate(names):
+                if isinstance(results[i], dict):
+                    continue
+                try:
+                    results[i] = vols.inspect(name)
+                except DockyardError as e:
+                    if not isinstance(results[i], Exception) or not isinstance(e, NotFound):
+                        results[i] = e
+        finally:
+            vols.close()
     found: list[Any] = []
     errors: list[str] = []
     for name, r in zip(names, results, strict=True):
         if isinstance(r, dict):
             found.append(r)
         elif isinstance(r, NotFound) or r is None:
-            noun = {"container": "container", "image": "image"}.get(kind, "object")
+            noun = kind or "object"
             errors.append(f"No such {noun}: {name}")
         else:
             errors.append(" ".join(str(r).split()))
     return found, errors
+

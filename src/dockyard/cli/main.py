@@ -30,6 +30,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rename": ("rename", "Rename a container"),
     "update": ("update", "Update configuration of one or more containers"),
     "top": ("top", "Display the running processes of a container"),
+    "exec": ("exec", "Run a command in a running container"),
+    "attach": ("attach", "Attach local standard input, output, and error streams to a "
+               "running container"),
     "container": ("container", "Manage containers"),
     "ps": ("ps", "List containers"),
     "inspect": ("inspect", "Return low-level information on Docker objects"),

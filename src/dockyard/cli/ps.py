@@ -15,8 +15,38 @@ DEFAULT = ("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}
 HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
            "CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Ports": "PORTS",
            "State": "STATE", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES",
-           "Labels": "LABELS", "Label": "LABEL", "Mounts": "MOUNTS",
-           "LocalVolumes": "LOCAL VOLUMES", "Networks": "NETWORKS"}
+           "Labels": "LABELS", "Mounts": "MOUNTS", "LocalVolumes": "LOCAL VOLUMES",
+           "Networks": "NETWORKS"}
+
+
+HELP = """\
+Usage:  dockyard ps [OPTIONS]
+
+List containers
+
+Options:
+  -a, --all             Show all containers (default shows just running)
+  -f, --filter filter   Filter output based on conditions provided
+      --format string   Pretty-print containers using a Go template
+  -n, --last int        Show n last created containers (includes all states) (default -1)
+  -l, --latest          Show the latest created container (includes all states)
+      --no-trunc        Don't truncate output
+  -q, --quiet           Only display container IDs
+  -s, --size            Display total file sizes
+"""
+
+
+def _image(image: str, trunc: bool) -> str:
+    """An image given by ID shows as a short ID unless ``--no-trunc``."""
+    import re
+
+    m = re.fullmatch(r"(?:sha256:)?([0-9a-f]{64})", image)
+    return m.group(1)[:12] if m and trunc else image
+
+
+def _label_header(name: str) -> str:
+    """docker/cli: a ``{{.Label "com.example.tier"}}`` column is headed ``tier``."""
+    return name.split(".")[-1].replace("-", " ").replace("_", " ")
 SPEC = {"all": "bool", "a": "=all", "quiet": "bool", "q": "=quiet", "no-trunc": "bool",
         "size": "bool", "s": "=size", "latest": "bool", "l": "=latest", "last": "str",
         "n": "=last", "filter": "list", "f": "=filter", "format": "str", "help": "bool"}
@@ -63,7 +93,7 @@ def run(ctx: Context, argv: list[str]) -> int:
         sys.stderr.write(f"{e}\nSee 'dockyard ps --help'.\n")
         return 125
     if flags.flag("help"):
-        sys.stdout.write("Usage:  dockyard ps [OPTIONS]\n\nList containers\n")
+        sys.stdout.write(HELP)
         return 0
     if flags.flag("latest"):
         last = 1
@@ -97,7 +127,8 @@ def run(ctx: Context, argv: list[str]) -> int:
     net = ps_columns(ctx.root)  # PORTS and NETWORKS from the network records
     try:
         sys.stdout.write(render_rows(fmt, [_context(r, trunc, sizes.get(r.id), net.get(r.id))
-                                           for r in records], HEADERS))
+                                           for r in records],
+                                     {**HEADERS, "Label": _label_header}))
     except TemplateError as e:
         sys.stderr.write(f"{e}\n")
         return 1
@@ -123,17 +154,16 @@ def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None,
               for m in r.host_config.get("DockyardMountPoints") or []]
     if trunc:
         mounts = [m[:14] + "…" if len(m) > 15 else m for m in mounts]
-    nets = (r.host_config.get("DockyardNetworkSettings") or {}).get("Networks") or {}
     rw, root_fs = size or (0, 0)
     size_text = human_size(rw) + (f" (virtual {human_size(root_fs)})" if root_fs else "")
     return Struct(
         "*formatter.containerContext",
         ID=r.short_id if trunc else r.id,
-        Image=r.image,
+        Image=_image(r.image, trunc),
         Command=go_repr(cmd),
-        CreatedAt=time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
+        CreatedAt=time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(created)),
         RunningFor=human_duration(time.time() - created) + " ago",
-        Ports=net[0] if net and r.status.is_active else _ports(r),
+        Ports=net[0] if net and r.status.is_active else "",
         State=r.status.value,
         Status=_status(r),
         Size=size_text,
@@ -143,18 +173,8 @@ def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None,
         Mounts=",".join(mounts),
         LocalVolumes=str(sum(1 for m in r.host_config.get("DockyardMountPoints") or []
                              if m.get("Driver") == "local")),
-        Networks=",".join(net[1] if net else sorted(nets)),
+        Networks=",".join(net[1]) if net else "",
     )
-
-
-def _ports(r: ContainerRecord) -> str:
-    if not r.status.is_active:
-        return ""
-    out = []
-    for cport, binds in sorted((r.host_config.get("PortBindings") or {}).items()):
-        for b in binds or []:
-            out.append(f"{b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort', '')}->{cport}")
-    return ", ".join(out)
 
 
 def _status(r: ContainerRecord) -> str:

@@ -20,15 +20,21 @@ def run(ctx: Context, argv: list[str]) -> int:
 
     p = container_parser("run", USAGE, "Create and run a new container from an image")
     p.add_argument("-d", "--detach", action="store_true")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q")
+    p.add_argument("--sig-proxy", default="true")
     try:
         args = p.parse_args(argv)
         opts = options_from(args)
+        streams, keys = _stream_flags(args)
     except UsageError as e:
         sys.stderr.write(f"dockyard: {e}.\nSee 'dockyard run --help'.\n")
         return 125
     except DockyardError as e:
         sys.stderr.write(f"dockyard: {e}.\nSee 'dockyard run --help'.\n")
         return 125
+    if args.tty and args.interactive and not args.detach and not sys.stdin.isatty():
+        sys.stderr.write("the input device is not a TTY\n")
+        return 1
     engine = Engine(ctx.root, ctx.exec_root)
     try:
         record = engine.create(args.image, opts, name=args.name, detach=args.detach,
@@ -45,6 +51,13 @@ def run(ctx: Context, argv: list[str]) -> int:
             sys.stdout.write(record.id + "\n")
             return 0
         return start_failed(report)
+    if args.tty or args.interactive or streams:
+        from dockyard.cli.attach import run_attached
+
+        return run_attached(engine, record, streams=streams, interactive=args.interactive,
+                            detach_keys=keys,
+                            sig_proxy=args.sig_proxy.lower() not in ("false", "0"))
+    _stdin_from_devnull()  # no -i: the container reads an empty stdin, as Docker's
     try:
         try:
             return engine.run_foreground(record)
@@ -55,6 +68,25 @@ def run(ctx: Context, argv: list[str]) -> int:
                 engine.remove(record.id, force=True, volumes=True)
     finally:
         engine.close()
+
+
+def _stdin_from_devnull() -> None:
+    import os
+
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+
+
+def _stream_flags(args: Any) -> tuple[list[str], bytes]:
+    """``-a`` streams and ``--detach-keys``, checked (see :mod:`dockyard.cli.attach`)."""
+    from dockyard.cli.attach import check_streams
+    from dockyard.cli.terminal import parse_detach_keys
+    from dockyard.errors import InvalidArgument
+
+    if args.detach and args.attach:
+        raise InvalidArgument("Conflicting options: -a and -d")
+    return check_streams(args.attach), parse_detach_keys(args.detach_keys)
 
 
 def start_failed(report: dict[str, Any]) -> int:

@@ -14,6 +14,11 @@ def run(ctx: Context, argv: list[str]) -> int:
     from dockyard.engine.lifecycle import Engine
     from dockyard.errors import DockyardError
 
+    if any(a in ("-a", "--attach", "-i", "--interactive", "-ai", "-ia") or
+           a.startswith("--detach-keys") for a in argv):
+        from dockyard.cli.attach import start_attached
+
+        return start_attached(ctx, argv)
     refs = [a for a in argv if not a.startswith("-")]
     flags = [a for a in argv if a.startswith("-")]
     if flags:

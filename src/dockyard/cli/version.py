@@ -40,9 +40,9 @@ def run(ctx: Context, argv: list[str]) -> int:
     from dockyard.template import Template, TemplateError
 
     try:
-        tmpl = Template(fmt)
+        tmpl = Template(fmt, name="version")
     except TemplateError as e:
-        sys.stderr.write(f"Template parsing error: {e}\n")
+        sys.stderr.write(f"template parsing error: {e}\n")
         return EXIT_TEMPLATE
     try:
         sys.stdout.write(tmpl.execute(info) + "\n")

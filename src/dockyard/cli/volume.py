@@ -129,9 +129,8 @@ def _ls(ctx: Context, argv: list[str]) -> int:
 
 
 def _inspect(ctx: Context, argv: list[str]) -> int:
-    import json
-
     from dockyard.cli import _image as ci
+    from dockyard.cli.inspect import emit
     from dockyard.errors import NotFound
 
     p = ci.parser("volume inspect", "dockyard volume inspect [OPTIONS] VOLUME [VOLUME...]")
@@ -145,13 +144,10 @@ def _inspect(ctx: Context, argv: list[str]) -> int:
                 found.append(vols.inspect(name))
             except NotFound as e:
                 missing.append(str(e))
-        if a.format:
-            sys.stdout.write(ci.render(a.format, found))
-        else:
-            sys.stdout.write(json.dumps(found, indent=4) + "\n")
+        code = emit(found, [], a.format)  # Docker's JSON or template, as ``inspect``
         for msg in missing:
             sys.stderr.write(f"Error response from daemon: {msg}\n")
-        return 1 if missing else 0
+        return 1 if missing else code
 
     return _call(ctx, p, argv, body)
 

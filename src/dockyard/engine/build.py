@@ -9,16 +9,26 @@ with ``--pull`` or when the image is missing).
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Callable
-from typing import BinaryIO
 
-from dockyard.build.builder import BuildOptions, RunProcess
-from dockyard.errors import DockyardError, NotFound
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
 
-__all__ = ["ContainerStepRunner", "build"]
+#: ``typing`` and the builder are imported only when needed: a rebuild with nothing
+#: changed (the build memo) loads neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import BinaryIO
+
+    from dockyard.build.builder import Builder, RunProcess
+    from dockyard.build.options import BuildOptions
+    from dockyard.engine.images import Images
+
+__all__ = ["BadTag", "ContainerStepRunner", "build"]
+
+
+class BadTag(InvalidArgument):
+    """A ``-t`` that is no image reference: Docker's CLI refuses it as a flag (125)."""
 
 
 class ContainerStepRunner:
@@ -30,6 +40,9 @@ class ContainerStepRunner:
         self.runtime_root = os.path.join(exec_root, "runtime")
 
     def run(self, rootfs: str, proc: RunProcess, quiet: bool) -> tuple[int, bytes]:
+        import shutil
+        import tempfile
+
         from dockyard.engine.containers import new_id
         from dockyard.engine.run_options import RunOptions
         from dockyard.engine.spec import build_spec
@@ -45,7 +58,8 @@ class ContainerStepRunner:
         opts = RunOptions(cmd=list(proc.args), entrypoint="", user=proc.user,
                           workdir=proc.cwd,
                           network_mode="none" if proc.network == "none" else "host")
-        spec = build_spec(opts, {"Env": proc.env}, rootfs, container_id=cid)
+        spec = build_spec(opts, {"Env": proc.env}, rootfs, container_id=cid,
+                          etc_files=_etc_files(bundle, cid[:12]))
         spec["process"]["env"] = [e for e in spec["process"]["env"]
                                   if not e.startswith("HOSTNAME=")]
         with open(os.path.join(bundle, "config.json"), "w") as f:
@@ -90,6 +104,26 @@ class ContainerStepRunner:
         return code, output
 
 
+def _etc_files(bundle: str, hostname: str) -> dict[str, str]:
+    """The step's resolv.conf (the host's: RUN has the host's network), hosts and
+    hostname, bound over the rootfs as Docker does (they stay out of the layer)."""
+    files = {"hostname": f"{hostname}\n",
+             "hosts": f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                      f"127.0.1.1\t{hostname}\n"}
+    try:
+        with open("/etc/resolv.conf") as f:
+            files["resolv.conf"] = f.read()
+    except OSError:
+        files["resolv.conf"] = ""
+    out = {}
+    for name, text in files.items():
+        path = os.path.join(bundle, name)
+        with open(path, "w") as f:
+            f.write(text)
+        out[name] = path
+    return out
+
+
 def _wait_cancellable(pid: int) -> tuple[int, bool]:
     """Reap children (we are their subreaper) until ``pid`` exits: its exit code, and
     whether we were interrupted meanwhile. SIGINT, SIGTERM or SIGHUP cancel the step:
@@ -123,11 +157,7 @@ def _wait_cancellable(pid: int) -> tuple[int, bool]:
             signal.signal(s, h)
 
 
-def _resolver(images: object, out: Callable[[str], None]) -> Callable[[str, bool], str]:
-    from dockyard.engine.images import Images
-
-    assert isinstance(images, Images)
-
+def _resolver(images: Images, out: Callable[[str], None]) -> Callable[[str, bool], str]:
     def resolve(name: str, pull: bool) -> str:
         if not pull:
             try:
@@ -147,15 +177,136 @@ def _resolver(images: object, out: Callable[[str], None]) -> Callable[[str, bool
 
 
 def build(root: str, exec_root: str, path: str, dockerfile: str | None,
-          opts: BuildOptions, stdin: BinaryIO | None,
-          out: Callable[[str], None]) -> tuple[str, list[str]]:
-    """Build; returns the image ID and the warnings to show (unused build args)."""
+          opts: BuildOptions, stdin: BinaryIO | None, out: Callable[[str], None],
+          platform: str | None = None) -> tuple[str, list[str]]:
+    """Build; returns the image ID and the warnings to show (unused build args).
+    ``platform`` (``--platform``) must be the host's: no emulation here."""
+    if platform:
+        _check_platform(platform)
+    memo = None
+    if path != "-" and dockerfile != "-":
+        memo = _MemoUse(root, path, dockerfile, opts)
+        hit = None if opts.no_cache or opts.pull else memo.replay(out)
+        if hit is not None:
+            return hit
+        # a --no-cache or --pull build records what the step cache now holds
+    return _build(root, exec_root, path, dockerfile, opts, stdin, out, memo)
+
+
+def _check_platform(platform: str) -> None:
+    from dockyard.errors import InvalidArgument
+    from dockyard.oci.image_types import host_platform, parse_platform
+
+    want = parse_platform(platform)
+    host = host_platform()
+    if (want.os, want.architecture) != (host.os, host.architecture):
+        raise InvalidArgument(f"--platform {platform} is not supported: this host builds "
+                              f"{host.os}/{host.architecture} only")
+
+
+class _MemoUse:
+    """The build memo (:mod:`dockyard.build.memo`) for one build: its key before the
+    build, the replay of a hit, the record after a successful build."""
+
+    def __init__(self, root: str, path: str, dockerfile: str | None,
+                 opts: BuildOptions) -> None:
+        from dockyard.build.memo import memo_slot
+
+        self.root = root
+        self.opts = opts
+        self.ctx_dir = os.path.abspath(path)
+        self.df_path = os.path.abspath(dockerfile) if dockerfile else os.path.join(
+            self.ctx_dir, "Dockerfile")
+        self.slot = memo_slot(self.ctx_dir, self.df_path, opts.identity())
+        self.key = self._key()
+
+    def _key(self) -> str | None:
+        from dockyard.build.memo import memo_key
+
+        try:
+            with open(self.df_path, "rb") as f:
+                text = f.read()
+            return memo_key(self.ctx_dir, text, self.opts.identity())
+        except OSError:
+            return None
+
+    def replay(self, out: Callable[[str], None]) -> tuple[str, list[str]] | None:
+        import sqlite3
+
+        from dockyard.build.memo import Memo
+        from dockyard.sqlite import connect
+
+        if self.key is None:
+            return None
+        conn = connect(self.root)
+        try:
+            try:
+                rec = Memo(conn).lookup(self.slot, self.key)
+            except sqlite3.OperationalError:  # a new root: no images yet
+                return None
+            if rec is None or rec.get("tags_raw") != self.opts.tags:
+                return None
+            image_id = str(rec["image"])
+            refs = list(rec["tags"])  # type: ignore[call-overload]
+            now = dict(conn.execute(
+                f"SELECT ref, image_id FROM image_tags WHERE ref IN "
+                f"({','.join('?' * len(refs))})", refs).fetchall()) if refs else {}
+            if any(now.get(ref) != image_id for ref in refs):
+                from dockyard.image.store import ImageStore
+
+                store = ImageStore(conn)
+                for ref in refs:
+                    store.tag(ref, image_id)
+            # tags already on the image stay as they are (no write: nothing for SQLite
+            # to checkpoint when this process closes the database)
+            for kind, value in rec["events"]:  # type: ignore[attr-defined]
+                if kind in ("from", "step"):
+                    out(value)
+                    if kind == "step":
+                        out(" ---> Using cache\n")
+                elif kind == "id":
+                    out(f" ---> {value[7:19]}\n")
+                else:
+                    out(value)
+            return image_id, list(rec["warnings"])  # type: ignore[call-overload]
+        finally:
+            conn.close()
+
+    def record(self, images: Images, b: Builder, image_id: str, refs: list[str],
+               warnings: list[str]) -> None:
+        from dockyard.build.memo import Memo
+        from dockyard.oci.reference import parse_reference
+
+        if self.key is None or self._key() != self.key:  # the context moved meanwhile
+            return
+        bases: dict[str, str] = {}
+        for name, base_id in b.images.items():
+            try:
+                ref = parse_reference(name)
+            except DockyardError:
+                continue
+            if ref.digest is None and images.svc.store.lookup(str(ref)) == base_id:
+                bases[str(ref)] = base_id
+        ids = [v for k, v in b.events if k == "id"] + list(b.images.values())
+        Memo(images.svc.conn).store(self.slot, self.key, image_id, {
+            "image": image_id, "ids": ids, "bases": bases, "events": b.events,
+            "warnings": warnings, "tags_raw": self.opts.tags, "tags": refs})
+
+
+def _build(root: str, exec_root: str, path: str, dockerfile: str | None,
+           opts: BuildOptions, stdin: BinaryIO | None, out: Callable[[str], None],
+           memo: _MemoUse | None) -> tuple[str, list[str]]:
     from dockyard.build.builder import Builder
     from dockyard.build.context import open_context
     from dockyard.engine.images import Images
     from dockyard.oci.reference import parse_reference
 
-    refs = [str(parse_reference(t)) for t in opts.tags]  # bad tags fail first
+    refs = []
+    for t in opts.tags:  # bad tags fail first, as the CLI's flag check does
+        try:
+            refs.append(str(parse_reference(t)))
+        except InvalidArgument as e:
+            raise BadTag(f'invalid argument "{t}" for "-t, --tag" flag: {e}') from None
     images = Images(root)
     try:
         svc = images.svc
@@ -172,6 +323,8 @@ def build(root: str, exec_root: str, path: str, dockerfile: str | None,
         if unused:
             warnings.append(f"[Warning] One or more build-args [{' '.join(unused)}] were "
                             "not consumed")
+        if memo is not None:
+            memo.record(images, b, image_id, refs, warnings)
         return image_id, warnings
     finally:
         images.close()

@@ -134,12 +134,28 @@ def unpause(engine: Engine, ref: str) -> None:
 
 
 def wait(engine: Engine, ref: str) -> int:
-    """Block until the container is not running; its exit code."""
+    """Block until the container is not running; its exit code. A container removed as
+    it exits (``--rm``) leaves its code in its monitor's lock file for waiters."""
+    import fcntl
+    import os
+
     rec = engine.containers.get(ref)
-    done = wait_stopped(engine, rec.id, None)
-    if done is None:  # removed meanwhile (--rm): the last code its record had
-        return rec.exit_code
-    return done.exit_code
+    try:
+        lock = os.open(os.path.join(rec.bundle_dir, "monitor.lock"), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        lock = -1
+    try:
+        done = wait_stopped(engine, rec.id, None)
+        if done is not None:
+            return done.exit_code
+        if lock < 0:
+            return rec.exit_code
+        fcntl.flock(lock, fcntl.LOCK_SH)  # until the monitor has finished
+        text = os.pread(lock, 16, 0).decode(errors="replace").strip()
+        return int(text) if text.lstrip("-").isdigit() else rec.exit_code
+    finally:
+        if lock >= 0:
+            os.close(lock)
 
 
 def rename(engine: Engine, ref: str, new_name: str) -> None:

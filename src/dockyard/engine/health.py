@@ -26,6 +26,7 @@ from dockyard.errors import DockyardError, NotFound
 if TYPE_CHECKING:
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.lifecycle import Engine
+    from dockyard.engine.reaper import Reaper
 
 __all__ = ["HealthChecker", "check_args", "next_health"]
 
@@ -69,8 +70,9 @@ class HealthChecker:
     """The checks of one run of a container, on a thread."""
 
     def __init__(self, engine: Engine, record: ContainerRecord, args: list[str],
-                 check: dict[str, Any]) -> None:
+                 check: dict[str, Any], reaper: Reaper) -> None:
         self.engine = engine
+        self.reaper = reaper
         self.cid = record.id
         self.process = _exec_process(engine, record, args)
         self.interval = _seconds(check.get("Interval"), DEFAULT_INTERVAL)
@@ -83,14 +85,15 @@ class HealthChecker:
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
     @classmethod
-    def for_record(cls, engine: Engine, record: ContainerRecord) -> HealthChecker | None:
+    def for_record(cls, engine: Engine, record: ContainerRecord,
+                   reaper: Reaper) -> HealthChecker | None:
         check = record.config.get("Healthcheck")
         if not isinstance(check, dict):
             return None
         args = check_args(list(check.get("Test") or []))
         if args is None:
             return None
-        return cls(engine, record, args, check)
+        return cls(engine, record, args, check, reaper)
 
     def start(self) -> None:
         self.engine.containers.update_state(
@@ -98,8 +101,14 @@ class HealthChecker:
         self.thread.start()
 
     def stop(self) -> None:
+        """Ask the thread to end; the caller reaps until :meth:`running` is false."""
         self.stopping.set()
-        self.thread.join(self.timeout + 5)
+
+    def running(self) -> bool:
+        return self.thread.is_alive()
+
+    def join(self, timeout: float) -> None:
+        self.thread.join(timeout)
 
     def _loop(self) -> None:
         began = time.monotonic()
@@ -151,19 +160,21 @@ class HealthChecker:
                     break
                 output = (output + chunk)[:MAX_OUTPUT]
             if timed_out:
+                # the check itself if it started (its helper then exits), else the helper
                 inner = os.read(pid_r, 64) if select.select([pid_r], [], [], 0)[0] else b""
-                for victim in (int(inner or b"0"), helper):
-                    if victim > 0:
-                        try:
-                            os.kill(victim, 9)
-                        except ProcessLookupError:
-                            pass
+                victim = int(inner) if inner.strip().isdigit() else helper
+                try:
+                    os.kill(victim, 9)
+                except ProcessLookupError:
+                    pass
         finally:
             os.close(out_r)
             os.close(pid_r)
-        _, status = os.waitpid(helper, 0)
+        status = self.reaper.status_of(helper)
         if timed_out:
             return -1, f"Health check exceeded timeout ({self.timeout:g}s)"
+        if status is None:
+            return 1, output.decode(errors="replace")
         code = os.waitstatus_to_exitcode(status)
         return (code if code >= 0 else 128 - code), output.decode(errors="replace")
 

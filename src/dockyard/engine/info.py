@@ -90,14 +90,18 @@ def _ipv4_forwarding() -> bool:
         return False
 
 
-def system_info(root: str) -> dict[str, Any]:
+def system_info(root: str, exec_root: str) -> dict[str, Any]:
     """``docker info --format '{{json .}}'``, in Docker's key order."""
-    from dockyard.engine.containers import ContainerStore
+    from dockyard.engine.lifecycle import Engine
     from dockyard.image.service import ImageService
     from dockyard.runtime.cgroups import cgroup_mode
 
-    with ContainerStore(root) as store:
-        statuses = [r.status.value for r in store.all()]
+    engine = Engine(root, exec_root)
+    try:
+        engine.refresh_all()  # a container nobody runs any more counts as stopped
+        statuses = [r.status.value for r in engine.containers.all()]
+    finally:
+        engine.close()
     svc = ImageService(root)
     try:
         images = len(svc.store.all())

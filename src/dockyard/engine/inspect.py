@@ -46,7 +46,7 @@ def default_host_config() -> dict[str, Any]:
         "DeviceCgroupRules": None, "DeviceRequests": None, "KernelMemory": 0,
         "KernelMemoryTCP": 0, "MemoryReservation": 0, "MemorySwap": 0,
         "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": None,
-        "Ulimits": None, "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0,
+        "Ulimits": [], "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0,
         "IOMaximumBandwidth": 0, "MaskedPaths": list(_MASKED),
         "ReadonlyPaths": list(_READONLY),
     }

@@ -248,10 +248,11 @@ class Engine:
             shutil.copyfile(os.path.join(self.state_dir(record.id), "config.json"), config)
         return rootfs
 
-    def launch(self, record: ContainerRecord, restart_count: int | None = None) -> int:
+    def launch(self, record: ContainerRecord, console_fd: int = -1) -> int:
         """Mount the rootfs, create and start the container through the runtime and
         record it running; its init's pid. A command that cannot run: the record says
-        exited with 126/127 and :class:`ExecFailure` is raised."""
+        exited with 126/127 and :class:`ExecFailure` is raised. ``console_fd``: the
+        console socket of a ``Tty`` container (see :mod:`dockyard.engine.attach`)."""
         from dockyard.image.snapshots import mount_all
         from dockyard.runtime.create import CreateOptions, create
         from dockyard.runtime.delete import delete
@@ -271,7 +272,8 @@ class Engine:
                 svc.close()
         try:
             self._volumes_started(record, True)
-            c = create(self.runtime_root, record.id, record.bundle_dir, CreateOptions())
+            c = create(self.runtime_root, record.id, record.bundle_dir,
+                       CreateOptions(console_fd=console_fd))
             # --- network: wire the new namespace before the init runs ---
             from dockyard.engine.network_attach import attach
 
@@ -289,12 +291,9 @@ class Engine:
         except BaseException:
             self.cleanup_run(record)
             raise
-        fields: dict[str, object] = {}
-        if restart_count is not None:
-            fields["restart_count"] = restart_count
         self.containers.update_state(record.id, status=Status.RUNNING, pid=c.pid,
                                      started_at=rfc3339_ns(), exit_code=0, error="",
-                                     oom_killed=False, **fields)
+                                     oom_killed=False)
         return c.pid
 
     def oom_killed(self, record: ContainerRecord) -> bool:
@@ -362,7 +361,7 @@ class Engine:
         finally:
             os.close(lock)
 
-    def start(self, ref: str) -> tuple[ContainerRecord, dict[str, object]]:
+    def start(self, ref: str, attach_fd: int = -1) -> tuple[ContainerRecord, dict[str, object]]:
         """``docker start`` (detached): a monitor runs the container. Returns the record
         and what the monitor reported (``started``, or ``status`` and ``error``).
         Starting a running container does nothing. The engine is closed here."""
@@ -382,7 +381,7 @@ class Engine:
         except BaseException:
             self.close()
             raise
-        return record, spawn_monitor(self, record)
+        return record, spawn_monitor(self, record, attach_fd=attach_fd)
 
     # --- remove ------------------------------------------------------------------
     def remove(self, ref: str, force: bool = False, volumes: bool = False) -> ContainerRecord:

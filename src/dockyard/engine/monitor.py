@@ -26,13 +26,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.containers import Status, rfc3339_ns
 
 if TYPE_CHECKING:
+    from dockyard.engine.attach import AttachHub
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.lifecycle import Engine
     from dockyard.engine.logfile import LogWriter
@@ -61,11 +61,13 @@ def monitor_holds(record: ContainerRecord) -> bool:
 
 
 def spawn_monitor(engine: Engine, record: ContainerRecord,
-                  auto_remove: bool = False) -> dict[str, Any]:
+                  auto_remove: bool = False, attach_fd: int = -1) -> dict[str, Any]:
     """Fork the detached monitor of ``record``; what it reported about the start. The
     container is removed once it exits if ``auto_remove`` or its ``HostConfig.AutoRemove``.
 
-    ``engine`` is closed here (its database connection must not cross the fork)."""
+    ``engine`` is closed here (its database connection must not cross the fork).
+    ``attach_fd``: a socket the monitor serves as its first attached client (see
+    :mod:`dockyard.engine.attach`); the caller still owns (and closes) its copy."""
     root, exec_root = engine.root, engine.exec_root
     auto_remove = auto_remove or bool(record.host_config.get("AutoRemove"))
     engine.close()
@@ -77,7 +79,7 @@ def spawn_monitor(engine: Engine, record: ContainerRecord,
             os.close(r)
             os.setsid()
             if os.fork() == 0:
-                _monitor_main(root, exec_root, record.id, w, auto_remove)
+                _monitor_main(root, exec_root, record.id, w, auto_remove, attach_fd)
             code = 0
         finally:
             os._exit(code)
@@ -94,7 +96,7 @@ def spawn_monitor(engine: Engine, record: ContainerRecord,
 
 
 def _monitor_main(root: str, exec_root: str, cid: str, report_fd: int,
-                  auto_remove: bool) -> None:
+                  auto_remove: bool, attach_fd: int = -1) -> None:
     """The detached grandchild: never returns."""
     code = 0
     try:
@@ -102,7 +104,7 @@ def _monitor_main(root: str, exec_root: str, cid: str, report_fd: int,
         for fd in (0, 1, 2):  # let go of the CLI's terminal or pipes at once
             os.dup2(null, fd)
         os.close(null)
-        monitor(root, exec_root, cid, report_fd, auto_remove)
+        monitor(root, exec_root, cid, report_fd, auto_remove, attach_fd)
     except BaseException:
         code = 1
     finally:
@@ -126,13 +128,6 @@ class _Reporter:
         self.fd = -1
 
 
-def _stdio_to_null() -> None:
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
-    os.close(null)
-
-
 class _Outcome:
     def __init__(self, code: int, ran_for: float, oom: bool) -> None:
         self.code = code
@@ -140,58 +135,47 @@ class _Outcome:
         self.oom = oom
 
 
-def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter,
-              reporter: _Reporter, restart_count: int | None) -> _Outcome:
+def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter, hub: AttachHub,
+              reporter: _Reporter) -> _Outcome:
     """One run of the container, from mount to unmount."""
+    from dockyard.engine.attach import RunIO
     from dockyard.engine.health import HealthChecker
+    from dockyard.engine.reaper import Reaper
+    from dockyard.runtime.exec import exit_code
 
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    pumps = [threading.Thread(target=logs.pump, args=(fd, s), daemon=True)
-             for fd, s in ((out_r, "stdout"), (err_r, "stderr"))]
-    for t in pumps:
-        t.start()
-    # The runtime hands its own stdio to the container: the pipes go on fds 1 and 2 for
-    # the create, and away again at once so that the container's exit ends them.
-    os.dup2(out_w, 1)
-    os.dup2(err_w, 2)
-    os.close(out_w)
-    os.close(err_w)
+    io = RunIO(record, logs, hub)
+    # The runtime hands its own stdio to the container: its ends go on fds 0-2 for the
+    # create, and away again at once so that the container's exit ends them.
     try:
-        pid = engine.launch(record, restart_count)
-    finally:
-        _stdio_to_null()
+        console = io.before_launch()
+        try:
+            pid = engine.launch(record, console_fd=console)
+        finally:
+            io.after_launch()
+        io.started(pid)
+    except BaseException:
+        io.finish()
+        raise
     started = time.monotonic()
     reporter.send({"started": True, "pid": pid})
-    checker = HealthChecker.for_record(engine, record)
+    reaper = Reaper()
+    checker = HealthChecker.for_record(engine, record, reaper)
     if checker is not None:
         checker.start()
     try:
-        code = _wait(pid)
+        code = exit_code(reaper.wait_exit(pid))
     finally:
         if checker is not None:
             checker.stop()
-        for t in pumps:
-            t.join(5)
+            while checker.running():  # its check dies with the container: reap it
+                if reaper.reap(block=False) is None:
+                    time.sleep(0.05)
+                checker.join(0.05)
+        io.finish()
         oom = engine.oom_killed(record)
         engine.cleanup_run(record)
         _reap_strays()
     return _Outcome(code, time.monotonic() - started, oom)
-
-
-def _wait(pid: int) -> int:
-    """The init's exit code (128+N for a signal); only it is waited for, so that the
-    health checker reaps its own children."""
-    from dockyard.runtime.exec import exit_code
-
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            return 0
-        except InterruptedError:
-            continue
-        return exit_code(status)
 
 
 def _reap_strays() -> None:
@@ -223,9 +207,10 @@ def _backoff_wait(engine: Engine, cid: str, delay: float) -> bool:
 
 
 def monitor(root: str, exec_root: str, cid: str, report_fd: int,
-            auto_remove: bool = False) -> None:
+            auto_remove: bool = False, attach_fd: int = -1) -> None:
     """Run container ``cid`` (created by :meth:`Engine.create`) to its end, restarts
     included."""
+    from dockyard.engine.attach import AttachHub
     from dockyard.engine.lifecycle import Engine, ExecFailure
     from dockyard.engine.logfile import LogWriter, parse_log_opts
     from dockyard.engine.restart import Backoff, RestartPolicy
@@ -244,22 +229,25 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         if lock is None:  # another monitor runs it: a racing start
             reporter.send({"started": True})
             return
+        hub = AttachHub(record.bundle_dir, attach_fd)
+        attach_fd = -1
+        last_code = -1
         size, files = parse_log_opts(
             (record.host_config.get("LogConfig") or {}).get("Config") or {})
         os.makedirs(os.path.dirname(log_path(record)), mode=0o700, exist_ok=True)
         logs = LogWriter(log_path(record), size, files)
         backoff = Backoff()
-        restart_count: int | None = None
         try:
             while True:
                 try:
-                    outcome = _run_once(engine, record, logs, reporter, restart_count)
+                    outcome = _run_once(engine, record, logs, hub, reporter)
                 except ExecFailure as e:
                     reporter.send({"status": e.status, "error": str(e)})
                     break
                 try:
                     record = engine.containers.get(cid)
                 except NotFound:
+                    last_code = outcome.code
                     break  # removed (rm -f) while it ran
                 policy = RestartPolicy.from_json(record.host_config.get("RestartPolicy"))
                 ended = {"pid": 0, "exit_code": outcome.code, "oom_killed": outcome.oom,
@@ -267,15 +255,19 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
                 if not policy.should_restart(outcome.code, record.restart_count,
                                              record.manual_stop):
                     engine.containers.update_state(cid, status=Status.EXITED, **ended)
+                    last_code = outcome.code
                     break
-                engine.containers.update_state(cid, status=Status.RESTARTING, **ended)
+                # moby counts the restart when it decides it, before the backoff
+                engine.containers.update_state(cid, status=Status.RESTARTING,
+                                               restart_count=record.restart_count + 1,
+                                               **ended)
+                hub.ended(outcome.code)
                 if not _backoff_wait(engine, cid, backoff.next(outcome.ran_for)):
                     try:
                         engine.containers.update_state(cid, status=Status.EXITED)
                     except NotFound:
                         pass
                     break
-                restart_count = record.restart_count + 1
         except NotFound:
             pass  # removed meanwhile
         except BaseException as e:
@@ -284,11 +276,20 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         finally:
             logs.close()
             if auto_remove:
+                # a `wait` that outlives the record reads the exit code from the lock
+                # file it holds open (see control.wait)
+                try:
+                    os.pwrite(lock, str(engine.containers.get(cid).exit_code).encode(), 0)
+                except (NotFound, OSError):
+                    pass
                 try:
                     engine.remove(cid, force=True, volumes=True)
                 except DockyardError:
                     pass  # removed already (rm -f)
+            hub.close(last_code)
     finally:
+        if attach_fd >= 0:
+            os.close(attach_fd)
         reporter.send({"status": 125, "error": "container monitor failed"})
         if lock is not None:
             os.close(lock)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.network_options import NetOptions
@@ -170,6 +169,8 @@ def parse_cpus(value: float | str) -> int:
     """``--cpus`` as nano-CPUs (``0.5`` -> 500000000), exact like the CLI's ``NanoCPUs.Set``
     (a ``big.Rat``: ``"1/2"`` is accepted too; more than 9 decimals is "too precise")."""
     try:
+        from fractions import Fraction  # lazily: ~2 ms, only for --cpus
+
         number = Fraction(str(value))
     except (ValueError, ZeroDivisionError):
         raise flag_error(value, "--cpus", f"failed to parse {value} as a rational number") \

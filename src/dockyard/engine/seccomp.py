@@ -10,7 +10,7 @@ included capability is in the bounding set and no excluded one is; ``minKernel``
 from __future__ import annotations
 
 import copy
-import platform
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,8 @@ _ARCHES = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64",
 
 def host_seccomp_arch() -> str:
     """The libseccomp name of this machine's architecture."""
-    return _ARCHES.get(platform.machine(), "SCMP_ARCH_" + platform.machine().upper())
+    machine = os.uname().machine  # as platform.machine(), without importing platform
+    return _ARCHES.get(machine, "SCMP_ARCH_" + machine.upper())
 
 
 def _applies(rule: dict[str, Any], caps: Sequence[str], arch: str) -> bool:

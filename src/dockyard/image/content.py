@@ -21,9 +21,7 @@ already present is not an error (the temp file is dropped).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -97,6 +95,9 @@ class ContentStore(Protocol):
 class _FileWriter:
     def __init__(self, store: LocalContentStore, expected: Digest | None,
                  size: int | None, ref: str | None) -> None:
+        import hashlib  # here, not at the top: ``run`` reads the store, never writes it
+        import uuid
+
         self._store = store
         self._expected = expected
         self._size = size

@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,7 +157,7 @@ while children exist."""
     def _unpack_one(self, chain: str, parent: str, diff_id: str, lb: LayerBlob) -> int:
         from dockyard.image.unpack import apply_layer
 
-        key = f"extract-{uuid.uuid4().hex[:12]}-{chain}"
+        key = f"extract-{os.urandom(6).hex()}-{chain}"  # not uuid: it imports platform
         self.snapshots.prepare(key, parent)
         try:
             with self.content.open(lb.digest) as f:

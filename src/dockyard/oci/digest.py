@@ -6,7 +6,6 @@ part is exactly 64 lowercase hex characters. Only sha256 is produced; sha512 is 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import BinaryIO
 
@@ -45,11 +44,15 @@ def parse_digest(text: str) -> Digest:
 
 
 def digest_bytes(data: bytes) -> Digest:
+    import hashlib  # lazily: it loads OpenSSL (~2.5 ms), off the start path of ``run``
+
     return Digest("sha256:" + hashlib.sha256(data).hexdigest())
 
 
 def digest_file(f: BinaryIO) -> tuple[Digest, int]:
     """sha256 and size of a stream read to its end."""
+    import hashlib
+
     h = hashlib.sha256()
     size = 0
     while chunk := f.read(1 << 20):

@@ -143,7 +143,7 @@ def namespace_plan(spec: Spec) -> tuple[list[tuple[str, str]], int, list[str]]:
 
 def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateOptions,
             cleanup: _Cleanup) -> Container:
-    from dockyard.runtime.cgroups import open_manager
+    from dockyard.runtime.cgroups import open_manager, prime_migration
 
     linux = spec.get("linux", {})
     join, flags, new = namespace_plan(spec)
@@ -160,6 +160,10 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
     for fd in (start_fd, console_fd):
         if fd >= 0:
             os.set_inheritable(fd, True)
+    # The kernel's wait at the first cgroup move (see prime_migration) overlaps stage 1's
+    # start; a wait primed earlier, as the runtime's command does, may have lapsed (an
+    # engine calling us as a library does much work before this point).
+    prime_migration()
     spawned = spawn()  # its interpreter starts while we prepare the cgroup
     cleanup.spawned = spawned
     cgroup = open_manager(linux.get("cgroupsPath", ""), container_id)

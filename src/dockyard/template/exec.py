@@ -8,7 +8,6 @@ error, a callable field a method: ``{{.Label "k"}}``), lists as slices.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +15,10 @@ from dockyard.template import parse as p
 from dockyard.template.funcs import (
     FUNCS,
     MISSING,
+    PARAMS,
     FuncError,
     TypedNil,
+    check_type,
     go_str,
     go_type,
     truth,
@@ -35,6 +36,11 @@ class Struct(dict[str, Any]):
     go_type = "struct"
     #: the value a missing field reads as; ``_UNSET`` makes it an error
     zero: Any = _UNSET
+    #: ``{{json .}}`` of Docker's listing contexts is a map: keys sorted. A struct of
+    #: Docker's API types (inspect) keeps its field order: set this false.
+    json_sorted = True
+    #: fields ``{{json .}}`` leaves out while they hold their zero value
+    omitempty: frozenset[str] = frozenset()
 
     def __init__(self, go_type: str = "struct", zero: Any = _UNSET, /,
                  **fields: Any) -> None:
@@ -60,6 +66,8 @@ class _ExecError(Exception):
 
 @functools.cache
 def _arity(f: Callable[..., Any]) -> tuple[int, int | None]:
+    import inspect  # ~10 ms: only when a function is called
+
     params = inspect.signature(f).parameters.values()
     if any(x.kind is inspect.Parameter.VAR_POSITIONAL for x in params):
         return (sum(1 for x in params if x.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -72,18 +80,23 @@ def _arity(f: Callable[..., Any]) -> tuple[int, int | None]:
 class Template:
     """``Template(src).execute(data)``; ``funcs`` adds or replaces functions."""
 
-    def __init__(self, src: str, funcs: dict[str, Callable[..., Any]] | None = None) -> None:
+    def __init__(self, src: str, funcs: dict[str, Callable[..., Any]] | None = None,
+                 name: str = "") -> None:
         self.src = src
+        self.name = name
         self.funcs = {**FUNCS, **(funcs or {})}
-        self.nodes = p.parse(src, frozenset(self.funcs))
+        self.nodes, self.defines = p.parse(src, frozenset(self.funcs), name)
 
     def execute(self, data: Any, out: list[str] | None = None,
-                funcs: dict[str, Callable[..., Any]] | None = None) -> str:
+                funcs: dict[str, Callable[..., Any]] | None = None,
+                missing_key_error: bool = False) -> str:
         """Run on ``data`` and return the text. What was written before an error is left
         in ``out`` (if given) when :class:`~dockyard.template.parse.TemplateError` is
-        raised."""
+        raised. ``missing_key_error`` is Go's ``Option("missingkey=error")``: a map key
+        that is not there is an error instead of ``<no value>``."""
         buf: list[str] = [] if out is None else out
-        run = _Run(self, data, buf, {**self.funcs, **(funcs or {})})
+        run = _Run(self.defines, data, buf, {**self.funcs, **(funcs or {})})
+        run.missing_key_error = missing_key_error
         try:
             run.walk_list(data, self.nodes)
         except _ExecError as e:
@@ -95,15 +108,19 @@ class Template:
     def _where(self, node: p.Node) -> str:
         line = self.src.count("\n", 0, node.pos) + 1
         col = node.pos - (self.src.rfind("\n", 0, node.pos) + 1)
-        return f'template: :{line}:{col}: executing "" at <{node.src}>: '
+        return f'template: {self.name}:{line}:{col}: executing "{self.name}" at <{node.src}>: '
 
 
 class _Run:
-    def __init__(self, tmpl: Template, data: Any, out: list[str],
+    def __init__(self, defines: dict[str, list[p.Node]], data: Any, out: list[str],
                  funcs: dict[str, Callable[..., Any]]) -> None:
+        self.defines = defines
         self.out = out
         self.funcs = funcs
         self.vars: list[tuple[str, Any]] = [("$", data)]
+        self.missing_key_error = False
+        #: the node evaluated last: where Go reports a bad value (``s.at(node)``)
+        self.at: p.Node = p.Text(0, "", "")
 
     # --- control ---------------------------------------------------------------------
     def walk_list(self, dot: Any, nodes: list[p.Node]) -> None:
@@ -126,6 +143,16 @@ class _Run:
             self.branch(dot, node)
         elif isinstance(node, p.Loop):
             raise _Break() if node.kind == "break" else _Continue()
+        elif isinstance(node, p.Call):
+            body = self.defines.get(node.name)
+            if body is None:
+                raise _ExecError(node, f'template "{node.name}" not defined')
+            value = self.pipe(dot, node.pipe) if node.pipe is not None else None
+            saved, self.vars = self.vars, [("$", value)]
+            try:
+                self.walk_list(value, body)
+            finally:
+                self.vars = saved
 
     def branch(self, dot: Any, node: p.Branch) -> None:
         assert node.pipe is not None
@@ -156,7 +183,10 @@ class _Run:
         elif val is None or val is MISSING or isinstance(val, TypedNil):
             items = []
         else:
-            raise _ExecError(node.pipe, f"range can't iterate over {go_str(val)}")
+            raise _ExecError(self.at, f"range can't iterate over {go_str(val)}")
+        if isinstance(val, int) and not isinstance(val, bool) and len(decl) > 1:
+            raise _ExecError(self.at, f"can't use {val} to iterate over more than one "
+                                      "variable")
         mark = len(self.vars)
         for k, v in items:
             if len(decl) == 1:
@@ -200,6 +230,7 @@ class _Run:
 
     def command(self, dot: Any, cmd: p.Command, final: Any) -> Any:
         first = cmd.args[0]
+        self.at = first
         if isinstance(first, p.Field):
             return self.chain(first, dot, first.names, cmd.args[1:], final, dot)
         if isinstance(first, p.Variable):
@@ -214,14 +245,18 @@ class _Run:
             return self.chain(first, val, first.names, cmd.args[1:], final, dot)
         if isinstance(first, p.Ident):
             return self.call(dot, cmd, first.name, cmd.args[1:], final)
+        if isinstance(first, p.Literal) and first.src == "nil":
+            raise _ExecError(first, "nil is not a command")
         self.not_a_function(cmd, final)
         return self.arg(dot, first)
 
     def not_a_function(self, cmd: p.Command, final: Any) -> None:
         if len(cmd.args) > 1 or final is not _UNSET:
-            raise _ExecError(cmd, f"can't give argument to non-function {cmd.args[0].src}")
+            raise _ExecError(cmd.args[0],
+                             f"can't give argument to non-function {cmd.args[0].src}")
 
     def arg(self, dot: Any, node: p.Node) -> Any:
+        self.at = node
         if isinstance(node, p.Literal):
             return node.value
         if isinstance(node, p.Field):
@@ -268,42 +303,72 @@ class _Run:
                     [final] if final is not _UNSET else [])
                 return self.invoke(node, name, val, argv)
             if has_args:
-                raise _ExecError(node, f"{name} has arguments but cannot be invoked as "
-                                       "function")
+                n = len(args) + (final is not _UNSET)
+                raise _ExecError(node, f"wrong number of args for {name}: want 0 got {n}")
             return val
         if isinstance(recv, dict):
             if has_args:
                 raise _ExecError(node, f"{name} is not a method but has arguments")
             val = recv.get(name, MISSING)
+            if val is MISSING and self.missing_key_error:
+                raise _ExecError(node, f'map has no entry for key "{name}"')
             return val() if callable(val) else val
         raise _ExecError(node, f"can't evaluate field {name} in type {go_type(recv)}")
 
     def call(self, dot: Any, cmd: p.Command, name: str, args: list[p.Node],
              final: Any) -> Any:
         fn = self.funcs[name]
+        self.at = cmd.args[0]
         if name in ("and", "or"):
             if not args and final is _UNSET:
-                raise _ExecError(cmd, f"wrong number of args for {name}: want at least 1 "
-                                      "got 0")
+                raise _ExecError(cmd.args[0], f"wrong number of args for {name}: want at "
+                                              "least 1 got 0")
             val: Any = None
             for a in args:
                 val = self.arg(dot, a)
                 if truth(val) != (name == "and"):
                     return val
             return final if final is not _UNSET else val
-        argv = [self.arg(dot, a) for a in args] + ([final] if final is not _UNSET else [])
-        return self.invoke(cmd, name, fn, argv)
+        self.check_arity(cmd.args[0], name, fn, len(args) + (final is not _UNSET))
+        types = PARAMS.get(name, ())
+        argv = []
+        for i, a in enumerate(args):
+            want = types[i] if i < len(types) else "any"
+            if isinstance(a, p.Literal) and want != "any" and not check_type(a.value, want):
+                what = {"string": "expected string", "int": "expected integer"}.get(want)
+                if a.src == "nil":
+                    raise _ExecError(a, f"cannot assign nil to {want}")
+                raise _ExecError(a, f"{what}; found {a.src}" if what else
+                                 f"can't handle {a.src} for arg of type {want}")
+            value = self.arg(dot, a)
+            argv.append(self.typed_arg(self.at, value, want))
+        if final is not _UNSET:
+            want = types[len(args)] if len(args) < len(types) else "any"
+            argv.append(self.typed_arg(self.at, final, want))
+        return self.invoke(cmd, name, fn, argv, cmd.args[0])
 
-    def invoke(self, node: p.Node, name: str, fn: Callable[..., Any],
-               argv: list[Any]) -> Any:
+    def typed_arg(self, node: p.Node, value: Any, want: str) -> Any:
+        if want != "any" and not check_type(value, want):
+            if value is MISSING or value is None:
+                raise _ExecError(node, f"invalid value; expected {want}")
+            raise _ExecError(node, f"wrong type for value; expected {want}; "
+                                   f"got {go_type(value)}")
+        return value
+
+    def check_arity(self, node: p.Node, name: str, fn: Callable[..., Any], n: int) -> None:
         try:
             lo, hi = _arity(fn)
         except (TypeError, ValueError):
-            lo, hi = 0, None
-        if len(argv) < lo or (hi is not None and len(argv) > hi):
+            return
+        if n < lo or (hi is not None and n > hi):
             want = f"at least {lo}" if hi is None else str(lo)
-            raise _ExecError(node, f"wrong number of args for {name}: want {want} "
-                                   f"got {len(argv)}")
+            raise _ExecError(node, f"wrong number of args for {name}: want {want} got {n}")
+
+    def invoke(self, node: p.Node, name: str, fn: Callable[..., Any],
+               argv: list[Any], ident: p.Node | None = None) -> Any:
+        """Call ``fn``; a wrong argument count is reported at ``ident`` (the function's
+        name), a failure at ``node`` (the whole command), as Go does."""
+        self.check_arity(ident or node, name, fn, len(argv))
         try:
             return fn(*argv)
         except FuncError as e:

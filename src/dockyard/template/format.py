@@ -25,15 +25,19 @@ def prepare(fmt: str) -> Template:
     try:
         return Template(text)
     except TemplateError as e:
-        raise TemplateError(f"Template parsing error: {e}") from None
+        raise TemplateError(f"template parsing error: {e}") from None
 
 
-def render_rows(fmt: str, rows: Iterable[Any], headers: dict[str, str]) -> str:
+def render_rows(fmt: str, rows: Iterable[Any], headers: dict[str, Any]) -> str:
     """Each row through the template, one per line; with ``table``, a header row from
-    ``headers`` (field name -> column title, e.g. ``ID`` -> ``CONTAINER ID``) and the
-    columns aligned as Go's tabwriter (minwidth 10, padding 3)."""
+    ``headers`` (field name -> column title, e.g. ``ID`` -> ``CONTAINER ID``, or a
+    function of the field's arguments) and the columns aligned as Go's tabwriter
+    (minwidth 10, padding 3)."""
     tmpl = prepare(fmt)
-    body = "".join(tmpl.execute(r) + "\n" for r in rows)
+    try:
+        body = "".join(tmpl.execute(r) + "\n" for r in rows)
+    except TemplateError as e:
+        raise TemplateError(f"template parsing error: {e}") from None
     if not is_table(fmt):
         return body
     head: list[str] = []

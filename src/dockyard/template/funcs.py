@@ -4,15 +4,14 @@ urlquery``) and Docker's (``json split join title lower upper pad truncate``).""
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FUNCS", "MISSING", "FuncError", "TypedNil", "go_repr", "go_str", "go_type", "truth"]
+__all__ = ["FUNCS", "MISSING", "PARAMS", "FuncError", "TypedNil", "check_type", "go_repr",
+           "go_str", "go_type", "truth"]
 
 
 class _Missing:
@@ -59,7 +58,7 @@ def go_type(v: Any) -> str:
     if isinstance(v, str):
         return "string"
     if isinstance(v, list | tuple):
-        return "[]interface {}"
+        return "[]string" if v and all(isinstance(x, str) for x in v) else "[]interface {}"
     if isinstance(v, dict):
         return getattr(v, "go_type", "map[string]interface {}")
     return type(v).__name__
@@ -154,7 +153,7 @@ def truth(v: Any) -> bool:
 
 # --- printf --------------------------------------------------------------------------
 
-_VERB = re.compile(r"%([-+# 0]*)(\*|\d+)?(?:\.(\*|\d*))?([a-zA-Z%])")
+_VERB = re.compile(r"%([-+# 0]*)(\*|\d+)?(?:\.(\*|\d*))?(.?)", re.S)
 
 
 def sprintf(fmt: str, *args: Any) -> str:
@@ -167,6 +166,9 @@ def sprintf(fmt: str, *args: Any) -> str:
         out.append(fmt[pos:m.start()])
         pos = m.end()
         flags, width, prec, verb = m.groups()
+        if not verb:
+            out.append("%!(NOVERB)")
+            continue
         if verb == "%":
             out.append("%")
             continue
@@ -181,8 +183,7 @@ def sprintf(fmt: str, *args: Any) -> str:
             continue
         a = args[argi]
         argi += 1
-        out.append(_pad(_one(verb, a, flags, prec), flags, width,
-                        numeric=verb in "dxXobfeEgG" and isinstance(a, int | float)))
+        out.append(_formatted(verb, a, flags, width, prec))
     out.append(fmt[pos:])
     if argi < len(args):
         out.append("%!(EXTRA " + ", ".join(f"{go_type(a)}={go_str(a, False)}"
@@ -190,37 +191,66 @@ def sprintf(fmt: str, *args: Any) -> str:
     return "".join(out)
 
 
-def _one(verb: str, a: Any, flags: str, prec: str | None) -> str:
+class _BadVerb(Exception):
+    pass
+
+
+def _formatted(verb: str, a: Any, flags: str, width: str | None, prec: str | None) -> str:
+    """One operand, padded to ``width``; a verb that does not fit its type prints as Go's
+    ``%!d(string=x)``, a slice gets the verb applied to each element."""
     if a is MISSING:
         a = None
-    if verb in "sv":
+    if isinstance(a, list | tuple) and verb not in "vT":
+        return "[" + " ".join(_formatted(verb, x, flags, width, prec) for x in a) + "]"
+    try:
+        text = _one(verb, a, flags, prec)
+    except _BadVerb:
+        if a is None:
+            return f"%!{verb}(<nil>)"
+        return f"%!{verb}({go_type(a)}={_pad(go_str(a, False), flags, width, False)})"
+    return _pad(text, flags, width,
+                numeric=verb in "dxXobfeEgG" and isinstance(a, int | float))
+
+
+def _one(verb: str, a: Any, flags: str, prec: str | None) -> str:
+    if verb == "T":
+        return go_type(a)
+    if verb == "v" or (verb == "s" and isinstance(a, str | dict)):
         s = go_str(a, False)
         if verb == "s" and prec:
             s = s[:int(prec)]
         return s
-    if verb == "q":
-        return go_repr(a) if isinstance(a, str) else f"%!q({go_type(a)}={go_str(a, False)})"
-    if verb == "t":
-        return go_str(a) if isinstance(a, bool) else f"%!t({go_type(a)}={go_str(a, False)})"
+    if a is None:
+        raise _BadVerb()
+    if verb == "q" and isinstance(a, int) and not isinstance(a, bool):
+        return "'" + go_repr(chr(a))[1:-1].replace("'", "\\'").replace('\\"', '"') + "'"
+    if verb == "U" and isinstance(a, int) and not isinstance(a, bool):
+        return f"U+{a:04X}"
+    if verb == "q" and isinstance(a, str):
+        return go_repr(a)
+    if verb == "t" and isinstance(a, bool):
+        return go_str(a)
     if verb in "dxXobc" and isinstance(a, int) and not isinstance(a, bool):
         if verb == "c":
             return chr(a)
         body = format(abs(a), {"d": "d", "x": "x", "X": "X", "o": "o", "b": "b"}[verb])
         if "#" in flags and verb in "xX":
             body = "0" + verb + body
+        elif "#" in flags and verb == "o" and body != "0":
+            body = "0" + body
         sign = "-" if a < 0 else ("+" if "+" in flags else (" " if " " in flags else ""))
         return sign + body
     if verb in "xX" and isinstance(a, str):
         h = a.encode().hex()
         return h.upper() if verb == "X" else h
-    if verb in "feEgG" and isinstance(a, int | float) and not isinstance(a, bool):
+    if verb in "feEgG" and isinstance(a, float):
         if verb in "gG" and not prec:
             s = go_float(float(a))
             return s.upper() if verb == "G" else s
         p = int(prec) if prec else 6
         s = format(float(a), f"{'+' if '+' in flags else ''}.{p}{verb}")
         return re.sub(r"e([+-])(\d)$", r"e\g<1>0\2", s)
-    return f"%!{verb}({go_type(a)}={go_str(a, False)})"
+    raise _BadVerb()
 
 
 def _pad(s: str, flags: str, width: str | None, numeric: bool) -> str:
@@ -270,15 +300,22 @@ def _index(v: Any, *keys: Any) -> Any:
 
 
 def _slice(v: Any, *idx: Any) -> Any:
+    if v is None or v is MISSING:
+        raise FuncError("slice of untyped nil")
     if not isinstance(v, list | tuple | str):
         raise FuncError(f"can't slice item of type {go_type(v)}")
     if len(idx) > 2:
         raise FuncError("too many slice indexes: 3")
+    seq: Any = v.encode() if isinstance(v, str) else v  # Go slices a string's bytes
+    for i in idx:
+        if not 0 <= i <= len(seq):
+            raise FuncError(f"index out of range: {i}")
     lo = idx[0] if idx else 0
-    hi = idx[1] if len(idx) > 1 else len(v)
-    if not 0 <= lo <= hi <= len(v):
-        raise FuncError(f"index out of range: {hi if hi > len(v) else lo}")
-    return v[lo:hi]
+    hi = idx[1] if len(idx) > 1 else len(seq)
+    if lo > hi:
+        raise FuncError(f"invalid slice index: {lo} > {hi}")
+    out = seq[lo:hi]
+    return out.decode(errors="replace") if isinstance(out, bytes) else out
 
 
 def _print(*args: Any) -> str:
@@ -304,8 +341,10 @@ def _basic(v: Any) -> Any:
 def _cmp_kind(v: Any) -> str:
     if isinstance(v, bool):
         return "bool"
-    if isinstance(v, int | float):
-        return "number"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
     if isinstance(v, str):
         return "string"
     if v is None:
@@ -320,16 +359,15 @@ def _eq(a: Any, *bs: Any) -> bool:
     for b in bs:
         b = _basic(b)
         ka, kb = _cmp_kind(a), _cmp_kind(b)
-        if ka == "other" or kb == "other":
-            if ka == "nil" or kb == "nil":
-                if (a is None) == (b is None):
-                    return True
-                continue
-            raise FuncError("uncomparable type")
+        if ka == "nil" or kb == "nil":  # Go: a nil operand is unequal, not an error
+            if ka == kb:
+                return True
+            continue
         if ka != kb:
-            if ka == "nil" or kb == "nil":
-                continue
             raise FuncError("incompatible types for comparison")
+        if ka == "other":
+            raise FuncError(f"non-comparable types {go_str(a, False)}: {go_type(a)}, "
+                            f"{go_type(b)}: {go_str(b, False)}")
         if a == b:
             return True
     return False
@@ -338,11 +376,41 @@ def _eq(a: Any, *bs: Any) -> bool:
 def _lt(a: Any, b: Any) -> bool:
     a, b = _basic(a), _basic(b)
     ka, kb = _cmp_kind(a), _cmp_kind(b)
+    if ka in ("nil", "other") or kb in ("nil", "other"):
+        raise FuncError("invalid type for comparison")
     if ka != kb:
         raise FuncError("incompatible types for comparison")
-    if ka not in ("number", "string"):
+    if ka == "bool":
         raise FuncError("invalid type for comparison")
     return bool(a < b)
+
+
+def _urlquery(s: str) -> str:
+    import urllib.parse
+
+    return urllib.parse.quote_plus(s)
+
+
+def _js(s: str) -> str:
+    """Go's ``template.JSEscapeString``."""
+    out = []
+    for c in s:
+        if c in "\\'\"":
+            out.append("\\" + c)
+        elif c in "<>&=" or ord(c) < 0x20:
+            out.append(f"\\u{ord(c):04X}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _upper(s: str) -> str:
+    """Go's ``strings.ToUpper``: rune by rune (``ß`` stays, Python would write ``SS``)."""
+    return "".join(u if len(u := c.upper()) == 1 else c for c in s)
+
+
+def _lower(s: str) -> str:
+    return "".join(u if len(u := c.lower()) == 1 else c for c in s)
 
 
 def _title(s: str) -> str:
@@ -350,19 +418,56 @@ def _title(s: str) -> str:
     out = []
     prev = " "
     for c in s:
-        out.append(c.upper() if not (prev.isalnum() or prev == "_") else c)
+        out.append(_upper(c) if not (prev.isalnum() or prev == "_") else c)
         prev = c
     return "".join(out)
 
 
 def _json(v: Any) -> str:
     """Docker's ``json``: ``json.Marshal`` without HTML escaping."""
+    text = json.dumps(_to_json(v), separators=(",", ":"), ensure_ascii=False, default=str)
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    if hasattr(v, "go_type") and getattr(v, "json_sorted", False):
+        # a listing context's own MarshalJSON (json.Marshal) escapes HTML characters
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text
+
+
+def _needs_args(f: Any) -> bool:
+    """A method with parameters (``Label``) is not part of ``{{json .}}``."""
+    if not callable(f):
+        return False
+    import inspect
+
+    try:
+        return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                      p.POSITIONAL_OR_KEYWORD)
+                   for p in inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        return True
+
+
+def _to_json(v: Any) -> Any:
+    """What Go's encoder sees: a Struct's data fields (sorted when it stands for a map;
+    ``omitempty`` fields left out), nils as null, an integral float64 under 1e21 without
+    a fraction."""
     if v is MISSING or isinstance(v, TypedNil):
-        v = None
-    if isinstance(v, dict) and hasattr(v, "go_type"):  # a Struct: its data fields, sorted
-        v = {k: x for k, x in sorted(v.items()) if not callable(x)}
-    return json.dumps(v, separators=(",", ":"), ensure_ascii=False,
-                      default=lambda x: None if isinstance(x, TypedNil) else str(x))
+        return None
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
+        return int(v)
+    if isinstance(v, dict):
+        items = list(v.items())
+        if hasattr(v, "go_type"):
+            omit: frozenset[str] = getattr(v, "omitempty", frozenset())
+            items = [(k, x() if callable(x) else x) for k, x in items
+                     if not _needs_args(x) and not (
+                         k in omit and (isinstance(x, TypedNil) or not x))]
+            if getattr(v, "json_sorted", True):
+                items.sort()
+        return {k: _to_json(x) for k, x in items}
+    if isinstance(v, list | tuple):
+        return [_to_json(x) for x in v]
+    return v
 
 
 def _join(v: Any, sep: str) -> str:
@@ -385,15 +490,6 @@ def _truncate(s: str, n: int) -> str:
     return s[:n] if len(s) > n else s
 
 
-def _str_arg(f: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(f)
-    def wrapped(*args: Any) -> Any:
-        if args and not isinstance(args[0], str):
-            raise FuncError(f"wrong type for value; expected string; got {go_type(args[0])}")
-        return f(*args)
-    return wrapped
-
-
 FUNCS: dict[str, Callable[..., Any]] = {
     "and": lambda *a: a[-1],  # short-circuiting forms are evaluated by the executor
     "or": lambda *a: a[-1],
@@ -412,17 +508,38 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "ge": lambda a, b: not _lt(a, b),
     "html": lambda *a: _print(*a).replace("&", "&amp;").replace("<", "&lt;").replace(
         ">", "&gt;").replace('"', "&#34;").replace("'", "&#39;"),
-    "js": lambda *a: json.dumps(_print(*a))[1:-1].replace("'", "\\'"),
-    "urlquery": lambda *a: urllib.parse.quote_plus(_print(*a)),
+    "js": lambda *a: _js(_print(*a)),
+    "urlquery": lambda *a: _urlquery(_print(*a)),
     "json": _json,
-    "split": _str_arg(_split),
+    "split": _split,
     "join": _join,
-    "title": _str_arg(_title),
-    "lower": _str_arg(str.lower),
-    "upper": _str_arg(str.upper),
-    "pad": _str_arg(_pad_fn),
-    "truncate": _str_arg(_truncate),
+    "title": _title,
+    "lower": _lower,
+    "upper": _upper,
+    "pad": _pad_fn,
+    "truncate": _truncate,
 }
+
+#: Go parameter types of the functions whose parameters are not ``interface{}``: an
+#: argument of another type is an error before the call (``expected string; found 3``).
+PARAMS: dict[str, tuple[str, ...]] = {
+    "printf": ("string",), "split": ("string", "string"), "join": ("[]string", "string"),
+    "title": ("string",), "lower": ("string",), "upper": ("string",),
+    "pad": ("string", "int", "int"), "truncate": ("string", "int"),
+}
+
+
+def check_type(value: Any, want: str) -> bool:
+    """Whether ``value`` can be passed as a Go ``want`` (string, int, []string)."""
+    if want == "string":
+        return isinstance(value, str)
+    if want == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if want == "[]string":
+        return (isinstance(value, list | tuple) and all(isinstance(x, str) for x in value)
+                ) or (isinstance(value, TypedNil) and value.go_type.startswith("[]"))
+    return True
+
 
 #: Docker's ``HeaderFunctions``: on the header row of a ``table``, functions pass their
 #: first argument (the column's header) through.

@@ -9,6 +9,7 @@ Errors are :class:`TemplateError` with Go's wording (``template: :1: unclosed ac
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,13 @@ class Branch(Node):
 
 
 @dataclass
+class Call(Node):
+    """``{{template "name" pipeline}}`` (``src`` is the whole action)."""
+    name: str = ""
+    pipe: Pipe | None = None
+
+
+@dataclass
 class Loop(Node):
     """``break`` or ``continue``."""
     kind: str = ""
@@ -113,8 +121,8 @@ def _line(src: str, pos: int) -> int:
     return src.count("\n", 0, pos) + 1
 
 
-def _err(src: str, pos: int, msg: str) -> TemplateError:
-    return TemplateError(f"template: :{_line(src, pos)}: {msg}")
+def _err(src: str, pos: int, msg: str, name: str = "") -> TemplateError:
+    return TemplateError(f"template: {name}:{_line(src, pos)}: {msg}")
 
 
 def lex(src: str) -> list[Tok]:
@@ -231,8 +239,10 @@ def _lex_action(src: str, i: int, toks: list[Tok]) -> int:
             while k < n and src[k] != "'":
                 if src[k] == "\\":
                     k += 1
+                if k >= n or src[k] == "\n":
+                    break
                 k += 1
-            if k >= n:
+            if k >= n or src[k] != "'":
                 raise _err(src, i, "unterminated character constant")
             toks.append(Tok("char", src[i:k + 1], i))
             i = k + 1
@@ -241,9 +251,9 @@ def _lex_action(src: str, i: int, toks: list[Tok]) -> int:
             while k < n and (src[k].isalnum() or src[k] == "_"):
                 k += 1
             word = src[i:k]
-            if c == "." and k < n and word == "." and src[k].isdigit():
-                k, kind = _number(src, i), "number"
-                toks.append(Tok(kind, src[i:k], i))
+            if c == "." and i + 1 < n and src[i + 1].isdigit():
+                k = _number(src, i)
+                toks.append(Tok("number", src[i:k], i))
             else:
                 toks.append(Tok("var" if c == "$" else ("dot" if word == "." else "field"),
                                 word, i))
@@ -304,12 +314,14 @@ def unquote(s: str) -> str:
             out.append(chr(int(body[i + 1:i + 4], 8)))
             i += 4
         else:
-            raise ValueError(f"invalid syntax: {s}")
+            raise ValueError("invalid syntax")
     return "".join(out)
 
 
 def _number_value(text: str) -> int | float:
     t = text.replace("_", "")
+    if re.fullmatch(r"[+-]?0[0-7]+", t):  # Go: a leading 0 is octal
+        return int(t, 8)
     try:
         return int(t, 0)
     except ValueError:
@@ -323,16 +335,22 @@ def _number_value(text: str) -> int | float:
 # --- parser --------------------------------------------------------------------------
 
 class _Parser:
-    def __init__(self, src: str, funcs: frozenset[str]) -> None:
+    def __init__(self, src: str, funcs: frozenset[str], name: str) -> None:
         self.src = src
-        self.toks = lex(src)
+        self.name = name
+        try:
+            self.toks = lex(src)
+        except TemplateError as e:
+            raise TemplateError(str(e).replace("template: :", f"template: {name}:", 1)
+                                ) from None
         self.i = 0
         self.funcs = funcs
         self.vars: list[str] = ["$"]
         self.loop_depth = 0
+        self.defines: dict[str, list[Node]] = {}
 
     def err(self, msg: str, pos: int | None = None) -> TemplateError:
-        return _err(self.src, self.peek().pos if pos is None else pos, msg)
+        return _err(self.src, self.peek().pos if pos is None else pos, msg, self.name)
 
     def peek(self) -> Tok:
         return self.toks[self.i]
@@ -386,7 +404,12 @@ class _Parser:
                     if kw.val == "end":
                         self.expect_right("end")
                     return nodes, kw.val
-                nodes.append(self.control(kw))
+                if kw.val == "define":
+                    if not top:
+                        raise self.err("unexpected <define> in command", kw.pos)
+                    self.define()
+                    continue
+                nodes.append(self.control(kw, t.pos))
                 continue
             pipe = self.pipeline("command", t.pos)
             nodes.append(Action(t.pos, self.src_of(t.pos), pipe))
@@ -395,14 +418,57 @@ class _Parser:
         end = self.toks[self.i - 1].pos + len(self.toks[self.i - 1].val)
         return self.src[start:end]
 
-    def control(self, kw: Tok) -> Node:
+    def template_name(self, context: str) -> Tok:
+        t = self.next_non_space()
+        if t.kind != "string":
+            raise self.err(f"unexpected {_desc(t)} in {context} clause", t.pos)
+        return t
+
+    def body(self, context: str) -> list[Node]:
+        """A ``define``/``block`` body: its own variables, up to its ``{{end}}``."""
+        saved, self.vars = self.vars, ["$"]
+        loops, self.loop_depth = self.loop_depth, 0
+        body, term = self.parse_list(top=False)
+        if term != "end":
+            raise self.err(f"unexpected {{{{else}}}} in {context} clause")
+        self.vars, self.loop_depth = saved, loops
+        return body
+
+    def define(self) -> None:
+        tok = self.template_name("define")
+        name = unquote(tok.val)
+        self.expect_right("define clause")
+        self.add_define(name, self.body("define"), tok.pos)
+
+    def add_define(self, name: str, body: list[Node], pos: int) -> None:
+        """Go lets an empty definition be replaced or be ignored, not two real ones."""
+        def empty(nodes: list[Node]) -> bool:
+            return all(isinstance(n, Text) and not n.text.strip() for n in nodes)
+
+        old = self.defines.get(name)
+        if old is not None and not empty(old) and not empty(body):
+            raise self.err(f'template: multiple definition of template "{name}"', pos)
+        if old is None or not empty(body):
+            self.defines[name] = body
+
+    def control(self, kw: Tok, start: int) -> Node:
         if kw.val in ("break", "continue"):
             if not self.loop_depth:
                 raise self.err(f"{{{{{kw.val}}}}} outside {{{{range}}}}", kw.pos)
             self.expect_right(kw.val)
             return Loop(kw.pos, kw.val, kw.val)
-        if kw.val in ("define", "template", "block"):
-            raise self.err(f"{kw.val} is not supported by dockyard's templates", kw.pos)
+        if kw.val in ("template", "block"):
+            name_tok = self.template_name(kw.val)
+            name = unquote(name_tok.val)
+            pipe = None
+            if self.peek_non_space().kind != "right" or kw.val == "block":
+                pipe = self.pipeline(f"{kw.val} clause", name_tok.pos)
+            else:
+                self.expect_right(f"{kw.val} clause")
+            src = self.src[start:self.toks[self.i - 1].pos + 2]
+            if kw.val == "block":
+                self.add_define(name, self.body("block"), name_tok.pos)
+            return Call(name_tok.pos, src, name, pipe)
         if kw.val not in ("if", "range", "with"):
             raise self.err(f"unexpected {kw.val}", kw.pos)
         return self.branch(kw.val, kw.pos)
@@ -443,12 +509,18 @@ class _Parser:
                 self.next_non_space()
                 decl = [t.val]
                 is_assign = nxt.kind == "assign"
-            elif nxt.kind == "comma" and context == "range":
+            elif nxt.kind == "comma":
+                if context != "range":
+                    raise self.err(f"too many declarations in {context}", nxt.pos)
                 self.next_non_space()
                 t2 = self.next_non_space()
                 d = self.next_non_space()
-                if t2.kind != "var" or d.kind not in ("decl", "assign"):
+                if t2.kind != "var":
                     raise self.err("range can only initialize variables", t2.pos)
+                if d.kind == "comma":
+                    raise self.err("too many declarations in range", d.pos)
+                if d.kind not in ("decl", "assign"):
+                    raise self.err("range can only initialize variables", d.pos)
                 decl = [t.val, t2.val]
                 is_assign = d.kind == "assign"
             else:
@@ -470,12 +542,11 @@ class _Parser:
                     raise self.err("unclosed left paren", t.pos)
                 self.next()
                 break
-            cmds.append(self.command())
-            t = self.peek()
             if t.kind == "pipe":
+                raise self.err(f'unexpected "|" in {context}', t.pos)
+            cmds.append(self.command())
+            if self.peek().kind == "pipe":  # Go lets a pipeline end in "|"
                 self.next()
-                if self.peek_non_space().kind in ("right", "rparen"):
-                    raise self.err("missing command", t.pos)
         if not cmds:
             raise self.err(f"missing value for {context}", pos)
         for i, c in enumerate(cmds[1:]):
@@ -501,8 +572,7 @@ class _Parser:
                 raise self.err(f"unexpected {_desc(nxt)} in operand", nxt.pos)
         if not args:
             raise self.err("empty command", start)
-        return Command(start, self.src[start:self.toks[self.i - 1].pos
-                                       + len(self.toks[self.i - 1].val)], args)
+        return Command(start, self.src[start:_end(args[-1])], args)
 
     def operand(self) -> Node | None:
         t = self.peek()
@@ -545,7 +615,7 @@ class _Parser:
             try:
                 return Literal(t.pos, t.val, unquote(t.val))
             except (ValueError, IndexError):
-                raise self.err(f"invalid syntax: {t.val}", t.pos) from None
+                raise self.err("invalid syntax", t.pos) from None
         if t.kind == "char":
             try:
                 return Literal(t.pos, t.val, ord(unquote('"' + t.val[1:-1] + '"')))
@@ -579,7 +649,10 @@ def _desc(t: Tok) -> str:
     return f'"{t.val}"' if t.kind != "text" else repr(t.val)
 
 
-def parse(src: str, funcs: frozenset[str]) -> list[Node]:
-    """Parse ``src``; ``funcs`` are the function names the template may call."""
-    nodes, _ = _Parser(src, funcs).parse_list(top=True)
-    return nodes
+def parse(src: str, funcs: frozenset[str], name: str = ""
+          ) -> tuple[list[Node], dict[str, list[Node]]]:
+    """Parse ``src`` (named ``name`` in errors); ``funcs`` are the function names the
+    template may call. Returns its nodes and the templates it defines by name."""
+    parser = _Parser(src, funcs, name)
+    nodes, _ = parser.parse_list(top=True)
+    return nodes, parser.defines
