@@ -121,12 +121,10 @@ def run(ctx: Context, argv: list[str]) -> int:
         from dockyard.engine.inspect import container_sizes
 
         sizes = container_sizes(ctx.root, records)
-    from dockyard.engine.network_views import ps_columns
     from dockyard.template import TemplateError, render_rows
 
-    net = ps_columns(ctx.root)  # PORTS and NETWORKS from the network records
     try:
-        sys.stdout.write(render_rows(fmt, [_context(r, trunc, sizes.get(r.id), net.get(r.id))
+        sys.stdout.write(render_rows(fmt, [_context(r, trunc, sizes.get(r.id), ctx.root)
                                            for r in records],
                                      {**HEADERS, "Label": _label_header}))
     except TemplateError as e:
@@ -136,7 +134,7 @@ def run(ctx: Context, argv: list[str]) -> int:
 
 
 def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None,
-             net: tuple[str, list[str]] | None = None) -> Any:
+             root: str) -> Any:
     """Docker's ``containerContext``: the fields a ps template can use."""
     import time
 
@@ -154,6 +152,12 @@ def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None,
               for m in r.host_config.get("DockyardMountPoints") or []]
     if trunc:
         mounts = [m[:14] + "…" if len(m) > 15 else m for m in mounts]
+    net: dict[str, Any] = {}
+
+    def settings() -> dict[str, Any]:  # looked up once, and only if a column needs it
+        if not net:
+            net.update(_network_settings(root, r) or {"Networks": {}})
+        return net
     rw, root_fs = size or (0, 0)
     size_text = human_size(rw) + (f" (virtual {human_size(root_fs)})" if root_fs else "")
     return Struct(
@@ -163,7 +167,7 @@ def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None,
         Command=go_repr(cmd),
         CreatedAt=time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(created)),
         RunningFor=human_duration(time.time() - created) + " ago",
-        Ports=net[0] if net and r.status.is_active else "",
+        Ports=lambda: _ports(r, settings().get("Ports") or {}),
         State=r.status.value,
         Status=_status(r),
         Size=size_text,
@@ -173,8 +177,66 @@ def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None,
         Mounts=",".join(mounts),
         LocalVolumes=str(sum(1 for m in r.host_config.get("DockyardMountPoints") or []
                              if m.get("Driver") == "local")),
-        Networks=",".join(net[1]) if net else "",
+        Networks=lambda: ",".join(sorted(settings().get("Networks") or {})),
     )
+
+
+def _network_settings(root: str, r: ContainerRecord) -> dict[str, Any]:
+    """``NetworkSettings`` (``Networks``, ``Ports``) as ``inspect`` shows them: from the
+    network engine when it is there, else what the record holds."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("dockyard.engine.network_views") is not None:
+        views = importlib.import_module("dockyard.engine.network_views")
+        try:
+            got: dict[str, Any] = views.settings_for(root, r.id)
+            return got
+        except Exception:  # a broken network store must not break ps
+            return {}
+    stored: dict[str, Any] = r.host_config.get("DockyardNetworkSettings") or {}
+    return stored
+
+
+def _ports(r: ContainerRecord, ports: dict[str, Any]) -> str:
+    """docker/cli ``DisplayablePorts``: ``0.0.0.0:8080->80/tcp, 443/tcp``; runs of
+    consecutive ports published on themselves (or only exposed) as one range."""
+    if not r.status.is_active:
+        return ""
+    rows: list[tuple[int, int, str, str]] = []  # private, public, proto, ip
+    for spec, binds in ports.items():
+        port, _, proto = spec.partition("/")
+        if not port.isdigit():
+            continue
+        for b in binds or [{}]:
+            public = b.get("HostPort") or ""
+            rows.append((int(port), int(public) if public.isdigit() else 0, proto or "tcp",
+                         b.get("HostIp") or ("0.0.0.0" if public else "")))
+    rows.sort()
+    groups: dict[str, list[int]] = {}
+    done: list[str] = []
+    mappings: list[str] = []
+    for private, public, proto, ip in rows:
+        if ip and public != private:
+            host = f"[{ip}]" if ":" in ip else ip
+            mappings.append(f"{host}:{public}->{private}/{proto}")
+            continue
+        key = f"{ip}/{proto}" if ip else proto
+        g = groups.get(key)
+        if g is not None and private == g[1] + 1:
+            g[1] = private
+            continue
+        if g is not None:
+            done.append(_port_group(key, *g))
+        groups[key] = [private, private]
+    done += [_port_group(key, *g) for key, g in groups.items()]
+    return ", ".join(done + mappings)
+
+
+def _port_group(key: str, first: int, last: int) -> str:
+    ip, _, proto = key.rpartition("/")
+    ports = str(first) if first == last else f"{first}-{last}"
+    return f"{ip}:{ports}->{ports}/{proto}" if ip else f"{ports}/{proto}"
 
 
 def _status(r: ContainerRecord) -> str:
