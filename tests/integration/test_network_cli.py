@@ -438,6 +438,11 @@ def test_publish_all_ranges_ip_mac_dns_and_stop_frees_ports(
               "ip -o link show eth0; ip -4 -o addr show eth0; cat /etc/resolv.conf;"
               " sleep 100", check=True).stdout.strip()
     assert cli("port", "opts").stdout == ""  # created, not running: nothing published
+    obj = json.loads(cli("inspect", "opts", check=True).stdout)[0]
+    assert obj["HostConfig"]["PortBindings"][f"{base}/tcp"] == [
+        {"HostIp": "", "HostPort": str(base)}]
+    assert obj["HostConfig"]["Dns"] == ["10.201.3.1"] and obj["HostConfig"]["PublishAllPorts"]
+    assert {"7000/tcp", "7001/udp", f"{base}/tcp"} <= set(obj["Config"]["ExposedPorts"])
     cli("start", "opts", check=True)
     time.sleep(1)
     out = cli("logs", "opts").stdout
