@@ -259,8 +259,8 @@ def test_user_networks_names_aliases_and_isolation(cli: Dy, busybox: str, root: 
     (other,) = other_ip.values()
     ip_b = other["IPv4Address"].split("/")[0]
     # another network cannot reach it, by name or by address
-    r = cli("run", "--rm", "--network", a, "busybox", "sh", "-c",
-            f"nslookup other; {GET} {ip_b} 80; echo done")
+    r = cli("run", "--rm", "--network", a, "--dns", "127.0.0.1", "busybox", "sh", "-c",
+            f"nslookup other; {GET} {ip_b} 80; echo done")  # (no lookup leaves the host)
     assert "hello" not in r.stdout and "done" in r.stdout
     # an internal network has no way out
     r = cli("run", "--rm", "--network", b, "busybox", "sh", "-c",
@@ -472,4 +472,48 @@ def test_publish_all_ranges_ip_mac_dns_and_stop_frees_ports(
     assert f"dport {base} " not in rules
     cli("rm", "opts", check=True)
     cli("network", "rm", net, check=True)
+    assert_back_to(baseline)
+
+
+def test_embedded_dns_forwards_other_names(cli: Dy, busybox: str,
+                                           baseline: Baseline) -> None:
+    """Names that are not containers go to the ``--dns`` server, asked from the host."""
+    import random
+    import threading
+
+    from dockyard.network import dns
+
+    upstream = f"127.{random.randrange(64, 250)}.{random.randrange(256)}.1"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((upstream, 53))
+    sock.settimeout(0.5)
+    asked: list[str] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                msg, peer = sock.recvfrom(512)
+            except TimeoutError:
+                continue
+            q = dns.parse_question(msg)
+            if q is not None:
+                asked.append(q.name)
+                sock.sendto(dns.answer(q, ["10.1.2.3"] if q.qtype == 1 else []), peer)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        net = f"fwd{os.getpid()}"
+        mknet(cli, baseline, net)
+        r = cli("run", "--rm", "--network", net, "--dns", upstream, "busybox", "sh", "-c",
+                "cat /etc/resolv.conf; nslookup far.example.test")
+        assert "nameserver 127.0.0.11" in r.stdout and upstream not in r.stdout
+        assert "Address: 10.1.2.3" in r.stdout, r.stdout + r.stderr
+        assert "far.example.test" in asked
+        cli("network", "rm", net, check=True)
+    finally:
+        stop.set()
+        t.join()
+        sock.close()
     assert_back_to(baseline)
