@@ -75,20 +75,40 @@ def ruleset_tables() -> str:
     return out.stdout
 
 
+class Baseline:
+    """The host's links and nft tables before a test, and what the test made."""
+
+    def __init__(self, root: Path) -> None:
+        import hashlib
+
+        self.links = links()
+        self.tables = ruleset_tables()
+        self.veth_prefix = "dy" + hashlib.sha1(str(root).encode()).hexdigest()[:4]
+        self.bridges: list[str] = [config(root)["bridge"]]
+        self.table = config(root)["nft_table"]
+
+
 @pytest.fixture
-def baseline(cli: Dy) -> Iterator[tuple[set[str], str]]:
+def baseline(cli: Dy, root: Path) -> Iterator[Baseline]:
     """The host's links and nft tables before the test (after ``cli`` made its config)."""
-    yield links(), ruleset_tables()
+    yield Baseline(root)
 
 
-def assert_back_to(baseline: tuple[set[str], str]) -> None:
-    """No link dockyard made (veths ``dy...``, bridges ``br-...``) is left, and the nft
-    tables are those of before (other engineers' runs may add their own meanwhile)."""
-    left = {n for n in links() - baseline[0] if n.startswith(("dy", "br-", "py"))}
-    assert not left, left
-    now = set(ruleset_tables().splitlines())
-    assert set(baseline[1].splitlines()) - now == set()
-    assert not {t for t in now - set(baseline[1].splitlines()) if " dyt" in t}
+def mknet(cli: Dy, base: Baseline, *args: str) -> str:
+    """``network create ARGS`` that must work; its id (its bridge is checked at the end)."""
+    nid = cli("network", "create", *args, check=True).stdout.strip()
+    base.bridges.append(f"br-{nid[:12]}")
+    return nid
+
+
+def assert_back_to(base: Baseline) -> None:
+    """No link this test's root made is left (its default bridge, its networks' bridges,
+    its veths), nor its nftables table. (Runs beside this one add and remove links and
+    tables of their own meanwhile: only this root's are checked.)"""
+    now = links()
+    assert not [n for n in now if n.startswith(base.veth_prefix)]
+    assert not set(base.bridges) & now
+    assert f" {base.table}\n" not in ruleset_tables()
 
 
 def config(root: Path) -> dict[str, str]:
@@ -106,7 +126,7 @@ def pid_of(root: Path, name: str) -> int:
 
 
 def test_published_ports_on_the_default_bridge(cli: Dy, busybox: str, root: Path,
-                                               baseline: tuple[set[str], str]) -> None:
+                                               baseline: Baseline) -> None:
     cfg = config(root)
     p1, p2 = free_port(), free_port()
     r = cli("run", "-d", "--name", "web", "-p", f"{p1}:80", "-p", f"127.0.0.1:{p2}:80",
@@ -152,7 +172,7 @@ def test_published_ports_on_the_default_bridge(cli: Dy, busybox: str, root: Path
 
 
 def test_a_port_in_use_is_refused_and_freed_at_stop(cli: Dy, busybox: str, root: Path,
-                                                    baseline: tuple[set[str], str]) -> None:
+                                                    baseline: Baseline) -> None:
     cfg = config(root)
     port = free_port()
     cli("run", "-d", "--name", "first", "-p", f"{port}:80", "busybox", "sleep", "100",
@@ -181,7 +201,7 @@ def test_a_port_in_use_is_refused_and_freed_at_stop(cli: Dy, busybox: str, root:
 
 
 def test_udp_publishing(cli: Dy, busybox: str, root: Path,
-                        baseline: tuple[set[str], str]) -> None:
+                        baseline: Baseline) -> None:
     port = free_port(socket.SOCK_DGRAM)
     cli("run", "-d", "--name", "udp", "-p", f"{port}:5353/udp", "busybox", "sleep", "100",
         check=True)
@@ -210,11 +230,11 @@ def test_udp_publishing(cli: Dy, busybox: str, root: Path,
 
 
 def test_user_networks_names_aliases_and_isolation(cli: Dy, busybox: str, root: Path,
-                                                   baseline: tuple[set[str], str]) -> None:
+                                                   baseline: Baseline) -> None:
     tag = f"{os.getpid()}"
     a, b = f"neta{tag}", f"netb{tag}"
-    nid = cli("network", "create", a, check=True).stdout.strip()
-    cli("network", "create", "--internal", b, check=True)
+    nid = mknet(cli, baseline, a)
+    mknet(cli, baseline, "--internal", b)
     assert len(nid) == 64
     ls = cli("network", "ls", check=True).stdout
     assert ls.splitlines()[0].split() == ["NETWORK", "ID", "NAME", "DRIVER", "SCOPE"]
@@ -239,8 +259,8 @@ def test_user_networks_names_aliases_and_isolation(cli: Dy, busybox: str, root: 
     (other,) = other_ip.values()
     ip_b = other["IPv4Address"].split("/")[0]
     # another network cannot reach it, by name or by address
-    r = cli("run", "--rm", "--network", a, "busybox", "sh", "-c",
-            f"nslookup other; {GET} {ip_b} 80; echo done")
+    r = cli("run", "--rm", "--network", a, "--dns", "127.0.0.1", "busybox", "sh", "-c",
+            f"nslookup other; {GET} {ip_b} 80; echo done")  # (no lookup leaves the host)
     assert "hello" not in r.stdout and "done" in r.stdout
     # an internal network has no way out
     r = cli("run", "--rm", "--network", b, "busybox", "sh", "-c",
@@ -260,7 +280,7 @@ def test_user_networks_names_aliases_and_isolation(cli: Dy, busybox: str, root: 
 
 
 def test_none_host_and_container_modes(cli: Dy, busybox: str, root: Path,
-                                       baseline: tuple[set[str], str]) -> None:
+                                       baseline: Baseline) -> None:
     r = cli("run", "--rm", "--network", "none", "busybox", "ip", "-o", "link", check=True)
     assert [ln.split(":")[1].strip() for ln in r.stdout.splitlines()] == ["lo"]
     r = cli("run", "--rm", "--network", "host", "busybox", "ip", "-o", "link", check=True)
@@ -277,10 +297,10 @@ def test_none_host_and_container_modes(cli: Dy, busybox: str, root: Path,
     assert_back_to(baseline)
 
 
-def test_bad_input_makes_nothing(cli: Dy, busybox: str, baseline: tuple[set[str], str]
+def test_bad_input_makes_nothing(cli: Dy, busybox: str, baseline: Baseline
                                  ) -> None:
     name = f"bad{os.getpid()}"
-    cli("network", "create", "--subnet", "10.77.0.0/16", name, check=True)
+    mknet(cli, baseline, "--subnet", "10.77.0.0/16", name)
     before = cli("network", "ls").stdout
     cases = [
         (["--subnet", "10.77.5.0/24"], "Pool overlaps with other one on this address space"),
@@ -308,16 +328,16 @@ def test_bad_input_makes_nothing(cli: Dy, busybox: str, baseline: tuple[set[str]
     assert cli("ps", "-aq").stdout == ""
     r = cli("network", "prune", "-f", check=True)
     assert r.stdout == f"Deleted Networks:\n{name}\n"
-    cli("network", "create", name, check=True)  # system prune takes unused networks too
+    mknet(cli, baseline, name)  # system prune takes unused networks too
     r = cli("system", "prune", "-f", check=True)
     assert f"Deleted Networks:\n{name}\n" in r.stdout
     assert_back_to(baseline)
 
 
 def test_twenty_parallel_runs_get_distinct_addresses(cli: Dy, busybox: str,
-                                                     baseline: tuple[set[str], str]) -> None:
+                                                     baseline: Baseline) -> None:
     net = f"par{os.getpid()}"
-    cli("network", "create", net, check=True)
+    mknet(cli, baseline, net)
 
     def one(i: int) -> str:
         r = cli("run", "-d", "--name", f"p{i}", "--network", net, "busybox", "sleep", "60")
@@ -379,13 +399,13 @@ def outside(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 def test_egress_is_masqueraded_and_internal_networks_have_none(
         cli: Dy, busybox: str, outside: tuple[str, str],
-        baseline: tuple[set[str], str]) -> None:
+        baseline: Baseline) -> None:
     far, host_side = outside
     probe = f"for i in 1 2 3 4 5; do nc -w 3 {far} 8000 && break; sleep 0.3; done"
     r = cli("run", "--rm", "busybox", "sh", "-c", probe)
     assert r.stdout.strip() == f"seen {host_side}", (r.stdout, r.stderr)
     net = f"int{os.getpid()}"
-    cli("network", "create", "--internal", net, check=True)
+    mknet(cli, baseline, "--internal", net)
     r = cli("run", "--rm", "--network", net, "busybox", "sh", "-c",
             f"nc -w 2 {far} 8000; echo rc=$?")
     assert "seen" not in r.stdout and "rc=1" in r.stdout
@@ -394,12 +414,11 @@ def test_egress_is_masqueraded_and_internal_networks_have_none(
 
 
 def test_publish_all_ranges_ip_mac_dns_and_stop_frees_ports(
-        cli: Dy, busybox: str, root: Path, baseline: tuple[set[str], str]) -> None:
+        cli: Dy, busybox: str, root: Path, baseline: Baseline) -> None:
     import json
 
     net = f"opt{os.getpid()}"
-    cli("network", "create", "--subnet", "10.201.3.0/24", "--ip-range", "10.201.3.128/25",
-        net, check=True)
+    mknet(cli, baseline, "--subnet", "10.201.3.0/24", "--ip-range", "10.201.3.128/25", net)
     base = free_port()
     while True:  # three free ports in a row
         ok = True
@@ -419,6 +438,11 @@ def test_publish_all_ranges_ip_mac_dns_and_stop_frees_ports(
               "ip -o link show eth0; ip -4 -o addr show eth0; cat /etc/resolv.conf;"
               " sleep 100", check=True).stdout.strip()
     assert cli("port", "opts").stdout == ""  # created, not running: nothing published
+    obj = json.loads(cli("inspect", "opts", check=True).stdout)[0]
+    assert obj["HostConfig"]["PortBindings"][f"{base}/tcp"] == [
+        {"HostIp": "", "HostPort": str(base)}]
+    assert obj["HostConfig"]["Dns"] == ["10.201.3.1"] and obj["HostConfig"]["PublishAllPorts"]
+    assert {"7000/tcp", "7001/udp", f"{base}/tcp"} <= set(obj["Config"]["ExposedPorts"])
     cli("start", "opts", check=True)
     time.sleep(1)
     out = cli("logs", "opts").stdout
@@ -448,4 +472,48 @@ def test_publish_all_ranges_ip_mac_dns_and_stop_frees_ports(
     assert f"dport {base} " not in rules
     cli("rm", "opts", check=True)
     cli("network", "rm", net, check=True)
+    assert_back_to(baseline)
+
+
+def test_embedded_dns_forwards_other_names(cli: Dy, busybox: str,
+                                           baseline: Baseline) -> None:
+    """Names that are not containers go to the ``--dns`` server, asked from the host."""
+    import random
+    import threading
+
+    from dockyard.network import dns
+
+    upstream = f"127.{random.randrange(64, 250)}.{random.randrange(256)}.1"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((upstream, 53))
+    sock.settimeout(0.5)
+    asked: list[str] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                msg, peer = sock.recvfrom(512)
+            except TimeoutError:
+                continue
+            q = dns.parse_question(msg)
+            if q is not None:
+                asked.append(q.name)
+                sock.sendto(dns.answer(q, ["10.1.2.3"] if q.qtype == 1 else []), peer)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        net = f"fwd{os.getpid()}"
+        mknet(cli, baseline, net)
+        r = cli("run", "--rm", "--network", net, "--dns", upstream, "busybox", "sh", "-c",
+                "cat /etc/resolv.conf; nslookup far.example.test")
+        assert "nameserver 127.0.0.11" in r.stdout and upstream not in r.stdout
+        assert "Address: 10.1.2.3" in r.stdout, r.stdout + r.stderr
+        assert "far.example.test" in asked
+        cli("network", "rm", net, check=True)
+    finally:
+        stop.set()
+        t.join()
+        sock.close()
     assert_back_to(baseline)

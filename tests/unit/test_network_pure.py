@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,18 @@ def test_nft_rules() -> None:
     assert 'ip saddr 10.1.0.0/24 oifname != "b0" masquerade' in text
     assert 'ip saddr 10.2.0.0/24 oifname != "b1" masquerade' not in text  # internal
     assert 'iifname { "b0", "b1" } oifname { "b0", "b1" } drop' in text
+
+
+def test_config_per_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockyard.network.config import NetConfig
+
+    for var in ("DOCKYARD_BRIDGE", "DOCKYARD_BRIDGE_SUBNET", "DOCKYARD_NFT_TABLE"):
+        monkeypatch.delenv(var, raising=False)
+    assert NetConfig.load(str(tmp_path)) == NetConfig("dockyard0", "172.18.0.0/16", "dockyard")
+    (tmp_path / "engine.json").write_text('{"bridge": "dyt0", "nft_table": "t1"}')
+    assert NetConfig.load(str(tmp_path)) == NetConfig("dyt0", "172.18.0.0/16", "t1")
+    monkeypatch.setenv("DOCKYARD_BRIDGE_SUBNET", "10.9.0.0/24")
+    assert NetConfig.load(str(tmp_path)).bridge_subnet == "10.9.0.0/24"
+    (tmp_path / "engine.json").write_text('{"bridge": "a-name-far-too-long"}')
+    with pytest.raises(InvalidArgument):
+        NetConfig.load(str(tmp_path))

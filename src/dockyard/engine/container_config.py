@@ -85,7 +85,9 @@ def docker_config(opts: RunOptions, image: str, image_config: Mapping[str, Any],
         "AttachStdout": not detach,
         "AttachStderr": not detach,
     }
-    exposed = image_config.get("ExposedPorts")
+    from dockyard.engine.network_options import exposed_fields
+
+    exposed = {**(image_config.get("ExposedPorts") or {}), **exposed_fields(opts.net)}
     if exposed:
         out["ExposedPorts"] = dict(exposed)
     out.update({"Tty": opts.tty, "OpenStdin": opts.interactive,
@@ -181,6 +183,9 @@ def host_config(opts: RunOptions) -> dict[str, Any]:
         "ReadonlyRootfs": opts.read_only,
         "SecurityOpt": list(opts.security_opt) or None,
     }
+    from dockyard.engine.network_options import host_config_fields
+
+    out.update(host_config_fields(opts.net))  # -p, -P, --dns*, --add-host
     if opts.tmpfs:
         out["Tmpfs"] = dict(opts.tmpfs)
     out.update({

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import ipaddress
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ class Networks:
                 w = want["bridge"]
                 db.execute("UPDATE networks SET subnet = ?, gateway = ?, bridge = ?, "
                            "options = ? WHERE name = 'bridge'",
-                           (w.subnet, w.gateway, w.bridge, __import__("json").dumps(w.options)))
+                           (w.subnet, w.gateway, w.bridge, json.dumps(w.options)))
 
     def list(self) -> list[NetworkRecord]:
         self._ensure_predefined()
@@ -226,9 +227,7 @@ class Networks:
                                                "files_dir": files_dir})
             return Prepared(f"container:/proc/{other.pid}/ns/net",
                             {k: v for k, v in theirs.items() if os.path.exists(v)}, None)
-        if mode == "host":
-            if publish:
-                publish = []  # Docker: published ports are discarded in host mode
+        if mode == "host":  # published ports are discarded in host mode, as Docker does
             hostname = hostname or os.uname().nodename
             _write(files["hosts"], _read("/etc/hosts"))
             _write(files["resolv.conf"], host_resolv)

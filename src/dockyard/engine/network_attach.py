@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from dockyard.network.dns import DnsServer
     from dockyard.network.store import NetworkRecord
 
-__all__ = ["Attached", "attach", "connect_running"]
+__all__ = ["Attached", "attach", "connect_running", "veth_name"]
 
 #: Docker's range for random host ports (``portallocator``).
 EPHEMERAL = (49153, 60999)
@@ -60,8 +60,12 @@ class Attached:
             nets.close()
 
 
-def _veth_name(cid: str, n: int) -> str:
-    return f"dy{cid[:10]}{n:x}"
+def veth_name(root: str, cid: str, n: int) -> str:
+    """The host end of container ``cid``'s ``n``-th veth: ``dy``, 4 hex digits of the
+    root (so one root's leftovers can be told from another's), 7 of the id, ``n``."""
+    import hashlib
+
+    return f"dy{hashlib.sha1(root.encode()).hexdigest()[:4]}{cid[:7]}{n:x}"
 
 
 def _add_endpoint(nets: Networks, cid: str, network: NetworkRecord, aliases_ip: str,
@@ -75,7 +79,7 @@ def _add_endpoint(nets: Networks, cid: str, network: NetworkRecord, aliases_ip: 
         addr = ipam.check_requested(pool, aliases_ip, used) if aliases_ip \
             else ipam.free_address(pool, used)
         n = len(nets.store.endpoints(cid=cid))
-        veth = _veth_name(cid, n)
+        veth = veth_name(nets.root, cid, n)
         ep = Endpoint(cid, network.id, secrets.token_hex(32), str(addr),
                       mac or ipam.mac_for(addr), veth, ifname)
         nets.store.add_endpoint(ep)
@@ -282,8 +286,7 @@ class _Resolver:
             candidates = {name}
             if scope and scope == network.name.lower():
                 candidates.add(short)
-            aliases = {cid: [a.lower() for a in al]
-                       for cid, al in ((c, a) for c, a in self._aliases(nets, nid))}
+            aliases = {cid: [a.lower() for a in al] for cid, al in self._aliases(nets, nid)}
             for e in nets.store.endpoints(nid=nid):
                 try:
                     rec = containers.get(e.container_id)
@@ -296,8 +299,5 @@ class _Resolver:
 
     @staticmethod
     def _aliases(nets: Networks, nid: str) -> list[tuple[str, list[str]]]:
-        rows = nets.store.db.execute("SELECT container_id, aliases FROM net_attach "
-                                     "WHERE network_id = ?", (nid,)).fetchall()
-        import json
-
-        return [(r[0], json.loads(r[1])) for r in rows]
+        return [(cid, aliases) for cid in nets.store.attached_to(nid)
+                for n, aliases, _ in nets.store.attachments(cid) if n == nid]

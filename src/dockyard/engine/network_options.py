@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["NetOptions"]
+__all__ = ["NetOptions", "exposed_fields", "host_config_fields"]
 
 
 @dataclass
@@ -22,3 +23,27 @@ class NetOptions:
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
     expose: list[str] = field(default_factory=list)
+
+
+def host_config_fields(net: NetOptions) -> dict[str, Any]:
+    """The ``HostConfig`` keys of the network flags, as ``docker inspect`` shows them."""
+    from dockyard.network.ports import parse_publish
+
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for spec in net.publish:
+        for r in parse_publish(spec):
+            host = "" if not r.host_lo else (
+                str(r.host_lo) if r.host_lo == r.host_hi else f"{r.host_lo}-{r.host_hi}")
+            bindings.setdefault(r.key, []).append({"HostIp": r.host_ip, "HostPort": host})
+    return {"PortBindings": bindings, "Dns": list(net.dns), "DnsOptions": list(net.dns_options),
+            "DnsSearch": list(net.dns_search), "ExtraHosts": list(net.add_hosts) or None,
+            "PublishAllPorts": net.publish_all}
+
+
+def exposed_fields(net: NetOptions) -> dict[str, dict[str, Any]]:
+    """``Config.ExposedPorts`` entries the flags add: ``--expose`` and each ``-p`` port."""
+    from dockyard.network.ports import parse_expose, parse_publish
+
+    keys = [k for spec in net.expose for k in parse_expose(spec)]
+    keys += [r.key for spec in net.publish for r in parse_publish(spec)]
+    return {k: {} for k in keys}

@@ -10,33 +10,7 @@ if TYPE_CHECKING:
     from dockyard.engine.network import Networks
     from dockyard.network.store import NetworkRecord
 
-__all__ = ["network_json", "network_settings", "port_lines", "ps_columns", "settings_for"]
-
-
-def ps_columns(root: str) -> dict[str, tuple[str, list[str]]]:
-    """``ps``'s PORTS (``0.0.0.0:8080->80/tcp, 53/udp``) and NETWORKS of each container."""
-    from dockyard.engine.network import Networks
-
-    nets = Networks(root)
-    try:
-        names = {n.id: n.name for n in nets.store.networks()}
-        out: dict[str, tuple[str, list[str]]] = {}
-        rows = nets.store.db.execute("SELECT container_id, options FROM net_containers")
-        for cid, _ in rows.fetchall():
-            opts = nets.store.options(cid) or {}
-            published = sorted(nets.store.ports(cid), key=lambda p: (p.container_port, p.proto))
-            shown = [f"{p.host_ip or '0.0.0.0'}:{p.host_port}->{p.container_port}/{p.proto}"
-                     for p in published]
-            done = {f"{p.container_port}/{p.proto}" for p in published}
-            shown += [k for k in opts.get("exposed", []) if k not in done]
-            mode = str(opts.get("mode", ""))
-            networks = [names.get(nid, "") for nid, _, _ in nets.store.attachments(cid)]
-            if mode in ("host", "none"):
-                networks = [mode]
-            out[cid] = (", ".join(shown), sorted(n for n in networks if n))
-        return out
-    finally:
-        nets.close()
+__all__ = ["network_json", "network_settings", "port_lines", "settings_for"]
 
 
 def settings_for(root: str, cid: str) -> dict[str, Any]:
