@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(busybox-static libseccomp2 iproute2 nftables)
+pkgs=(busybox-static libseccomp2 iproute2 nftables tini)
 if [ "${1:-}" = test ]; then
   pkgs+=(runc containerd skopeo umoci hyperfine docker-registry apache2-utils docker.io)
 fi

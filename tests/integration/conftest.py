@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ipaddress
+import os
 import shutil
 import subprocess
 import sys
@@ -74,8 +76,15 @@ def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path / "root"
+def root(tmp_path: Path) -> Iterator[Path]:
+    """A private dockyard root, with a default bridge, subnet and nftables table of its own
+    (removed at teardown in case a test or dockyard left them)."""
+    path = tmp_path / "root"
+    net = private_network_config(path)
+    try:
+        yield path
+    finally:
+        remove_private_bridge(net)
 
 
 @pytest.fixture
@@ -116,10 +125,41 @@ def cli(root: Path, tmp_path: Path) -> Iterator[Dy]:
             assert r.returncode == 0, r.stderr
         return r
 
-    yield call
-    ids = call("ps", "-aq").stdout.split()
-    if ids:
-        call("rm", "-f", *ids)
+    try:
+        yield call
+    finally:
+        ids = call("ps", "-aq").stdout.split()
+        if ids:
+            call("rm", "-f", *ids)
+        for nid in call("network", "ls", "-q", "--filter", "type=custom").stdout.split():
+            call("network", "rm", nid)
+
+
+def private_network_config(root: Path) -> dict[str, str]:
+    """A default bridge, subnet and nftables table of this root's own (``ROOT/engine.json``),
+    so that tests running beside each other on this host never share them."""
+    import json
+    import random
+
+    from dockyard.network.links import routes_in_use
+
+    tag = f"{os.getpid() % 10000:04d}{random.randrange(16**3):03x}"
+    used = routes_in_use()
+    while True:
+        subnet = ipaddress.IPv4Network(f"10.{random.randrange(128, 255)}."
+                                       f"{random.randrange(256)}.0/24")
+        if not any(subnet.overlaps(u) for u in used):
+            break
+    cfg = {"bridge": f"dyb{tag}", "bridge_subnet": str(subnet), "nft_table": f"dyt{tag}"}
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "engine.json").write_text(json.dumps(cfg))
+    return cfg
+
+
+def remove_private_bridge(cfg: dict[str, str]) -> None:
+    """The root's default bridge and nftables table, if dockyard failed to remove them."""
+    subprocess.run(["ip", "link", "del", cfg["bridge"]], capture_output=True)
+    subprocess.run(["nft", "delete", "table", "ip", cfg["nft_table"]], capture_output=True)
 
 
 @pytest.fixture

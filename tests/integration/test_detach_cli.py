@@ -89,8 +89,8 @@ def test_detached_run_logs_ps_and_rm(run: Dy, busybox: str, tmp_path: Path) -> N
     t = run("logs", "-t", cid[:12])
     assert re.fullmatch(TIME + " out\n", t.stdout), t.stdout
     assert re.fullmatch(TIME + " err\n", t.stderr), t.stderr
-    # Docker's json-file format, one object a line
-    log = tmp_path / "exec" / "containers" / cid / f"{cid}-json.log"
+    # Docker's json-file format, one object a line, kept under the root as Docker does
+    log = tmp_path / "root" / "containers" / cid / f"{cid}-json.log"
     entries = [json.loads(ln) for ln in log.read_text().splitlines()]
     assert sorted((e["log"], e["stream"]) for e in entries) == [("err\n", "stderr"),
                                                                ("out\n", "stdout")]
@@ -98,7 +98,8 @@ def test_detached_run_logs_ps_and_rm(run: Dy, busybox: str, tmp_path: Path) -> N
     r = run("rm", "bg")
     assert r.returncode == 0, r.stderr
     assert run("ps", "-aq").stdout == ""
-    assert cgroup_dirs("dockyard") == []
+    assert not log.exists()
+    assert cgroup_dirs(cid) == []  # (other tests may run containers beside /dockyard/cid)
 
 
 def test_logs_tail_and_follow(run: Dy, busybox: str) -> None:
@@ -130,21 +131,23 @@ def test_much_output_is_all_logged(run: Dy, busybox: str) -> None:
 
 def test_rm_force_kills_a_detached_container(run: Dy, busybox: str,
                                              tmp_path: Path) -> None:
-    r = run("run", "-d", "--name", "sleeper", "busybox", "sleep", "60")
+    secs = str(1000 + os.getpid() % 5000)  # a command line no parallel test shares
+    r = run("run", "-d", "--name", "sleeper", "busybox", "sleep", secs)
     assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
     row = next(ln for ln in run("ps").stdout.splitlines() if ln.endswith("sleeper"))
     assert "Up " in row
     # the container's init (pid 1 inside) and its monitor (a fork of the CLI) on the host
-    assert len(_procs_with("sleep\x0060", but_not="dockyard")) == 1
+    assert len(_procs_with("sleep\x00" + secs, but_not="dockyard")) == 1
     assert len(_procs_with(str(tmp_path))) == 1
     assert run("rm", "sleeper").returncode == 1  # running: needs -f
     r = run("rm", "-f", "sleeper")
     assert r.returncode == 0 and r.stdout.strip() == "sleeper", r.stderr
     assert run("ps", "-aq").stdout == ""
-    assert not _procs_with("sleep\x0060", but_not="dockyard")  # rm -f waited for it
+    assert not _procs_with("sleep\x00" + secs, but_not="dockyard")  # rm -f waited for it
     _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)  # the monitor exited
     assert _nothing_mounted(tmp_path)
-    assert cgroup_dirs("dockyard") == []
+    assert cgroup_dirs(cid) == []
     assert not list((tmp_path / "exec" / "runtime").iterdir())
 
 
@@ -153,11 +156,12 @@ def test_detached_rm_flag_removes_it_when_it_exits(run: Dy, busybox: str,
     r = run("run", "-d", "--rm", "--name", "brief", "busybox", "sh", "-c",
             "echo hi; sleep 1")
     assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
     assert "brief" in run("ps").stdout
     _wait_for(lambda: run("ps", "-aq").stdout == "")
     _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)
     assert _nothing_mounted(tmp_path)
-    assert cgroup_dirs("dockyard") == []
+    assert cgroup_dirs(cid) == []
     assert not list((tmp_path / "exec" / "runtime").iterdir())
     assert not list((tmp_path / "exec" / "containers").iterdir())
     r = run("run", "-d", "--rm", "busybox", "no-such-command")
@@ -182,20 +186,21 @@ def test_killed_monitor_then_logs_follow_and_rm_force(run: Dy, busybox: str,
     says exited, and ``rm -f`` cleans up what the monitor could not."""
     import signal
 
-    r = run("run", "-d", "busybox", "sh", "-c", "echo before; exec sleep 61")
+    secs = str(4000 + os.getpid() % 5000)  # a command line no parallel test shares
+    r = run("run", "-d", "busybox", "sh", "-c", f"echo before; exec sleep {secs}")
     assert r.returncode == 0, r.stderr
     cid = r.stdout.strip()
     [monitor] = _procs_with(str(tmp_path))
     os.kill(monitor, signal.SIGKILL)
     _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)
-    [init] = _procs_with("sleep\x0061", but_not="dockyard")
+    [init] = _procs_with("sleep\x00" + secs, but_not="dockyard")
     os.kill(init, signal.SIGKILL)
-    _wait_for(lambda: not _procs_with("sleep\x0061", but_not="dockyard"), timeout=10)
+    _wait_for(lambda: not _procs_with("sleep\x00" + secs, but_not="dockyard"), timeout=10)
     f = run("logs", "-f", cid)
     assert f.returncode == 0 and f.stdout == "before\n"
     assert "Exited (" in run("ps", "-a").stdout
     r = run("rm", "-f", cid)
     assert r.returncode == 0, r.stderr
     assert _nothing_mounted(tmp_path)
-    assert cgroup_dirs("dockyard") == []
+    assert cgroup_dirs(cid) == []
     assert not list((tmp_path / "exec" / "runtime").iterdir())

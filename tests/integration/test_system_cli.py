@@ -134,6 +134,7 @@ def test_system_prune(run: Dy, busybox: str, busybox_tar: Path) -> None:
     r = run("system", "prune")
     assert r.returncode == 0
     assert r.stdout.startswith("WARNING! This will remove:\n  - all stopped containers\n"
+                               "  - all networks not used by at least one container\n"
                                "  - all dangling images\n")
     assert run("ps", "-aq").stdout.strip() == cid[:12]
     r = run("system", "prune", input="n\n")

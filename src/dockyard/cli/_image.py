@@ -7,7 +7,6 @@ for bad flags; :func:`run` does that for a verb body.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
@@ -138,51 +137,24 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "".join(out)
 
 
-_FIELD = re.compile(r"\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}")
-
-
 def go_str(v: Any) -> str:
     """How Go's text/template prints a value: ``[a b]``, ``map[k:v]``, ``true``."""
-    if v is None:
-        return "<no value>"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return "[" + " ".join(go_str(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "map[" + " ".join(f"{k}:{go_str(x)}" for k, x in sorted(v.items())) + "]"
-    return str(v)
+    from dockyard.template import go_str as tmpl_go_str
+
+    return tmpl_go_str(v)
 
 
 def render(template: str, fields: list[dict[str, Any]],
-           headers: dict[str, str] | None = None) -> str:
-    """A small subset of Go templates: ``{{.Field}}``, ``{{.A.B}}``, ``{{json .Field}}``,
-    ``{{json .}}``, a leading ``table`` (adds a header row), ``\\t``/``\\n`` escapes."""
-    tmpl = template.replace("\\t", "\t").replace("\\n", "\n")
-    is_table = tmpl.startswith("table")
-    if is_table:
-        tmpl = tmpl[5:].lstrip()
+           headers: dict[str, str] | None = None, go_type: str = "struct") -> str:
+    """Docker's ``--format`` on rows of fields (see :mod:`dockyard.template`): each row a
+    Go struct named ``go_type``; with ``table``, a header row whose titles come from
+    ``headers`` or, for fields it does not name, the field name in capitals
+    (``CreatedSince`` -> ``CREATED SINCE``)."""
+    from dockyard.template import Struct, render_rows
 
-    def one(f: dict[str, Any], header: bool) -> str:
-        def sub(m: re.Match[str]) -> str:
-            path = [p for p in m.group(2).split(".") if p]
-            if header:
-                key = path[-1] if path else ""
-                if headers and key in headers:
-                    return headers[key]
-                return re.sub(r"(?<!^)(?=[A-Z][a-z])", " ", key).upper()
-            val: Any = f
-            for p in path:
-                val = val.get(p) if isinstance(val, dict) else None
-            if m.group(1):
-                return json.dumps(val, separators=(",", ":"))
-            return go_str(val)
-
-        return _FIELD.sub(sub, tmpl)
-
-    lines = ([one({}, True)] if is_table else []) + [one(f, False) for f in fields]
-    if is_table:
-        rows = [ln.split("\t") for ln in lines]
-        if all(len(r) == len(rows[0]) for r in rows) and len(rows[0]) > 1:
-            return table(rows[0], rows[1:])
-    return "".join(ln + "\n" for ln in lines)
+    titles: dict[str, str] = {}
+    for f in fields[:1]:
+        for key in f:
+            titles[key] = re.sub(r"(?<!^)(?=[A-Z][a-z])", " ", key).upper()
+    titles.update(headers or {})
+    return render_rows(template, [Struct(go_type, **f) for f in fields], titles)

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from dockyard.cli.main import Context
     from dockyard.engine.images import HistoryRow, Images
 
+HEADERS = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
+           "CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"}
+
 
 def run(ctx: Context, argv: list[str]) -> int:
     p = ci.parser("history", "dockyard history [OPTIONS] IMAGE")
@@ -44,13 +47,12 @@ def _body(images: Images, a: argparse.Namespace) -> int:
     if a.quiet:
         sys.stdout.write("".join(f"{short(r.id)}\n" for r in rows))
         return 0
-    if a.format:
+    if a.format and a.format != "table":
         fields: list[dict[str, Any]] = [{
             "ID": short(r.id), "CreatedSince": created(r), "CreatedAt": _created_at(r.created),
             "CreatedBy": by(r.created_by), "Size": size(r), "Comment": r.comment}
             for r in rows]
-        sys.stdout.write(ci.render(a.format, fields, {"ID": "IMAGE",
-                                                      "CreatedSince": "CREATED"}))
+        sys.stdout.write(ci.render(a.format, fields, HEADERS, "*image.historyContext"))
         return 0
     body = [[short(r.id), created(r), by(r.created_by), size(r), r.comment] for r in rows]
     sys.stdout.write(ci.table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], body))

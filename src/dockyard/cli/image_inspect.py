@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import TYPE_CHECKING, Any
 
 from dockyard.cli import _image as ci
@@ -23,17 +21,13 @@ def run(ctx: Context, argv: list[str]) -> int:
 
 
 def _body(images: Images, a: argparse.Namespace) -> int:
+    from dockyard.cli.inspect import emit
+
     found: list[dict[str, Any]] = []
     errors = []
     for name in a.images:
         try:
             found.append(images.inspect(name))
         except DockyardError as e:
-            errors.append(str(e))
-    if a.format:
-        sys.stdout.write(ci.render(a.format, found))
-    else:
-        sys.stdout.write(json.dumps(found, indent=4) + "\n")
-    for msg in errors:
-        sys.stderr.write(f"Error: {msg}\n")
-    return 1 if errors else 0
+            errors.append(ci.one_line(e))
+    return emit(found, errors, a.format)

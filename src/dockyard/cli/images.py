@@ -14,7 +14,10 @@ if TYPE_CHECKING:
     from dockyard.engine.images import Images
 
 USAGE = "dockyard images [OPTIONS] [REPOSITORY[:TAG]]"
-HEADERS = {"ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"}
+HEADERS = {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
+           "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+           "VirtualSize": "VIRTUAL SIZE", "SharedSize": "SHARED SIZE",
+           "UniqueSize": "UNIQUE SIZE", "Containers": "CONTAINERS"}
 
 
 def run(ctx: Context, argv: list[str]) -> int:
@@ -38,16 +41,17 @@ def _body(images: Images, a: argparse.Namespace) -> int:
     if a.quiet:
         sys.stdout.write("".join(f"{short(r.id)}\n" for r in rows))
         return 0
-    if a.format:
+    if a.format and a.format != "table":
         fields: list[dict[str, Any]] = [{
             "ID": short(r.id), "Repository": r.repository, "Tag": r.tag,
             "Digest": r.digest, "CreatedSince": ci.since(r.created),
-            "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC",
-                                       time.gmtime(ci.parse_time(r.created))),
-            "Size": ci.human_size(r.size), "VirtualSize": ci.human_size(r.size),
+            "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z",
+                                       time.localtime(ci.parse_time(r.created))),
+            "Size": ci.human_size(r.size), "VirtualSize": ci.human_size(r.size, 4),
             "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
         } for r in rows]
-        sys.stdout.write(ci.render(a.format, fields, HEADERS))
+        sys.stdout.write(ci.render(a.format, fields, HEADERS,
+                                   "*formatter.imageContext"))
         return 0
     header = ["REPOSITORY", "TAG"] + (["DIGEST"] if a.digests else []) + [
         "IMAGE ID", "CREATED", "SIZE"]

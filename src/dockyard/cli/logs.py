@@ -70,8 +70,11 @@ def run(ctx: Context, argv: list[str]) -> int:
             f: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
             return 0  # a foreground container: its output went to the terminal
+        from dockyard.engine.logfile import read_log
+
         with f:
-            lines = f.read().splitlines(keepends=True)
+            rotated = read_log(path, rotated_only=True)  # --log-opt max-file: older files
+            lines = (rotated + f.read()).splitlines(keepends=True)
             partial = b""
             if lines and not lines[-1].endswith(b"\n"):
                 partial = lines.pop()
@@ -81,25 +84,29 @@ def run(ctx: Context, argv: list[str]) -> int:
                 _emit(line, args.timestamps)
             if not args.follow:
                 return 0
-            _follow(store, record.id, f, partial, args.timestamps)
+            _follow(store, record.id, f, partial, args.timestamps, path).close()
     return 0
 
 
 def _follow(store: ContainerStore, cid: str, f: BinaryIO, partial: bytes,
-            timestamps: bool) -> None:
+            timestamps: bool, path: str) -> BinaryIO:
     """Print lines as they are written until the container is no longer running (its
-    monitor records that only after the last line is written)."""
+    monitor records that only after the last line is written). A rotated log
+    (``--log-opt max-size``) is read to its end, then the new file is followed; the file
+    open at the end is returned (the caller closes it)."""
     import os
     import time
 
+    from dockyard.engine.monitor import monitor_holds
     from dockyard.errors import NotFound
 
     while True:
         try:
             rec = store.get(cid)
-            # a monitor killed with its container leaves "running" behind: look at the pid
-            running = (rec.status.is_active and rec.pid > 0
-                       and os.path.exists(f"/proc/{rec.pid}"))
+            # the monitor records the exit once the last line is written; a monitor
+            # killed with its container leaves "running" behind: look at the pid too
+            running = rec.status.is_active and (
+                monitor_holds(rec) or (rec.pid > 0 and os.path.exists(f"/proc/{rec.pid}")))
         except NotFound:
             running = False
         chunk = f.read()
@@ -109,6 +116,14 @@ def _follow(store: ContainerStore, cid: str, f: BinaryIO, partial: bytes,
             for line in whole:
                 _emit(line + b"\n", timestamps)
             continue
+        try:
+            rotated = os.stat(path).st_ino != os.fstat(f.fileno()).st_ino
+        except FileNotFoundError:
+            rotated = False
+        if rotated:
+            f.close()
+            f = open(path, "rb")  # noqa: SIM115 - the caller closes it
+            continue
         if not running:
-            return
+            return f
         time.sleep(0.1)

@@ -4,91 +4,93 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import argparse
-
     from dockyard.cli.main import Context
-    from dockyard.engine.lifecycle import Engine
-    from dockyard.engine.run_options import RunOptions
 
 USAGE = "dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]"
 
 
-def _parser() -> argparse.ArgumentParser:
-    from dockyard.cli._image import parser
-
-    p = parser("run", USAGE, description="Create and run a new container from an image",
-               short_h=False)
-    p.add_argument("--name", default="")
-    p.add_argument("--rm", action="store_true")
-    p.add_argument("-d", "--detach", action="store_true")
-    p.add_argument("-e", "--env", action="append", default=[])
-    p.add_argument("-w", "--workdir")
-    p.add_argument("-u", "--user")
-    p.add_argument("--entrypoint")
-    p.add_argument("-h", "--hostname")
-    p.add_argument("-m", "--memory")
-    p.add_argument("--cpus")
-    p.add_argument("--pids-limit", type=int)
-    p.add_argument("--cap-add", action="append", default=[])
-    p.add_argument("--cap-drop", action="append", default=[])
-    p.add_argument("--read-only", action="store_true")
-    p.add_argument("--network", default="bridge")
-    p.add_argument("image")
-    p.add_argument("command", nargs="...")
-    return p
-
-
 def run(ctx: Context, argv: list[str]) -> int:
+    from dockyard.cli._container_flags import client_env, container_parser, options_from
     from dockyard.cli._image import UsageError
     from dockyard.engine.lifecycle import Engine, ExecFailure
-    from dockyard.engine.run_options import RunOptions
+    from dockyard.errors import DockyardError
 
+    p = container_parser("run", USAGE, "Create and run a new container from an image")
+    p.add_argument("-d", "--detach", action="store_true")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q")
+    p.add_argument("--sig-proxy", default="true")
     try:
-        args = _parser().parse_args(argv)
+        args = p.parse_args(argv)
+        opts = options_from(args)
+        streams, keys = _stream_flags(args)
     except UsageError as e:
         sys.stderr.write(f"dockyard: {e}.\nSee 'dockyard run --help'.\n")
         return 125
-    opts = RunOptions(cmd=list(args.command), entrypoint=args.entrypoint, env=args.env,
-                      workdir=args.workdir, user=args.user, hostname=args.hostname,
-                      memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit,
-                      cap_add=args.cap_add, cap_drop=args.cap_drop, read_only=args.read_only,
-                      network_mode="none" if args.network == "none" else "bridge")
+    except DockyardError as e:
+        sys.stderr.write(f"dockyard: {e}.\nSee 'dockyard run --help'.\n")
+        return 125
+    if args.tty and args.interactive and not args.detach and not sys.stdin.isatty():
+        sys.stderr.write("the input device is not a TTY\n")
+        return 1
     engine = Engine(ctx.root, ctx.exec_root)
-    if args.detach:
-        return _detached(engine, args.image, opts, args.name, args.rm)
     try:
-        record = engine.create(args.image, opts, name=args.name)
+        record = engine.create(args.image, opts, name=args.name, detach=args.detach,
+                               client_env=client_env(), pull=args.pull,
+                               platform=args.platform)
+    except BaseException:
+        engine.close()
+        raise
+    if args.detach:
+        from dockyard.engine.monitor import spawn_monitor
+
+        report = spawn_monitor(engine, record)  # closes the engine
+        if report.get("started"):
+            sys.stdout.write(record.id + "\n")
+            return 0
+        return start_failed(report)
+    if args.tty or args.interactive or streams:
+        from dockyard.cli.attach import run_attached
+
+        return run_attached(engine, record, streams=streams, interactive=args.interactive,
+                            detach_keys=keys,
+                            sig_proxy=args.sig_proxy.lower() not in ("false", "0"))
+    _stdin_from_devnull()  # no -i: the container reads an empty stdin, as Docker's
+    try:
         try:
             return engine.run_foreground(record)
         except ExecFailure as e:
-            sys.stderr.write(f"dockyard: Error response from daemon: failed to create "
-                             f"task for container: {e}: unknown.\n")
-            return e.status
+            return start_failed({"status": e.status, "error": str(e)})
         finally:
             if args.rm:
-                engine.remove(record.id, force=True)
+                engine.remove(record.id, force=True, volumes=True)
     finally:
         engine.close()
 
 
+def _stdin_from_devnull() -> None:
+    import os
 
-def _detached(engine: Engine, image: str, opts: RunOptions, name: str,
-              auto_remove: bool) -> int:
-    """``run -d``: a monitor runs the container; print its id once it started."""
-    from dockyard.engine.monitor import spawn_monitor
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
 
-    try:
-        record = engine.create(image, opts, name=name)
-    except BaseException:
-        engine.close()
-        raise
-    report = spawn_monitor(engine, record, auto_remove)  # closes the engine
-    if report.get("started"):
-        sys.stdout.write(record.id + "\n")
-        return 0
+
+def _stream_flags(args: Any) -> tuple[list[str], bytes]:
+    """``-a`` streams and ``--detach-keys``, checked (see :mod:`dockyard.cli.attach`)."""
+    from dockyard.cli.attach import check_streams
+    from dockyard.cli.terminal import parse_detach_keys
+    from dockyard.errors import InvalidArgument
+
+    if args.detach and args.attach:
+        raise InvalidArgument("Conflicting options: -a and -d")
+    return check_streams(args.attach), parse_detach_keys(args.detach_keys)
+
+
+def start_failed(report: dict[str, Any]) -> int:
+    """Docker's message for a container that did not start; its exit status."""
     status = int(report.get("status", 125))
     error = report.get("error", "")
     if status in (126, 127):

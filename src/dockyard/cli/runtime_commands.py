@@ -224,19 +224,10 @@ def cmd_list(root: str, argv: list[str]) -> int:
 
 
 def _pause(root: str, argv: list[str], freeze: bool) -> int:
-    from dockyard.errors import Conflict
-    from dockyard.runtime.state import Container
+    from dockyard.runtime.pause import pause, resume
 
-    c = Container.load(root, _one_id(_args.parse(argv, {}), "pause" if freeze else "resume"))
-    status = c.status()
-    if freeze and not status.can_pause():
-        raise Conflict("container not running")
-    if not freeze and not status.can_resume():
-        raise Conflict("container not paused")
-    cg = c.cgroup()
-    cg.freeze() if freeze else cg.thaw()
-    c.data["paused"] = freeze
-    c.save()
+    cid = _one_id(_args.parse(argv, {}), "pause" if freeze else "resume")
+    pause(root, cid) if freeze else resume(root, cid)
     return 0
 
 
@@ -246,6 +237,54 @@ def cmd_pause(root: str, argv: list[str]) -> int:
 
 def cmd_resume(root: str, argv: list[str]) -> int:
     return _pause(root, argv, False)
+
+
+_UPDATE_FLAGS = {"resources": "str", "r": "=resources", "memory": "str",
+                 "memory-swap": "str", "memory-reservation": "str", "cpu-shares": "str",
+                 "cpu-quota": "str", "cpu-period": "str", "cpuset-cpus": "str",
+                 "cpuset-mems": "str", "pids-limit": "str"}
+
+
+def cmd_update(root: str, argv: list[str]) -> int:
+    """runc's ``update [--resources FILE|-] [--memory N ...] ID``."""
+    import json
+
+    from dockyard.runtime.update import update
+
+    f = _args.parse(argv, _UPDATE_FLAGS)
+    cid = _one_id(f, "update")
+    res: Any = {}
+    path = f.opt("resources")
+    if path:
+        try:
+            text = sys.stdin.read() if path == "-" else open(path).read()  # noqa: SIM115
+            res = json.loads(text)
+        except (OSError, ValueError) as e:
+            raise InvalidArgument(f"unable to read resources: {e}") from None
+        if not isinstance(res, dict):
+            raise InvalidArgument("unable to read resources: not a JSON object")
+
+    def num(flag: str) -> int | None:
+        v = f.opt(flag)
+        if v is None:
+            return None
+        try:
+            return int(v)
+        except ValueError:
+            raise InvalidArgument(f"invalid value for {flag}: {v}") from None
+
+    for flag, section, key in (("memory", "memory", "limit"), ("memory-swap", "memory", "swap"),
+                               ("memory-reservation", "memory", "reservation"),
+                               ("cpu-shares", "cpu", "shares"), ("cpu-quota", "cpu", "quota"),
+                               ("cpu-period", "cpu", "period"), ("pids-limit", "pids", "limit")):
+        value = num(flag)
+        if value is not None:
+            res.setdefault(section, {})[key] = value
+    for flag, key in (("cpuset-cpus", "cpus"), ("cpuset-mems", "mems")):
+        if f.opt(flag) is not None:
+            res.setdefault("cpu", {})[key] = f.opt(flag)
+    update(root, cid, res)
+    return 0
 
 
 def cmd_spec(root: str, argv: list[str]) -> int:
@@ -275,5 +314,5 @@ COMMANDS: dict[str, Callable[[str, list[str]], int]] = {
     "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state,
     "kill": cmd_kill, "delete": cmd_delete, "exec": cmd_exec, "ps": cmd_ps,
     "list": cmd_list, "pause": cmd_pause, "resume": cmd_resume, "spec": cmd_spec,
-    "features": cmd_features,
+    "features": cmd_features, "update": cmd_update,
 }

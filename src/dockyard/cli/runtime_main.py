@@ -40,6 +40,7 @@ COMMANDS:
    list      lists containers started by runc with the given root
    pause     pause suspends all processes inside the container
    resume    resumes all processes that have been previously paused
+   update    update container resource constraints
    spec      create a new specification file
    features  show the enabled features
 

@@ -41,6 +41,7 @@ def run(ctx: Context, argv: list[str]) -> int:
         p.add_argument("-a", "--all", action="store_true",
                        help="remove all unused images, not just dangling ones")
         p.add_argument("-f", "--force", action="store_true", help="do not prompt")
+        p.add_argument("--volumes", action="store_true", help="prune anonymous volumes")
     try:
         args = p.parse_args(argv[1:])
     except ci.UsageError as e:
@@ -83,16 +84,25 @@ def _prune(ctx: Context, a: argparse.Namespace) -> int:
     if not a.force:
         images = ("all images without at least one container associated to them" if a.all
                   else "all dangling images")
+        vols = ("  - all anonymous volumes not used by at least one container\n"
+                if a.volumes else "")
         sys.stdout.write("WARNING! This will remove:\n  - all stopped containers\n"
-                         f"  - {images}\n\nAre you sure you want to continue? [y/N] ")
+                         "  - all networks not used by at least one container\n"
+                         f"{vols}  - {images}\n\nAre you sure you want to continue? [y/N] ")
         sys.stdout.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             sys.stdout.write("\n")
             return 0
-    report = prune(ctx.root, ctx.exec_root, a.all)
+    report = prune(ctx.root, ctx.exec_root, a.all, a.volumes)
     if report.containers:
         sys.stdout.write("Deleted Containers:\n"
                          + "".join(f"{c}\n" for c in report.containers) + "\n")
+    if report.networks:
+        sys.stdout.write("Deleted Networks:\n" + "".join(f"{n}\n" for n in report.networks)
+                         + "\n")
+    if report.volumes:
+        sys.stdout.write("Deleted Volumes:\n" + "".join(f"{v}\n" for v in report.volumes)
+                         + "\n")
     if report.images:
         sys.stdout.write("Deleted Images:\n" + "".join(f"{ln}\n" for ln in report.images)
                          + "\n")
@@ -116,7 +126,10 @@ def _df(ctx: Context, a: argparse.Namespace) -> int:
                                               ("Containers", du.containers)):
         pct = f" ({free * 100 // size}%)" if size else ""
         rows.append([kind, str(total), str(active), _size(size), _size(free) + pct])
-    rows += [["Local Volumes", "0", "0", "0B", "0B"], ["Build Cache", "0", "0", "0B", "0B"]]
+    total, active, size, free = du.volumes
+    pct = f" ({free * 100 // size}%)" if size else ""
+    rows += [["Local Volumes", str(total), str(active), _size(size), _size(free) + pct],
+             ["Build Cache", "0", "0", "0B", "0B"]]
     widths = [max(10, max(len(r[i]) for r in rows) + 3) for i in range(4)]
     for r in rows:
         sys.stdout.write("".join(c.ljust(w) for c, w in zip(r, widths, strict=False))

@@ -129,6 +129,9 @@ class ContainerRecord:
     bundle_dir: str = ""
     rootfs_key: str = ""
     log_path: str = ""
+    #: Stopped by the user (``stop``, ``kill``): its restart policy no longer applies
+    #: (moby's ``HasBeenManuallyStopped``); a ``start`` clears it.
+    manual_stop: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", _status(self.status))
@@ -170,7 +173,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "status": (str,), "pid": (int,), "exit_code": (int,), "oom_killed": (bool,),
     "error": (str,), "started_at": (str,), "finished_at": (str,), "restart_count": (int,),
     "health": (dict, type(None)), "bundle_dir": (str,), "rootfs_key": (str,),
-    "log_path": (str,),
+    "log_path": (str,), "manual_stop": (bool,),
 }
 
 _SCHEMA = """
@@ -180,7 +183,8 @@ CREATE TABLE IF NOT EXISTS containers (
     created TEXT NOT NULL, status TEXT NOT NULL, pid INTEGER NOT NULL,
     exit_code INTEGER NOT NULL, oom_killed INTEGER NOT NULL, error TEXT NOT NULL,
     started_at TEXT NOT NULL, finished_at TEXT NOT NULL, restart_count INTEGER NOT NULL,
-    health TEXT, bundle_dir TEXT NOT NULL, rootfs_key TEXT NOT NULL, log_path TEXT NOT NULL);
+    health TEXT, bundle_dir TEXT NOT NULL, rootfs_key TEXT NOT NULL, log_path TEXT NOT NULL,
+    manual_stop INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS containers_created ON containers (created);
 """
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM containers"
@@ -189,7 +193,7 @@ _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM containers"
 def _to_db(column: str, value: Any) -> Any:
     if column in _JSON_COLUMNS:
         return None if value is None else json.dumps(value)
-    if column == "oom_killed":
+    if column in ("oom_killed", "manual_stop"):
         return int(bool(value))
     if column == "status":
         return _status(value).value
@@ -201,6 +205,7 @@ def _from_row(row: tuple[Any, ...]) -> ContainerRecord:
     for c in _JSON_COLUMNS:
         v[c] = None if v[c] is None else json.loads(v[c])
     v["oom_killed"] = bool(v["oom_killed"])
+    v["manual_stop"] = bool(v["manual_stop"])
     v["status"] = Status(v["status"])
     return ContainerRecord(**v)
 
@@ -228,6 +233,13 @@ class ContainerStore:
         self.conn = connect(root)
         self._lock = threading.RLock()
         self.conn.executescript(_SCHEMA)
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(containers)")}
+        if "manual_stop" not in have:  # a database made before the column existed
+            try:
+                self.conn.execute("ALTER TABLE containers ADD COLUMN manual_stop "
+                                  "INTEGER NOT NULL DEFAULT 0")
+            except sqlite3.OperationalError:
+                pass  # another process added it meanwhile
 
     def close(self) -> None:
         self.conn.close()

@@ -229,7 +229,7 @@ class Images:
             left = self.svc.store.tags(rec.id) + self.svc.store.digests(rec.id)
             if left or users:
                 return out
-            return out + self.svc.delete(rec.id)
+            return out + self._delete_chain(rec.id)
         if users and not force:
             raise Conflict(f"conflict: unable to delete {rec.id[7:19]} (cannot be forced) - "
                            f"image is being used by running container {users[0][:12]}")
@@ -242,7 +242,24 @@ class Images:
         for d in self.svc.store.digests(rec.id):
             self.svc.store.remove_digest(d)
             out.append(f"Untagged: {parse_reference(d).familiar()}")
-        return out if users else out + self.svc.delete(rec.id)
+        return out if users else out + self._delete_chain(rec.id)
+
+    def _delete_chain(self, image_id: str) -> list[str]:
+        """Delete ``image_id``, then its build parents that are left untagged, unused
+        and without other children (Docker's rmi of a built image)."""
+        parent = self.svc.store.get(image_id).parent
+        out = self.svc.delete(image_id)
+        while parent:
+            try:
+                rec = self.svc.store.get(parent)
+            except NotFound:
+                break
+            if (self.svc.store.tags(rec.id) or self.svc.store.digests(rec.id)
+                    or self.svc.store.children(rec.id) or self.users(rec.id)):
+                break
+            parent = rec.parent
+            out += self.svc.delete(rec.id)
+        return out
 
     def _untag_ref(self, ref: str, is_digest: bool) -> list[str]:
         """Remove one tag or digest reference; as Docker does, the last tag of a

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from dockyard.engine.network_options import NetOptions
 from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ __all__ = [
     "RunOptions",
     "flag_error",
     "parse_cpus",
+    "parse_duration",
     "parse_env_file",
     "parse_memory_swap",
     "parse_size",
@@ -85,6 +87,10 @@ class RunOptions:
     ulimits: list[str] = field(default_factory=list)
     sysctls: dict[str, str] = field(default_factory=dict)
     tmpfs: dict[str, str] = field(default_factory=dict)
+    #: ``-v``, ``--mount`` and ``--volumes-from`` values as typed (engine/mount_specs.py).
+    volumes: list[str] = field(default_factory=list)
+    mounts: list[str] = field(default_factory=list)
+    volumes_from: list[str] = field(default_factory=list)
     shm_size: Size = None
     init: bool = False
     stop_signal: str | None = None
@@ -102,6 +108,18 @@ class RunOptions:
     ipc_mode: str | None = None
     #: ``--uts``: None (a new namespace) or "host" (no namespace, no hostname).
     uts_mode: str | None = None
+    # --- the container's life: restarts, health, stop, logging (engine/monitor.py) ---
+    #: ``--restart`` as typed (``"on-failure:3"``); ``None``: ``no``.
+    restart: str | None = None
+    #: ``--rm``: the container is removed once it exits.
+    auto_remove: bool = False
+    stop_timeout: int | None = None
+    #: Docker's ``Config.Healthcheck`` (``Test``, ``Interval``... in ns), from the flags.
+    healthcheck: dict[str, Any] | None = None
+    #: ``--log-opt KEY=VALUE`` for the json-file driver.
+    log_opts: dict[str, str] = field(default_factory=dict)
+    #: ``--network``, ``-p``, ``--dns``...: what the network package wires at start.
+    net: NetOptions = field(default_factory=NetOptions)
 
 
 def flag_error(value: object, flag: str, why: str) -> InvalidArgument:
@@ -222,3 +240,26 @@ def parse_env_file(text: str, lookup: Callable[[str], str | None] | Mapping[str,
             if found is not None:
                 out.append(f"{key}={found}")
     return out
+
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+                   "h": 3600 * 10**9}
+
+
+def parse_duration(value: str, flag: str) -> int:
+    """Nanoseconds from a Go duration (``"30s"``, ``"1m30s"``, ``"500ms"``, ``"0"``)."""
+    text = value.strip()
+    sign = -1 if text.startswith("-") else 1
+    text = text.lstrip("+-")
+    if text == "0":
+        return 0
+    pos, total = 0, 0.0
+    for m in _DURATION_RE.finditer(text):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+        pos = m.end()
+    if not text or pos != len(text):
+        raise flag_error(value, flag, f'time: invalid duration "{value}"')
+    return sign * int(total)

@@ -358,7 +358,8 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
                cgroup_parent: str = "/dockyard", cgroup_v2: bool = False,
                init_path: str | None = None, host_cpus: int | None = None,
                client_env: Mapping[str, str] | None = None, devices: Sequence[Device] = (),
-               annotations: Mapping[str, str] | None = None) -> Spec:
+               annotations: Mapping[str, str] | None = None,
+               host_capabilities: Sequence[str] | None = None) -> Spec:
     """The config.json for ``docker run`` with ``opts`` on an image whose config (the ``config``
     object of the image config JSON: Env, Cmd, Entrypoint, WorkingDir, User) is ``image_config``
     and whose unpacked rootfs is ``rootfs``.
@@ -373,7 +374,9 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
     count, to refuse ``--cpus`` above it as dockerd does. ``client_env``: where a bare ``NAME``
     ``-e NAME`` or ``--env-file`` line takes its value (the CLI's environment). ``devices``: device
     nodes to create (``--device``; with ``--privileged``, the host's devices, which the caller
-    lists), each allowed in the device cgroup.
+    lists), each allowed in the device cgroup. ``host_capabilities``: with ``--privileged``,
+    only these (the caller's bounding set) are given: a capability the engine itself lacks
+    cannot be granted.
     """
     if not container_id:
         raise InvalidArgument("container id is required")
@@ -391,6 +394,8 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
                               "is [-1000, 1000]")
     nnp, seccomp_choice = _parse_security_opts(opts)
     caps = tweak_capabilities(opts.cap_add, opts.cap_drop, opts.privileged)
+    if opts.privileged and host_capabilities is not None:
+        caps = [c for c in caps if c in host_capabilities]
     capabilities: Capabilities = {"bounding": caps, "effective": list(caps),
                                   "permitted": list(caps)}
     if opts.init and init_path:

@@ -34,7 +34,7 @@ import fcntl
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dockyard.engine.containers import ContainerStore, Status
 from dockyard.errors import Conflict, DockyardError, NotFound
@@ -302,11 +302,16 @@ class PruneReport:
     containers: list[str]
     images: list[str]
     reclaimed: int
+    volumes: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
 
 
-def prune(root: str, exec_root: str, all_images: bool = False) -> PruneReport:
-    """``docker system prune``: stopped containers, then dangling (``all_images``: every
-    unused) images. Networks, volumes and build cache: dockyard has none to prune yet."""
+def prune(root: str, exec_root: str, all_images: bool = False,
+          volumes: bool = False) -> PruneReport:
+    """``docker system prune``: stopped containers, then (``volumes``) unused anonymous
+    volumes (Docker 23; ``all_images`` also every unused named one), then dangling
+    (``all_images``: every unused) images; networks no container is on. Build cache: none
+    to prune yet."""
     from dockyard.engine.images import Images
     from dockyard.engine.lifecycle import Engine
 
@@ -331,6 +336,19 @@ def prune(root: str, exec_root: str, all_images: bool = False) -> PruneReport:
                 reclaimed += size
         finally:
             svc.close()
+        from dockyard.engine.network import Networks
+
+        nets = Networks(root)  # networks no container is on
+        try:
+            pruned_networks = nets.prune()
+        finally:
+            nets.close()
+        pruned_volumes: list[str] = []
+        if volumes:
+            from dockyard.engine.volumes import prune_volumes
+
+            pruned_volumes, freed_volumes = prune_volumes(root, all_images)
+            reclaimed += freed_volumes
         images = Images(root, users=engine.containers.users_of_image)
         try:
             lines, freed = images.prune(all_images)
@@ -338,7 +356,7 @@ def prune(root: str, exec_root: str, all_images: bool = False) -> PruneReport:
             images.close()
     finally:
         engine.close()
-    return PruneReport(removed, lines, reclaimed + freed)
+    return PruneReport(removed, lines, reclaimed + freed, pruned_volumes, pruned_networks)
 
 
 @dataclass(frozen=True)
@@ -347,6 +365,7 @@ class DiskUsage:
 
     images: tuple[int, int, int, int]
     containers: tuple[int, int, int, int]
+    volumes: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 def disk_usage(root: str) -> DiskUsage:
@@ -380,7 +399,9 @@ def disk_usage(root: str) -> DiskUsage:
             c_size += n
             c_free += 0 if c.status.is_active else n
         running = sum(1 for c in recs if c.status.is_active)
-        return DiskUsage(img_row, (len(recs), running, c_size, c_free))
+        from dockyard.engine.volumes import volume_usage
+
+        return DiskUsage(img_row, (len(recs), running, c_size, c_free), volume_usage(root))
     finally:
         containers.close()
         svc.close()

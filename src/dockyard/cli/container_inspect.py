@@ -1,0 +1,14 @@
+"""``dockyard container inspect``: ``inspect --type container``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dockyard.cli.main import Context
+
+
+def run(ctx: Context, argv: list[str]) -> int:
+    from dockyard.cli import inspect
+
+    return inspect.run(ctx, argv, kind="container")

@@ -1,0 +1,303 @@
+"""Wiring a started container's network namespace, and undoing it when it stops.
+
+:func:`attach` runs between the runtime's create and start, when the container's init
+exists in its new namespace (``/proc/PID/ns/net``): ``lo`` up; for each network it is
+connected to, an address from the database, a veth pair (host end on the network's
+bridge, the other end ``ethN`` inside); its published ports (DNAT rules in dockyard's
+nftables table); its ``/etc/hosts``; the embedded DNS server on user-defined networks.
+The :class:`Attached` handle it returns takes all of that down again.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import socket
+from typing import TYPE_CHECKING, Any
+
+from dockyard.errors import Conflict, DockyardError, NotFound
+from dockyard.network.store import Endpoint, PortRow
+
+if TYPE_CHECKING:
+    from dockyard.engine.containers import ContainerRecord
+    from dockyard.engine.network import Networks
+    from dockyard.network.dns import DnsServer
+    from dockyard.network.store import NetworkRecord
+
+__all__ = ["Attached", "attach", "connect_running"]
+
+#: Docker's range for random host ports (``portallocator``).
+EPHEMERAL = (49153, 60999)
+
+
+class Attached:
+    """What :func:`attach` made for one running container; :meth:`close` removes it."""
+
+    def __init__(self, root: str, cid: str) -> None:
+        self.root = root
+        self.cid = cid
+        self.dns: DnsServer | None = None
+
+    def close(self) -> None:
+        from dockyard.engine.network import Networks
+        from dockyard.network import links
+
+        if self.dns is not None:
+            self.dns.close()
+            self.dns = None
+        nets = Networks(self.root)
+        try:
+            with nets.store.tx():
+                had = bool(nets.store.endpoints(cid=self.cid) or nets.store.ports(self.cid))
+                for e in nets.store.endpoints(cid=self.cid):
+                    links.delete_link(e.veth)
+                    nets.store.remove_endpoint(self.cid, e.network_id)
+                nets.store.remove_ports(self.cid)
+                if had:
+                    nets.drop_idle_default_bridge()
+                    nets.sync_nft()
+        finally:
+            nets.close()
+
+
+def _veth_name(cid: str, n: int) -> str:
+    return f"dy{cid[:10]}{n:x}"
+
+
+def _add_endpoint(nets: Networks, cid: str, network: NetworkRecord, aliases_ip: str,
+                  mac: str, ns_path: str, ifname: str, default_route: bool) -> Endpoint:
+    """Allocate an address on ``network`` and wire a veth for it; nothing left on failure."""
+    from dockyard.network import ipam, links
+
+    pool = ipam.parse_pool(network.subnet, network.gateway, network.ip_range)
+    with nets.store.tx():
+        used = [e.ip for e in nets.store.endpoints(nid=network.id)]
+        addr = ipam.check_requested(pool, aliases_ip, used) if aliases_ip \
+            else ipam.free_address(pool, used)
+        n = len(nets.store.endpoints(cid=cid))
+        veth = _veth_name(cid, n)
+        ep = Endpoint(cid, network.id, secrets.token_hex(32), str(addr),
+                      mac or ipam.mac_for(addr), veth, ifname)
+        nets.store.add_endpoint(ep)
+        # the default bridge lives while it has containers; a user network's bridge is made
+        # again here if the host lost it (a reboot)
+        made = links.ensure_bridge(network.bridge, network.gateway, pool.subnet.prefixlen)
+        if made or network.name == "bridge":
+            nets.sync_nft()
+    try:
+        links.add_veth(veth, network.bridge, ns_path, ifname=ifname, address=ep.ip,
+                       prefixlen=pool.subnet.prefixlen, gateway=network.gateway, mac=ep.mac,
+                       default_route=default_route)
+    except BaseException:
+        with nets.store.tx():
+            nets.store.remove_endpoint(cid, network.id)
+            nets.drop_idle_default_bridge()
+            nets.sync_nft()
+        raise
+    return ep
+
+
+def attach(root: str, record: ContainerRecord, pid: int) -> Attached:
+    """Give container ``record`` (its init is ``pid``) its network; see the module doc."""
+    from dockyard.engine.network import Networks
+    from dockyard.network import links
+
+    handle = Attached(root, record.id)
+    handle.close()  # what a run whose monitor was killed (or a host restart) left
+    nets = Networks(root)
+    ns_path = f"/proc/{pid}/ns/net"
+    try:
+        opts = nets.store.options(record.id)
+        if opts is None or opts["mode"] == "host" or opts["mode"].startswith("container:"):
+            return handle
+        if opts["mode"] == "none":
+            links.in_netns(ns_path, links.loopback_up)
+            return handle
+        try:
+            endpoints: list[tuple[Endpoint, NetworkRecord, list[str]]] = []
+            for i, (nid, aliases, ip) in enumerate(nets.store.attachments(record.id)):
+                network = nets.get(nid)
+                ep = _add_endpoint(nets, record.id, network, ip,
+                                   opts.get("mac", "") if i == 0 else "", ns_path, f"eth{i}",
+                                   i == 0 and not network.internal)
+                endpoints.append((ep, network, aliases))
+            if endpoints:
+                _publish(nets, record, opts, endpoints[0][0], endpoints[0][1])
+            _write_hosts(record, opts, [e for e, _, _ in endpoints])
+            if any(n.name != "bridge" for _, n, _ in endpoints):
+                handle.dns = _start_dns(root, record.id, ns_path, opts)
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+    finally:
+        nets.close()
+
+
+def connect_running(nets: Networks, container: ContainerRecord,
+                    network: NetworkRecord) -> None:
+    """``network connect`` of a running container: one more interface, now."""
+    from dockyard.network import links
+
+    ns_path = f"/proc/{container.pid}/ns/net"
+    ip = next((ip for nid, _, ip in nets.store.attachments(container.id)
+               if nid == network.id), "")
+    ifname = links.next_ifname(ns_path)
+    _add_endpoint(nets, container.id, network, ip, "", ns_path, ifname, False)
+
+
+def _write_hosts(record: ContainerRecord, opts: dict[str, Any], eps: list[Endpoint]) -> None:
+    import os
+
+    from dockyard.network import etcfiles
+
+    path = os.path.join(opts.get("files_dir") or record.bundle_dir, "hosts")
+    own = [(e.ip, opts.get("hostname") or record.id[:12]) for e in eps[:1]]
+    with open(path, "w") as f:
+        f.write(etcfiles.hosts([(h[0], h[1]) for h in opts.get("add_hosts", [])], own))
+
+
+# --- published ports ------------------------------------------------------------------------
+
+def _host_free(proto: str, ip: str, port: int) -> bool:
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        if proto == "tcp":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((ip or "0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def _clash(rows: list[PortRow], proto: str, ip: str, port: int) -> bool:
+    for r in rows:
+        if r.proto == proto and r.host_port == port and (
+                r.host_ip in ("", "0.0.0.0") or ip in ("", "0.0.0.0") or r.host_ip == ip):
+            return True
+    return False
+
+
+def _publish(nets: Networks, record: ContainerRecord, opts: dict[str, Any], ep: Endpoint,
+             network: NetworkRecord) -> None:
+    """Reserve each requested host port and add its DNAT rule, all or none."""
+    requests = opts.get("publish") or []
+    if not requests:
+        return
+    name = opts.get("name") or record.name
+    with nets.store.tx():
+        rows = nets.store.ports()
+        mine: list[PortRow] = []
+        for proto, cport, hip, lo, hi in requests:
+            shown = f"{hip or '0.0.0.0'}"
+            if lo:
+                candidates = list(range(lo, hi + 1))
+            else:
+                start = random.randint(*EPHEMERAL)
+                candidates = [EPHEMERAL[0] + (start - EPHEMERAL[0] + k)
+                              % (EPHEMERAL[1] - EPHEMERAL[0] + 1) for k in range(200)]
+            chosen = 0
+            failure = ""
+            for port in candidates:
+                if _clash(rows + mine, proto, hip, port):
+                    failure = f"Bind for {shown}:{port} failed: port is already allocated"
+                    continue
+                if not _host_free(proto, hip, port):
+                    failure = (f"Error starting userland proxy: listen {proto}4 {shown}:{port}: "
+                               "bind: address already in use")
+                    continue
+                chosen = port
+                break
+            if not chosen:
+                raise Conflict(f"driver failed programming external connectivity on endpoint "
+                               f"{name} ({ep.endpoint_id}): {failure}")
+            row = PortRow(record.id, proto, hip, chosen, cport, ep.ip, network.bridge)
+            mine.append(row)
+        for row in mine:
+            nets.store.add_port(row)
+        nets.sync_nft()
+
+
+# --- DNS ----------------------------------------------------------------------------------------
+
+def _start_dns(root: str, cid: str, ns_path: str, opts: dict[str, Any]) -> DnsServer:
+    from dockyard.network import etcfiles, links
+    from dockyard.network.dns import DnsServer
+
+    def open_socket() -> socket.socket:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((etcfiles.EMBEDDED_DNS, 53))
+        except BaseException:
+            s.close()
+            raise
+        return s
+
+    sock = links.in_netns(ns_path, open_socket)
+    try:
+        with open("/etc/resolv.conf") as f:
+            host_resolv = f.read()
+    except OSError:
+        host_resolv = ""
+    upstream = etcfiles.upstream_servers(host_resolv, opts.get("dns") or [])
+    server = DnsServer(sock, _Resolver(root, cid), upstream)
+    server.start()
+    return server
+
+
+class _Resolver:
+    """Names on the networks container ``cid`` is on -> their addresses (fresh from the
+    database at each query: containers come and go)."""
+
+    def __init__(self, root: str, cid: str) -> None:
+        self.root = root
+        self.cid = cid
+
+    def __call__(self, name: str) -> list[str] | None:
+        from dockyard.engine.containers import ContainerStore
+        from dockyard.engine.network import Networks
+
+        nets = Networks(self.root)
+        containers = ContainerStore(self.root)
+        try:
+            return self._lookup(nets, containers, name.rstrip(".").lower())
+        except DockyardError:
+            return None
+        finally:
+            nets.close()
+            containers.close()
+
+    def _lookup(self, nets: Networks, containers: Any, name: str) -> list[str] | None:
+        mine = {e.network_id for e in nets.store.endpoints(cid=self.cid)}
+        found: list[str] = []
+        for nid in mine:
+            try:
+                network = nets.get(nid)
+            except NotFound:
+                continue
+            if network.name == "bridge":
+                continue
+            short, _, scope = name.rpartition(".")
+            candidates = {name}
+            if scope and scope == network.name.lower():
+                candidates.add(short)
+            aliases = {cid: [a.lower() for a in al]
+                       for cid, al in ((c, a) for c, a in self._aliases(nets, nid))}
+            for e in nets.store.endpoints(nid=nid):
+                try:
+                    rec = containers.get(e.container_id)
+                except NotFound:
+                    continue
+                names = {rec.name.lower(), rec.id[:12], *aliases.get(e.container_id, [])}
+                if names & candidates and e.ip not in found:
+                    found.append(e.ip)
+        return found or None
+
+    @staticmethod
+    def _aliases(nets: Networks, nid: str) -> list[tuple[str, list[str]]]:
+        rows = nets.store.db.execute("SELECT container_id, aliases FROM net_attach "
+                                     "WHERE network_id = ?", (nid,)).fetchall()
+        import json
+
+        return [(r[0], json.loads(r[1])) for r in rows]
