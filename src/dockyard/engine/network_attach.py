@@ -40,7 +40,6 @@ class Attached:
 
     def close(self) -> None:
         from dockyard.engine.network import Networks
-        from dockyard.network import links
 
         if self.dns is not None:
             self.dns.close()
@@ -50,6 +49,8 @@ class Attached:
             with nets.store.tx():
                 had = bool(nets.store.endpoints(cid=self.cid) or nets.store.ports(self.cid))
                 for e in nets.store.endpoints(cid=self.cid):
+                    from dockyard.network import links  # pyroute2: only when there are links
+
                     links.delete_link(e.veth)
                     nets.store.remove_endpoint(self.cid, e.network_id)
                 nets.store.remove_ports(self.cid)
@@ -104,7 +105,6 @@ def _add_endpoint(nets: Networks, cid: str, network: NetworkRecord, aliases_ip: 
 def attach(root: str, record: ContainerRecord, pid: int) -> Attached:
     """Give container ``record`` (its init is ``pid``) its network; see the module doc."""
     from dockyard.engine.network import Networks
-    from dockyard.network import links
 
     handle = Attached(root, record.id)
     handle.close()  # what a run whose monitor was killed (or a host restart) left
@@ -115,7 +115,10 @@ def attach(root: str, record: ContainerRecord, pid: int) -> Attached:
         if opts is None or opts["mode"] == "host" or opts["mode"].startswith("container:"):
             return handle
         if opts["mode"] == "none":
-            links.in_netns(ns_path, links.loopback_up)
+            # not through pyroute2: the monitor would keep its ~14 MiB while the container runs
+            from dockyard.linux.netdev import link_up_in
+
+            link_up_in(ns_path, "lo")
             return handle
         try:
             endpoints: list[tuple[Endpoint, NetworkRecord, list[str]]] = []

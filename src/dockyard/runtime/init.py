@@ -157,11 +157,10 @@ PRELOAD = ("errno", "fcntl", "struct", "termios", "_socket", "dockyard.linux.mou
 
 
 def _preload() -> None:
-    """Import :data:`PRELOAD` now, before the parent's GO, overlapping its own work."""
-    import importlib
-
+    """Import :data:`PRELOAD` now, before the parent's GO, overlapping its own work
+    (with ``__import__``: ``importlib`` itself is not loaded in this interpreter)."""
     for name in PRELOAD:
-        importlib.import_module(name)
+        __import__(name)
 
 
 def _create(plan: dict[str, Any], sync: int, seccomp_filter: Any) -> None:
