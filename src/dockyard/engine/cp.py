@@ -325,6 +325,8 @@ def copy(engine: Engine, src: CopyEnd, dst: CopyEnd, *, archive: bool = False,
                 _extract_stdin(rootfd, dst.path, stdin, archive)
             return
         path = os.path.abspath(src.path)
+        if src.path == "." or src.path.endswith("/."):
+            path += "/."  # abspath drops it; it means "the contents"
         hostfd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             contents = _produce(hostfd, path, follow, spool, src.path, host=True)
