@@ -122,8 +122,12 @@ class HealthChecker:
             in_start = time.monotonic() - began < self.start_period
             try:
                 rec = self.engine.containers.get(self.cid)
-                self.engine.containers.update_state(
+                new = self.engine.containers.update_state(
                     self.cid, health=next_health(rec.health, result, self.retries, in_start))
+                from dockyard.engine import events
+
+                events.container(self.engine.root, new,
+                                 f"health_status: {(new.health or {}).get('Status', '')}")
             except (NotFound, DockyardError):
                 return
 
