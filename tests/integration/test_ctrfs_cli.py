@@ -73,6 +73,27 @@ def test_cp_into_container_stays_inside(cli: Dy, busybox: str, tmp_path: Path) -
         Path("/tmp", marker).unlink(missing_ok=True)
 
 
+def test_cp_sees_volumes_of_running_container(cli: Dy, busybox: str,
+                                              tmp_path: Path) -> None:
+    name = _name("cpvol")
+    vol = _name("vol")
+    cli("run", "-d", "--name", name, "-v", f"{vol}:/data", busybox, "sh", "-c",
+        "echo invol > /data/f; sleep 100", check=True)
+    try:
+        for _ in range(50):
+            if cli("exec", name, "test", "-s", "/data/f").returncode == 0:
+                break
+        cli("cp", f"{name}:/data/f", str(tmp_path / "f"), check=True)
+        assert (tmp_path / "f").read_text() == "invol\n"
+        (tmp_path / "g").write_text("g\n")
+        cli("cp", str(tmp_path / "g"), f"{name}:/data/", check=True)
+        mp = cli("volume", "inspect", "-f", "{{.Mountpoint}}", vol, check=True).stdout.strip()
+        assert Path(mp, "g").read_text() == "g\n"
+    finally:
+        cli("rm", "-f", name)
+        cli("volume", "rm", "-f", vol)
+
+
 def test_cp_tar_streams_and_archive_mode(cli: Dy, busybox: str, root: Path,
                                          tmp_path: Path) -> None:
     name = _name("cptar")

@@ -28,8 +28,11 @@ def run(ctx: Context, argv: list[str]) -> int:
 
     def body(engine: Engine) -> int:
         if not a.output:
-            ctrfs.export(engine, a.container, sys.stdout.buffer)
-            sys.stdout.flush()
+            try:
+                ctrfs.export(engine, a.container, sys.stdout.buffer)
+                sys.stdout.flush()
+            except BrokenPipeError:  # the reader stopped early (| head)
+                return 1
             return 0
         tmp = f"{a.output}.{os.getpid()}.tmp"
         try:

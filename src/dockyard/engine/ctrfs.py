@@ -246,6 +246,10 @@ def commit(engine: Engine, ref: str, repo: str | None, *, changes: list[str],
                              [*layers, layer])
             if target is not None:
                 svc.store.tag(str(target), new.id)
+        from dockyard.engine import events
+
+        events.container(engine.root, rec, "commit", comment=message, imageID=new.id,
+                         imageRef=target.familiar() if target is not None else "")
         return new.id
     finally:
         svc.close()
