@@ -217,7 +217,7 @@ def extract(src: IO[bytes], destfd: int, *, rename: tuple[str, str] | None = Non
                 if m.isdir():
                     continue
                 raise InvalidArgument("cannot overwrite a directory with a non-directory")
-            _extract_one(tf, m, destfd, name, archive)
+            _extract_one(tf, m, destfd, name, archive, rename)
             if m.isdir():
                 dir_times.append((name, m))
     for name, m in reversed(dir_times):
@@ -230,7 +230,7 @@ def extract(src: IO[bytes], destfd: int, *, rename: tuple[str, str] | None = Non
 
 
 def _extract_one(tf: tarfile.TarFile, m: tarfile.TarInfo, destfd: int, name: str,
-                 archive: bool) -> None:
+                 archive: bool, rename: tuple[str, str] | None) -> None:
     parent, _, base = name.rpartition("/")
     pfd = fs.mkdir_all_in_root(destfd, parent or "/")
     try:
@@ -260,7 +260,7 @@ def _extract_one(tf: tarfile.TarFile, m: tarfile.TarInfo, destfd: int, name: str
         elif m.issym():
             os.symlink(m.linkname, base, dir_fd=pfd)
         elif m.islnk():
-            tpfd, tbase = _open_parent(destfd, _clean_name(m.linkname))
+            tpfd, tbase = _open_parent(destfd, _rename(_clean_name(m.linkname), rename))
             try:
                 os.link(tbase, base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
             finally:

@@ -79,8 +79,15 @@ def _connect(root: str, timeout: float) -> sqlite3.Connection:
     conn = sqlite3.connect(os.path.join(root, "dockyard.db"), timeout=timeout,
                            isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-    conn.execute(_SCHEMA)
+    conn.execute("PRAGMA synchronous = NORMAL")  # WAL: no fsync per event
+    if root not in _schema_done:
+        conn.execute(_SCHEMA)
+        _schema_done.add(root)
     return conn
+
+
+#: roots whose table this process made (or found) already
+_schema_done: set[str] = set()
 
 
 def record(root: str, type_: str, action: str, actor_id: str,
