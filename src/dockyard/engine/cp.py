@@ -333,9 +333,14 @@ def copy(engine: Engine, src: CopyEnd, dst: CopyEnd, *, archive: bool = False,
         finally:
             os.close(hostfd)
         spool.seek(0)
-        with _container_root(engine, rec) as rootfd:
-            _consume(rootfd, dst.path, f"{dst.container}:{dst.path}", spool, contents,
-                     archive)
+        try:
+            with _container_root(engine, rec) as rootfd:
+                _consume(rootfd, dst.path, f"{dst.container}:{dst.path}", spool, contents,
+                         archive)
+        except OSError as e:
+            if e.errno == errno.EROFS:
+                raise CopyError("container rootfs is marked read-only") from None
+            raise
 
 
 def _spool_dir(engine: Engine) -> str:
