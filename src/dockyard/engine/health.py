@@ -124,10 +124,11 @@ class HealthChecker:
                 rec = self.engine.containers.get(self.cid)
                 new = self.engine.containers.update_state(
                     self.cid, health=next_health(rec.health, result, self.retries, in_start))
-                from dockyard.engine import events
+                status = (new.health or {}).get("Status", "")
+                if status != (rec.health or {}).get("Status", ""):  # moby: on a change
+                    from dockyard.engine import events
 
-                events.container(self.engine.root, new,
-                                 f"health_status: {(new.health or {}).get('Status', '')}")
+                    events.container(self.engine.root, new, f"health_status: {status}")
             except (NotFound, DockyardError):
                 return
 
