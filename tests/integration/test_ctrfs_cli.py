@@ -37,9 +37,15 @@ def test_cp_out_of_running_and_stopped(cli: Dy, busybox: str, tmp_path: Path) ->
     assert r.stderr.strip() == f"Error: No such container:path: {name}:/nope"
     r = cli("cp", "nosuch-ctr-x:/d", str(out))
     assert r.returncode == 1 and "No such container: nosuch-ctr-x" in r.stderr
+    cli("cp", f"{name}:/d/esc", str(out / "link"), check=True)
+    assert os.readlink(out / "link") == "/"
+    cli("exec", name, "ln", "-s", "../d/f", "/d/rel", check=True)
+    cli("cp", "-L", f"{name}:/d/rel", str(out / "followed"), check=True)
+    assert (out / "followed").read_text() == "hello\n"
     cli("stop", "-t", "1", name, check=True)
     cli("cp", f"{name}:/d/f", str(out / "again"), check=True)
     assert (out / "again").read_text() == "hello\n"
+    cli("cp", f"{name}:/d/esc/etc/hostname", str(out / "h"), check=True)  # its own /etc
 
 
 def test_cp_into_container_stays_inside(cli: Dy, busybox: str, tmp_path: Path) -> None:
