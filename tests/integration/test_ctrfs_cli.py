@@ -155,3 +155,19 @@ def test_diff_commit_export(cli: Dy, busybox: str, tmp_path: Path) -> None:
         assert "bin/ls" not in names
         f = tf.extractfile("tmp/x")
         assert f is not None and f.read() == b"hi\n"
+
+
+def test_diff_commit_cp_on_the_copy_snapshotter(cli: Dy, busybox_tar: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKYARD_SNAPSHOTTER", "vfs")
+    cli("import", str(busybox_tar), "busybox", check=True)
+    name = _name("vfs")
+    cli("run", "--name", name, "busybox", "sh", "-c",
+        "echo hi > /tmp/x; rm /bin/ls; mkdir -p /a/b; echo y > /a/b/c", check=True)
+    assert cli("diff", name, check=True).stdout.splitlines() == [
+        "A /a", "A /a/b", "A /a/b/c", "C /bin", "D /bin/ls", "C /tmp", "A /tmp/x"]
+    tag = f"vfs-commit-{os.getpid()}"
+    cli("commit", "-c", "CMD cat /tmp/x", name, tag, check=True)
+    assert cli("run", "--rm", tag, check=True).stdout == "hi\n"
+    cli("cp", f"{name}:/a", str(tmp_path / "a"), check=True)
+    assert (tmp_path / "a" / "b" / "c").read_text() == "y\n"

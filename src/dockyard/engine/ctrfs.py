@@ -125,6 +125,11 @@ def changes(engine: Engine, rec: ContainerRecord) -> list[Change]:
                     pass  # a directory only copied up; its children say what changed
                 else:
                     found[path] = "C"
+    return _finish(found)
+
+
+def _finish(found: dict[str, str]) -> list[Change]:
+    """Drop the engine's own entries, mark the parents of changes changed, sort."""
     for path in _INIT_LAYER:  # Docker keeps these in the image's "-init" layer
         if found.get(path) == "A":
             del found[path]
@@ -141,8 +146,8 @@ def _copy_changes(tree: str, lower: str | None) -> list[Change]:
     from dockyard.image.snapshots.diff import write_diff
 
     if lower is None:
-        return [Change("A", "/" + os.path.relpath(os.path.join(d, n), tree))
-                for d, ds, fs in os.walk(tree) for n in ds + fs]
+        return _finish({"/" + os.path.relpath(os.path.join(d, n), tree): "A"
+                        for d, ds, fs in os.walk(tree) for n in ds + fs})
     import io
     import tarfile
 
@@ -157,9 +162,12 @@ def _copy_changes(tree: str, lower: str | None) -> list[Change]:
                 path = "/" + os.path.join(os.path.dirname(m.name), base[4:])
                 found[path] = "D"
             else:
-                path = "/" + m.name
+                path = "/" + m.name.rstrip("/")
+                if m.isdir() and os.path.isdir(os.path.join(lower, m.name)) and not \
+                        os.path.islink(os.path.join(lower, m.name)):
+                    continue  # its children say what changed (parents are added below)
                 found[path] = "C" if os.path.lexists(os.path.join(lower, m.name)) else "A"
-    return [Change(found[p], p) for p in sorted(found)]
+    return _finish(found)
 
 
 #: what the engine itself adds to every rootfs (mount points and the /etc files it
