@@ -35,6 +35,8 @@ def run(ctx: Context, argv: list[str]) -> int:
         try:
             cp.copy(engine, src, dst, archive=a.archive, follow=a.follow_link,
                     stdin=sys.stdin.buffer, stdout=sys.stdout.buffer)
+        except BrokenPipeError:  # the reader of the tar stream stopped early
+            return 1
         except OSError as e:
             sys.stderr.write(f"Error: {e.strerror or e}: {e.filename or ''}\n")
             return 1

@@ -89,7 +89,7 @@ def _container_root(engine: Engine, rec: ContainerRecord) -> Iterator[int]:
 
 def _split(path: str) -> tuple[str, str]:
     """``/a/b/c`` -> (``/a/b``, ``c``); the root -> (``/``, ``.``)."""
-    norm = os.path.normpath("/" + path)
+    norm = os.path.normpath("/" + path.lstrip("/"))  # "//" stays "//" in POSIX
     if norm == "/":
         return "/", "."
     parent, _, base = norm.rpartition("/")
@@ -370,7 +370,7 @@ def _produce(rootfd: int, path: str, follow: bool, out: IO[bytes], shown: str, *
     try:
         if path.endswith("/") and not stat.S_ISDIR(st.st_mode):
             raise CopyError(f"lstat {shown}: not a directory")
-        _write_tar(pfd, name, (name if name != "." else "/") if as_named else _ARC, out)
+        _write_tar(pfd, name, name if as_named else _ARC, out)
     finally:
         os.close(pfd)
     return name, contents and stat.S_ISDIR(st.st_mode)
