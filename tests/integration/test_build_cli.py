@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import tarfile
 import threading
@@ -68,6 +69,8 @@ CMD ["/app/out"]
     assert r.returncode == 0, r.stderr
     assert "Step 1/14 : FROM busybox" in r.stdout
     assert "Step 7/14 : RUN echo" in r.stdout
+    assert re.search(r"RUN echo.*\n ---> Running in ([0-9a-f]{12})\n"
+                     r"Removing intermediate container \1\n ---> [0-9a-f]{12}\n", r.stdout)
     assert r.stdout.rstrip().endswith("Successfully tagged other:x")
     run = cli("run", "--rm", f"built{os.getpid()}:v1", check=True)
     assert run.stdout == "hello big world\nfrom the context\n"
@@ -154,8 +157,10 @@ ENV X=1
 """, {"a.txt": "a\n", "d/b.txt": "b\n"})
     env_epoch = "1700000000"
 
-    def build() -> str:
-        b = subprocess.run(["env", f"SOURCE_DATE_EPOCH={env_epoch}", *cli("version").args[:7],
+    base = cli("version").args[:7]
+
+    def build(prefix: list[str] = base) -> str:
+        b = subprocess.run(["env", f"SOURCE_DATE_EPOCH={env_epoch}", *prefix,
                             "build", "-q", "--no-cache", str(ctx)],
                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
         assert b.returncode == 0, b.stderr
@@ -163,8 +168,16 @@ ENV X=1
 
     one = build()
     os.utime(ctx / "a.txt", (1800000000, 1800000000))
+    (ctx / "d").touch()
     two = build()
     assert one == two and one.startswith("sha256:")
+    # another root, with the same base image (saved and loaded): the same image
+    saved = tmp_path / "base.tar"
+    cli("save", "-o", str(saved), "busybox", check=True)
+    other = [*base[:3], "--root", str(tmp_path / "root2"), "--exec-root",
+             str(tmp_path / "exec2")]
+    subprocess.run([*other, "load", "-i", str(saved)], check=True, capture_output=True)
+    assert build(other) == one
     info = json.loads(cli("image", "inspect", one, check=True).stdout)[0]
     assert info["Created"] == "2023-11-14T22:13:20Z"
 
@@ -375,7 +388,7 @@ def test_ctrl_c_mid_run_stops_the_build_and_leaves_nothing(cli: Dy, busybox: str
             seen += p.stdout.readline()
         assert b"started" in seen
         os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-        _, err = p.communicate(timeout=30)
+        _, err = p.communicate(timeout=120)
     finally:
         if p.poll() is None:
             p.kill()
@@ -450,7 +463,20 @@ def test_build_on_the_copy_snapshotter(vfs: None, cli: Dy, busybox: str,
     assert (tmp_path / "root" / "image" / "snapshotter").read_text().strip() == "vfs"
     cli("build", "-t", "v:1", str(ctx), check=True)
     assert cli("run", "--rm", "v:1", check=True).stdout == "copied\n"
-    assert cli("run", "--rm", "v:1", "ls", "/etc", check=True).stdout == "passwd\n"
+    assert cli("run", "--rm", "v:1", "ls", "/etc/group").returncode == 1  # deleted
+    assert cli("run", "--rm", "v:1", "ls", "/etc/passwd").returncode == 0
     sizes = cli("history", "--format", "{{.Size}}", "v:1", check=True).stdout.split()
     assert sizes[:3] == ["0B", "7B", "7B"]  # the diff's files, not the whole tree
+    assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
+
+
+def test_two_builds_at_once(cli: Dy, busybox: str, tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, "FROM busybox\nCOPY f /f\nRUN cat /f > /g\nENV A=1\n", {"f": "x\n"})
+    argv = [*cli("version").args[:7], "build", "-q", "--no-cache", str(ctx)]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=env) for _ in range(3)]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [r[1] for r in results]
+    assert len({r[0] for r in results}) == 1  # reproducible: one image
     assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -94,6 +95,9 @@ COPY --from=build /out/all /opt/single
 COPY a.txt /opt/dir/
 COPY d/ /opt/d_contents
 COPY a.txt c.txt /opt/two/
+RUN mkdir -m 777 /wide
+COPY d /wide/
+COPY d /root/
 RUN rm -rf /tmp && mkdir /tmp && chmod 1777 /tmp && rm /bin/vi
 WORKDIR rel
 WORKDIR sub
@@ -108,6 +112,7 @@ def test_stages_and_copy_rules_as_docker_build(docker: Dockerd, dy: Dy, busybox:
                       "a.txt": "a\n", "b.txt": "b\n", "c.txt": "c\n", "d/keep": "k\n",
                       "d/skip1": "s\n", "d/sub/x": "x\n"}.items():
         (ctx / rel).write_text(text)
+    os.chmod(ctx / "d", 0o700)  # a copied directory's own mode is not carried over
     _compare(docker, dy, busybox, tmp_path, root, ctx, [])
 
 
@@ -127,6 +132,17 @@ def _compare(docker: Dockerd, dy: Dy, busybox: str, tmp_path: Path, root: Path, 
     ours = json.loads(dy("image", "inspect", "cmp:dockyard", check=True).stdout)[0]["Config"]
     for field in FIELDS:
         assert ours.get(field) == theirs.get(field), field
+    fmt = ("history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Size}}")
+    h_docker = docker.docker(*fmt, "cmp:docker").stdout
+    h_dy = dy(*fmt, "cmp:dockyard", check=True).stdout
+
+    def sources(text: str) -> str:  # the sources' hashes are each builder's own
+        return re.sub(r"(file|dir|multi):[0-9a-f]{64}", r"\1:HASH", text)
+
+    assert sources(h_dy) == sources(h_docker)
+    ids = ("history", "--format", "{{.ID}}")
+    assert [i == "<missing>" for i in dy(*ids, "cmp:dockyard").stdout.split()] == [
+        i == "<missing>" for i in docker.docker(*ids, "cmp:docker").stdout.split()]
     docker_tar, dy_tar = tmp_path / "docker.tar", tmp_path / "dy.tar"
     docker.docker("save", "-o", str(docker_tar), "cmp:docker")
     dy("save", "-o", str(dy_tar), "cmp:dockyard", check=True)

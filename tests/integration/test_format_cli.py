@@ -102,6 +102,11 @@ def test_inspect_errors_and_types(cli: Dy, busybox: str) -> None:
         assert r.returncode == 1 and r.stderr == "Error: No such volume: nope\n"
     finally:
         cli("volume", "rm", vol)
+    # the predefined networks, by name
+    r = cli("inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}}", "none", check=True)
+    assert r.stdout == "none null local\n"
+    r = cli("inspect", "--type", "network", "nope")
+    assert r.returncode == 1 and r.stderr == "Error: No such network: nope\n"
     r = cli("image", "inspect", "-f", "{{.Id}} {{json .RepoTags}}", "busybox", check=True)
     assert r.stdout == f'{busybox} ["busybox:latest"]\n'
     # templates: a parse error is Docker's 64, a failed execution 1

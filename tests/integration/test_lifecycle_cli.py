@@ -51,6 +51,11 @@ def test_create_start_stop_restart_wait(cli: Dy, busybox: str, root: Path) -> No
     assert (r.returncode, r.stdout) == (0, f"{name}\n"), r.stderr
     assert record(root, name).status.value == "running"
     wait_for(lambda: cli("logs", name).stdout.count("hello") == 3)
+    for n in range(4, 7):  # stop, then start at once: the next monitor takes over
+        cli("stop", "-t", "0", name, check=True)
+        cli("start", name, check=True)
+        assert record(root, name).status.value == "running"
+        wait_for(lambda n=n: cli("logs", name).stdout.count("hello") == n)
     r = cli("kill", name)
     assert (r.returncode, r.stdout) == (0, f"{name}\n")
     r = cli("wait", name)
@@ -176,8 +181,15 @@ def test_container_prune(cli: Dy, busybox: str, root: Path) -> None:
     assert r.stdout.endswith("\nTotal reclaimed space: 0B\n")
     left = cli("ps", "-aq", "--no-trunc").stdout.split()
     assert sorted(left) == sorted([keep, labelled])
+    cli("start", labelled, check=True)
+    cli("wait", labelled, check=True)
+    big = cli("run", "busybox", "sh", "-c", "head -c 12345 /dev/zero > /data",
+              check=True)
+    assert big.returncode == 0
     r = cli("container", "prune", "-f")
-    assert r.stdout.split("\n")[1] == labelled
+    assert sorted(r.stdout.split("\n")[1:3]) != []
+    assert labelled in r.stdout
+    assert r.stdout.endswith("\nTotal reclaimed space: 12.35kB\n"), r.stdout
     r = cli("container", "prune", "-f")
     assert r.stdout == "Total reclaimed space: 0B\n"
     r = cli("container", "prune", input="n\n")

@@ -220,6 +220,18 @@ def test_environment_cwd_and_user(runtime: Runtime, tmp_path: Path,
     assert out.splitlines() == ["hi there", "/etc", "65534", "65534", "65534 5"]
 
 
+def test_no_signal_is_ignored_or_blocked(runtime: Runtime, tmp_path: Path,
+                                         busybox_rootfs: Path) -> None:
+    """The process starts with default dispositions and an empty mask, as runc's does
+    (an interpreter's own ignored SIGPIPE/SIGXFSZ must not leak through execve)."""
+    code, out, err = run_in(runtime, tmp_path, busybox_rootfs,
+                            "grep -E '^Sig(Ign|Blk):' /proc/self/status")
+    assert code == 0, err
+    fields = out.split()
+    assert fields[:2] == ["SigBlk:", "0000000000000000"]
+    assert int(fields[3], 16) & ((1 << 12) | (1 << 24)) == 0  # SIGPIPE, SIGXFSZ
+
+
 def test_rlimit_is_applied(runtime: Runtime, tmp_path: Path, busybox_rootfs: Path) -> None:
     code, out, err = run_in(runtime, tmp_path, busybox_rootfs, "ulimit -n")
     assert code == 0, err

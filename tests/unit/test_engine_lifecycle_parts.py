@@ -166,3 +166,45 @@ def test_host_config_defaults_and_values() -> None:
     assert hc["Ulimits"] == [{"Name": "nofile", "Hard": -1, "Soft": 10}]
     with pytest.raises(InvalidArgument, match="Conflicting options: --restart and --rm"):
         host_config(RunOptions(auto_remove=True, restart="always"))
+
+
+def _reaper_scenario() -> None:
+    import os
+    import threading
+    import time
+
+    from dockyard.engine.reaper import Reaper
+
+    reaper = Reaper()
+    first = os.fork()
+    if first == 0:  # pragma: no cover - child
+        os._exit(3)
+    second = os.fork()
+    if second == 0:  # pragma: no cover - child
+        time.sleep(0.2)
+        os._exit(5)
+    got: dict[str, int | None] = {}
+    t = threading.Thread(target=lambda: got.update(first=reaper.status_of(first, 10)))
+    t.start()
+    status = reaper.wait_exit(second)  # reaps `first` on the way
+    t.join(10)
+    assert os.waitstatus_to_exitcode(status) == 5
+    assert got["first"] is not None and os.waitstatus_to_exitcode(got["first"]) == 3
+    assert reaper.reap(block=False) is None  # no children left
+
+
+def test_reaper_hands_statuses_to_other_threads() -> None:
+    """In a forked process of its own: waitpid(-1) must not reap the test run's children
+    (a session's dockerd or registry)."""
+    import os
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            _reaper_scenario()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -6,9 +6,10 @@ from __future__ import annotations
 import importlib.util
 
 from dockyard.cli import container as container_cli
-from dockyard.cli.inspect import dumps, typed
+from dockyard.cli.inspect import dumps
 from dockyard.engine.containers import ContainerRecord, new_id
 from dockyard.engine.inspect import container_json
+from dockyard.engine.inspect_view import typed
 from dockyard.template import Template
 
 KEYS = ["Id", "Created", "Path", "Args", "State", "Image", "ResolvConfPath", "HostnamePath",
@@ -88,7 +89,7 @@ def test_container_group_lists_every_docker_container_verb() -> None:
 
 
 def test_ps_ports_column_is_dockers_displayable_ports() -> None:
-    from dockyard.cli.ps import _ports
+    from dockyard.cli._ps_view import displayable_ports as _ports
 
     running = _record(status="running")
     ports = {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}], "443/tcp": None,

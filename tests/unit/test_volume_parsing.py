@@ -28,6 +28,8 @@ def test_volume_flag_kinds() -> None:
     a = parse_volume("/scratch")
     assert (a.type, a.source, a.target) == ("volume", "", "/scratch")
     assert parse_volume("data:/d:nocopy").nocopy
+    rel = parse_volume("data/x/")  # Docker keeps a relative anonymous path as typed
+    assert (rel.type, rel.source, rel.target) == ("volume", "", "data/x")
 
 
 @pytest.mark.parametrize(("raw", "why"), [
@@ -42,6 +44,7 @@ def test_volume_flag_kinds() -> None:
     ("data:rel", "invalid volume specification: 'data:rel': invalid mount config for type "
                  "\"volume\": invalid mount path: 'rel' mount path must be absolute"),
     ("data:/", "destination can't be '/'"),
+    ("/", "destination can't be '/'"),
 ])
 def test_volume_flag_errors(raw: str, why: str) -> None:
     with pytest.raises(InvalidArgument) as e:

@@ -21,17 +21,18 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dockyard.build import steps
 from dockyard.build.cache import BuildCache, step_key
 from dockyard.build.context import BuildContext
-from dockyard.build.options import BuildOptions
+from dockyard.build.options import BuildOptions, check_platform
 from dockyard.build.parser import Dockerfile, Instruction, parse
 from dockyard.build.shell import expand_word, expand_words
-from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.image.config import rfc3339
 from dockyard.image.service import ImageService, LayerBlob
 from dockyard.image.snapshots import mount_all, unmount
@@ -69,10 +70,12 @@ class RunProcess:
 
 
 class StepRunner(Protocol):
-    def run(self, rootfs: str, proc: RunProcess, quiet: bool) -> tuple[int, bytes]:
+    def run(self, rootfs: str, proc: RunProcess, quiet: bool,
+            announce: Callable[[str], None]) -> tuple[int, bytes]:
         """Run ``proc`` in a new container whose root is the mounted ``rootfs``, wait
-        for it and remove it. Its output goes to our stdout as it comes, or, when
-        ``quiet``, is returned. Returns the exit status (126/127 when it could not run)."""
+        for it and remove it; ``announce(container_id)`` before it starts. Its output
+        goes to our stdout as it comes, or, when ``quiet``, is returned. Returns the
+        exit status (126/127 when it could not run)."""
         ...
 
 
@@ -172,7 +175,8 @@ class Builder:
         except KeyboardInterrupt:
             raise BuildError(f"{self.where}: the build was interrupted") from None
         finally:
-            self._forget_failed()
+            with _no_interrupts():
+                self._forget_failed()
 
     def unused_args(self) -> list[str]:
         return sorted(k for k in self.opts.build_args
@@ -285,7 +289,10 @@ class Builder:
         t0 = self._header(ins)
         platform = expand_word(ins.flags.get("platform", ""), self.meta_env, self.df.escape)
         if platform:
-            self._check_platform(platform)
+            try:
+                check_platform(platform)
+            except InvalidArgument as e:
+                raise BuildError(f"{self.where}: {e}") from None
         base = expand_word(ins.args[0], self.meta_env, self.df.escape)
         try:
             dep = self._stage_ref(self.stages, base, stage.index)
@@ -318,15 +325,6 @@ class Builder:
                                     t.flags, t.heredocs, t.sub)
                     st = steps.dispatch(self, st, t)
         return st
-
-    def _check_platform(self, platform: str) -> None:
-        from dockyard.oci.image_types import host_platform, parse_platform
-
-        want = parse_platform(platform)
-        host = host_platform()
-        if (want.os, want.architecture) != (host.os, host.architecture):
-            raise BuildError(f"{self.where}: platform {platform} is not supported: this "
-                             f"host builds {host.os}/{host.architecture} only")
 
     def _load(self, image_id: str) -> State:
         rec = self.svc.store.get(image_id)
@@ -412,12 +410,14 @@ class Builder:
         with self.svc.writing():
             if layer is not None and chain_key:
                 chain = str(chain_id(cfg["rootfs"]["diff_ids"]))
-                if self.svc.snapshots.exists(chain):
-                    self.svc.snapshots.remove(chain_key)
-                else:
+                try:
+                    if self.svc.snapshots.exists(chain):
+                        raise Conflict(f"snapshot {chain}: already exists")
                     self.svc.snapshots.commit(chain, chain_key)
                     if self.svc.snapshots.whiteouts == "delete":
                         self._record_layer_size(chain, layer)
+                except Conflict:  # the same layer, made before (or just now by another)
+                    self.svc.snapshots.remove(chain_key)
             rec = self.svc.create(data, layers, parent=st.image_id)
         self.made.append(rec.id)
         self.cache.put(key, rec.id)
@@ -440,7 +440,7 @@ class Builder:
         ids = st.cfg["rootfs"]["diff_ids"]
         return str(chain_id(ids)) if ids else ""
 
-    def with_rootfs(self, st: State, key_extra: str, work: Callable[[str], None],
+    def with_rootfs(self, st: State, work: Callable[[str], None],
                     created_by: str, key: str) -> State:
         """Mount a new snapshot on ``st``, let ``work(rootfs)`` change it, and commit the
         changes as a layer; everything is undone when ``work`` fails."""
@@ -466,9 +466,13 @@ class Builder:
             committed = True
             return new
         finally:
-            if not committed and self.svc.snapshots.exists(snap):
-                self.svc.snapshots.remove(snap)
-            shutil.rmtree(mnt, ignore_errors=True)
+            with _no_interrupts():
+                if os.path.ismount(mnt):  # interrupted between mounting and the try
+                    unmount(mnt)
+                if not committed and self.svc.snapshots.exists(snap):
+                    self.svc.snapshots.remove(snap)
+                if not os.path.ismount(mnt):
+                    shutil.rmtree(mnt, ignore_errors=True)
 
     def stage_root(self, ref: str, index: int) -> str:
         """``COPY --from`` -> an image ID (an earlier stage's, or an image's)."""
@@ -486,6 +490,22 @@ class Builder:
             if ins in s.instructions:
                 return s.index
         return len(self.stages)
+
+
+@contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """Cleanup runs to its end: a second Ctrl-C meanwhile is ignored (main thread)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _stages(df: Dockerfile) -> tuple[list[Instruction], list[Stage]]:

@@ -171,7 +171,7 @@ class Copier:
                 os.makedirs(parent, 0o755, exist_ok=True)
                 os.chown(parent, *self._ids())
             self._entry(p, target, follow=False)
-        self._meta(src_dir, dst_dir, os.stat(src_dir), is_dir=True, existing_ok=True)
+        # the destination directory keeps its mode (0755 when it was made), as Docker's
 
     def _entry(self, src: str, dst: str, follow: bool) -> None:
         st = os.stat(src) if follow else os.lstat(src)
@@ -198,8 +198,7 @@ class Copier:
             return  # sockets and devices are not copied from a context
         self._meta(src, dst, st, is_dir=False)
 
-    def _meta(self, src: str, dst: str, st: os.stat_result, is_dir: bool,
-              existing_ok: bool = False) -> None:
+    def _meta(self, src: str, dst: str, st: os.stat_result, is_dir: bool) -> None:
         os.chown(dst, *self._ids())
         mode = self.chmod if self.chmod is not None else stat.S_IMODE(st.st_mode)
         os.chmod(dst, mode)

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["BuildOptions"]
+from dockyard.errors import Unsupported
+
+__all__ = ["BuildOptions", "check_platform"]
+
+
+def check_platform(platform: str) -> None:
+    """``--platform`` (or ``FROM --platform``) must be the host's: no emulation here."""
+    from dockyard.oci.image_types import host_platform, parse_platform
+
+    want = parse_platform(platform)
+    host = host_platform()
+    if (want.os, want.architecture) != (host.os, host.architecture):
+        raise Unsupported(f"platform {platform} is not supported: this host builds "
+                          f"{host.os}/{host.architecture} only")
 
 
 class BuildOptions:

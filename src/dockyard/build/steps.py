@@ -34,7 +34,6 @@ def dispatch(b: Builder, st: State, ins: Instruction) -> State:
 def _meta(b: Builder, st: State, ins: Instruction, text: str,
           change: Callable[[State], None]) -> State:
     """A config-only step: ``change`` the config, commit with ``#(nop)  text``."""
-    from dockyard.build.builder import State as S
     from dockyard.build.builder import step_key_for
 
     key = step_key_for(st.image_id, text)
@@ -42,13 +41,9 @@ def _meta(b: Builder, st: State, ins: Instruction, text: str,
     if hit is not None:
         hit.args, hit.cmd_set = dict(st.args), st.cmd_set or ins.cmd == "CMD"
         return hit
-    import copy
-
-    nxt = S(st.image_id, copy.deepcopy(st.cfg), st.layers, dict(st.args), st.cmd_set)
+    nxt = _copy_state(st)
     change(nxt)
-    out = b.commit(nxt, key, f"{_NOP} {text}", None)
-    out.args, out.cmd_set = nxt.args, nxt.cmd_set
-    return out
+    return b.commit(nxt, key, f"{_NOP} {text}", None)
 
 
 def _pairs(b: Builder, st: State, ins: Instruction) -> list[tuple[str, str]]:
@@ -122,9 +117,7 @@ def workdir_step(b: Builder, st: State, ins: Instruction) -> State:
         if not os.path.isdir(host):
             os.makedirs(host, 0o755, exist_ok=True)
 
-    out = b.with_rootfs(st, text, work, f"{_NOP}{text}", key)
-    out.args, out.cmd_set = st.args, st.cmd_set
-    return out
+    return b.with_rootfs(st, work, f"{_NOP}{text}", key)
 
 
 def _copy_state(st: State) -> State:
@@ -164,9 +157,7 @@ def cmd_step(b: Builder, st: State, ins: Instruction) -> State:
         s.c["Cmd"] = cmd
         s.cmd_set = True
 
-    new = _meta(b, st, ins, f"CMD {_go_list(cmd)}", change)
-    new.cmd_set = True
-    return new
+    return _meta(b, st, ins, f"CMD {_go_list(cmd)}", change)
 
 
 def entrypoint_step(b: Builder, st: State, ins: Instruction) -> State:
@@ -190,7 +181,8 @@ def shell_step(b: Builder, st: State, ins: Instruction) -> State:
 
 def expose_step(b: Builder, st: State, ins: Instruction) -> State:
     ports: list[str] = []
-    for p in b.expand_all(ins, st, ins.args):
+    words = b.expand_all(ins, st, ins.args)
+    for p in words:
         num, _, proto = p.partition("/")
         proto = (proto or "tcp").lower()
         lo, _, hi = num.partition("-")
@@ -205,7 +197,7 @@ def expose_step(b: Builder, st: State, ins: Instruction) -> State:
             exposed[port] = {}
         s.c["ExposedPorts"] = exposed
 
-    return _meta(b, st, ins, "EXPOSE " + " ".join(ports), change)
+    return _meta(b, st, ins, "EXPOSE " + " ".join(words), change)
 
 
 def volume_step(b: Builder, st: State, ins: Instruction) -> State:
@@ -277,7 +269,40 @@ def healthcheck_step(b: Builder, st: State, ins: Instruction) -> State:
     def change(s: State) -> None:
         s.c["Healthcheck"] = hc
 
-    return _meta(b, st, ins, "HEALTHCHECK " + json.dumps(hc, sort_keys=True), change)
+    return _meta(b, st, ins, "HEALTHCHECK " + _go_healthcheck(hc), change)
+
+
+def _go_duration(ns: int) -> str:
+    """Go's ``time.Duration.String()`` for whole and fractional seconds and below."""
+    if ns == 0:
+        return "0s"
+    if ns < 1000:
+        return f"{ns}ns"
+    if ns < 10**6:
+        return f"{ns / 1000:g}µs"
+    if ns < 10**9:
+        return f"{ns / 10**6:g}ms"
+    h, rest = divmod(ns, 3600 * 10**9)
+    m, rest = divmod(rest, 60 * 10**9)
+    sec = f"{rest / 10**9:.9f}".rstrip("0").rstrip(".")
+    return (f"{h}h" if h else "") + (f"{m}m" if h or m else "") + f"{sec}s"
+
+
+def _go_healthcheck(hc: dict[str, object]) -> str:
+    """How the classic builder's history prints it: Go's ``%v`` of the struct pointer,
+    ``&{["CMD" "x"] "30s" "3s" "0s" '\\x04'}`` (the retries print as a rune)."""
+    test = hc["Test"]
+    assert isinstance(test, list)
+    if test == ["NONE"]:
+        return '&{["NONE"] "0s" "0s" "0s" \'\\x00\'}'
+    durs = []
+    for k in ("Interval", "Timeout", "StartPeriod"):
+        v = hc.get(k, 0)
+        durs.append(json.dumps(_go_duration(v if isinstance(v, int) else 0)))
+    r = hc.get("Retries", 0)
+    n = r if isinstance(r, int) else 0
+    rune = chr(n) if 0x20 <= n < 0x7f and chr(n) not in "'\\" else f"\\x{n:02x}"
+    return f"&{{{_go_list(test)} {' '.join(durs)} '{rune}'}}"
 
 
 def onbuild_step(b: Builder, st: State, ins: Instruction) -> State:

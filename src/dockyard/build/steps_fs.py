@@ -77,8 +77,16 @@ def run_step(b: Builder, st: State, ins: Instruction) -> State:
 
     def work(rootfs: str) -> None:
         made = [p for p in _MOUNTPOINTS if not os.path.lexists(os.path.join(rootfs, p))]
+        running: list[str] = []
+
+        def announce(container_id: str) -> None:
+            running.append(container_id)
+            b.out(f" ---> Running in {container_id[:12]}\n")
+
         try:
-            code, output = b.runner.run(rootfs, proc, b.opts.quiet)
+            code, output = b.runner.run(rootfs, proc, b.opts.quiet, announce)
+            if running:  # as docker build says it
+                b.out(f"Removing intermediate container {running[0][:12]}\n")
         finally:
             for p in made:
                 path = os.path.join(rootfs, p)
@@ -95,7 +103,7 @@ def run_step(b: Builder, st: State, ins: Instruction) -> State:
             raise BuildError(f"{where}: The command '{' '.join(cmd)}' returned a non-zero "
                              f"code: {code}", status=code)
 
-    return b.with_rootfs(st, "", work, created_by, key)
+    return b.with_rootfs(st, work, created_by, key)
 
 
 def copy_step(b: Builder, st: State, ins: Instruction) -> State:
@@ -196,7 +204,9 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
         flags = " ".join(f"--{k}={v}" for k, v in sorted(ins.flags.items()) if k != "link")
         key = step_key_for(st.image_id, f"{cmd} {flags} {kind}:{digest} in {dest}",
                            workdir if not dest.startswith("/") else "")
-        created_by = f"{_NOP}{cmd} {kind}:{digest} in {dest} "
+        # as the classic builder writes it (no blank after a --chown value)
+        chown_text = f"--chown={chown}" if chown else ""
+        created_by = f"{_NOP}{cmd} {chown_text}{kind}:{digest} in {dest} "
         hit = b.cached(st, key)
         if hit is not None:
             hit.args, hit.cmd_set = dict(st.args), st.cmd_set
@@ -216,7 +226,7 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
                 name = os.path.basename(url.split("?")[0].rstrip("/")) or "index.html"
                 _write(copier, full, name, data, 0o600, mtime)
 
-        return b.with_rootfs(st, "", work, created_by, key)
+        return b.with_rootfs(st, work, created_by, key)
     finally:
         for _, path, _ in downloads:
             try:
@@ -226,11 +236,10 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
         if view_mnt:
             from dockyard.image.snapshots import unmount
 
-            try:
+            if os.path.ismount(view_mnt):
                 unmount(view_mnt)
-            except OSError:
-                pass
-            shutil.rmtree(view_mnt, ignore_errors=True)
+            if not os.path.ismount(view_mnt):
+                shutil.rmtree(view_mnt, ignore_errors=True)
         if view_key and b.svc.snapshots.exists(view_key):
             b.svc.snapshots.remove(view_key)
 

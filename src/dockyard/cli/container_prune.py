@@ -34,6 +34,7 @@ def _until(value: str) -> float:
 
 
 def run(ctx: Context, argv: list[str]) -> int:
+    from dockyard.cli._image import human_size
     from dockyard.engine import control
     from dockyard.engine.lifecycle import Engine
     from dockyard.errors import InvalidArgument
@@ -71,10 +72,10 @@ def run(ctx: Context, argv: list[str]) -> int:
             return 0
     engine = Engine(ctx.root, ctx.exec_root)
     try:
-        removed = control.prune(engine, until, (want, unwanted))
+        removed, reclaimed = control.prune(engine, until, (want, unwanted))
     finally:
         engine.close()
     if removed:
         sys.stdout.write("Deleted Containers:\n" + "".join(f"{c}\n" for c in removed) + "\n")
-    sys.stdout.write("Total reclaimed space: 0B\n")
+    sys.stdout.write(f"Total reclaimed space: {human_size(reclaimed, 4)}\n")
     return 0

@@ -4,21 +4,13 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
-    from dockyard.engine.containers import ContainerRecord
 
 DEFAULT = ("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t"
            "{{.Ports}}\t{{.Names}}")
-HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
-           "CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Ports": "PORTS",
-           "State": "STATE", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES",
-           "Labels": "LABELS", "Mounts": "MOUNTS", "LocalVolumes": "LOCAL VOLUMES",
-           "Networks": "NETWORKS"}
-
-
 HELP = """\
 Usage:  dockyard ps [OPTIONS]
 
@@ -36,17 +28,6 @@ Options:
 """
 
 
-def _image(image: str, trunc: bool) -> str:
-    """An image given by ID shows as a short ID unless ``--no-trunc``."""
-    import re
-
-    m = re.fullmatch(r"(?:sha256:)?([0-9a-f]{64})", image)
-    return m.group(1)[:12] if m and trunc else image
-
-
-def _label_header(name: str) -> str:
-    """docker/cli: a ``{{.Label "com.example.tier"}}`` column is headed ``tier``."""
-    return name.split(".")[-1].replace("-", " ").replace("_", " ")
 SPEC = {"all": "bool", "a": "=all", "quiet": "bool", "q": "=quiet", "no-trunc": "bool",
         "size": "bool", "s": "=size", "latest": "bool", "l": "=latest", "last": "str",
         "n": "=last", "filter": "list", "f": "=filter", "format": "str", "help": "bool"}
@@ -121,85 +102,13 @@ def run(ctx: Context, argv: list[str]) -> int:
         from dockyard.engine.inspect import container_sizes
 
         sizes = container_sizes(ctx.root, records)
-    from dockyard.engine.network_views import ps_columns
+    from dockyard.cli._ps_view import HEADERS, context
     from dockyard.template import TemplateError, render_rows
 
-    net = ps_columns(ctx.root)  # PORTS and NETWORKS from the network records
     try:
-        sys.stdout.write(render_rows(fmt, [_context(r, trunc, sizes.get(r.id), net.get(r.id))
-                                           for r in records],
-                                     {**HEADERS, "Label": _label_header}))
+        sys.stdout.write(render_rows(fmt, [context(r, trunc, sizes.get(r.id), ctx.root)
+                                           for r in records], HEADERS))
     except TemplateError as e:
         sys.stderr.write(f"{e}\n")
         return 1
     return 0
-
-
-def _context(r: ContainerRecord, trunc: bool, size: tuple[int, int] | None,
-             net: tuple[str, list[str]] | None = None) -> Any:
-    """Docker's ``containerContext``: the fields a ps template can use."""
-    import time
-
-    from dockyard.cli._image import human_duration, human_size, parse_time
-    from dockyard.template import Struct
-    from dockyard.template.funcs import go_repr
-
-    argv = list(r.config.get("Entrypoint") or []) + list(r.config.get("Cmd") or [])
-    cmd = " ".join(argv)
-    if trunc and len(cmd) > 20:
-        cmd = cmd[:19] + "…"
-    created = parse_time(r.created)
-    labels = r.labels
-    mounts = [m.get("Name") or m.get("Source", "")
-              for m in r.host_config.get("DockyardMountPoints") or []]
-    if trunc:
-        mounts = [m[:14] + "…" if len(m) > 15 else m for m in mounts]
-    rw, root_fs = size or (0, 0)
-    size_text = human_size(rw) + (f" (virtual {human_size(root_fs)})" if root_fs else "")
-    return Struct(
-        "*formatter.containerContext",
-        ID=r.short_id if trunc else r.id,
-        Image=_image(r.image, trunc),
-        Command=go_repr(cmd),
-        CreatedAt=time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(created)),
-        RunningFor=human_duration(time.time() - created) + " ago",
-        Ports=net[0] if net and r.status.is_active else "",
-        State=r.status.value,
-        Status=_status(r),
-        Size=size_text,
-        Names=r.name,
-        Labels=",".join(f"{k}={v}" for k, v in sorted(labels.items())),
-        Label=lambda key: labels.get(key, ""),
-        Mounts=",".join(mounts),
-        LocalVolumes=str(sum(1 for m in r.host_config.get("DockyardMountPoints") or []
-                             if m.get("Driver") == "local")),
-        Networks=",".join(net[1]) if net else "",
-    )
-
-
-def _status(r: ContainerRecord) -> str:
-    """moby ``container/state.go`` ``State.String``."""
-    import time
-
-    from dockyard.cli._image import human_duration, parse_time
-
-    now = time.time()
-    s = r.status.value
-    if s in ("running", "paused"):
-        text = "Up " + human_duration(now - parse_time(r.started_at))
-        if s == "paused":
-            return text + " (Paused)"
-        health = (r.health or {}).get("Status")
-        if health == "starting":
-            return text + " (health: starting)"
-        return text + (f" ({health})" if health and health != "none" else "")
-    if s == "restarting":
-        return (f"Restarting ({r.exit_code}) "
-                + human_duration(now - parse_time(r.finished_at)) + " ago")
-    if s == "removing":
-        return "Removal In Progress"
-    if s == "dead":
-        return "Dead"
-    if s == "created" or r.finished_at.startswith("0001"):
-        return "Created"
-    return f"Exited ({r.exit_code}) " + human_duration(now - parse_time(r.finished_at)) + " ago"

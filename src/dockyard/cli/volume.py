@@ -54,9 +54,14 @@ def _call(ctx: Context, p: argparse.ArgumentParser, argv: list[str],
         return 125
     except SystemExit as e:  # --help
         return int(e.code or 0)
+    from dockyard.template import TemplateError
+
     vols = Volumes(ctx.root)
     try:
         return body(vols, args)
+    except TemplateError as e:  # the CLI's own error, as Docker's formatter reports it
+        sys.stderr.write(f"{e}\n")
+        return 1
     except (DockyardError, OSError) as e:
         if ctx.debug and not isinstance(e, DockyardError):
             raise
@@ -147,7 +152,7 @@ def _inspect(ctx: Context, argv: list[str]) -> int:
         code = emit(found, [], a.format)  # Docker's JSON or template, as ``inspect``
         for msg in missing:
             sys.stderr.write(f"Error response from daemon: {msg}\n")
-        return 1 if missing else code
+        return code or (1 if missing else 0)
 
     return _call(ctx, p, argv, body)
 

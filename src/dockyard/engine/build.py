@@ -39,7 +39,8 @@ class ContainerStepRunner:
         self.exec_root = exec_root
         self.runtime_root = os.path.join(exec_root, "runtime")
 
-    def run(self, rootfs: str, proc: RunProcess, quiet: bool) -> tuple[int, bytes]:
+    def run(self, rootfs: str, proc: RunProcess, quiet: bool,
+            announce: Callable[[str], None]) -> tuple[int, bytes]:
         import shutil
         import tempfile
 
@@ -53,6 +54,7 @@ class ContainerStepRunner:
         from dockyard.runtime.start import start
 
         cid = new_id()
+        announce(cid)
         bundle = os.path.join(self.exec_root, "build", cid)
         os.makedirs(bundle, mode=0o700)
         opts = RunOptions(cmd=list(proc.args), entrypoint="", user=proc.user,
@@ -182,7 +184,9 @@ def build(root: str, exec_root: str, path: str, dockerfile: str | None,
     """Build; returns the image ID and the warnings to show (unused build args).
     ``platform`` (``--platform``) must be the host's: no emulation here."""
     if platform:
-        _check_platform(platform)
+        from dockyard.build.options import check_platform
+
+        check_platform(platform)
     memo = None
     if path != "-" and dockerfile != "-":
         memo = _MemoUse(root, path, dockerfile, opts)
@@ -191,17 +195,6 @@ def build(root: str, exec_root: str, path: str, dockerfile: str | None,
             return hit
         # a --no-cache or --pull build records what the step cache now holds
     return _build(root, exec_root, path, dockerfile, opts, stdin, out, memo)
-
-
-def _check_platform(platform: str) -> None:
-    from dockyard.errors import InvalidArgument
-    from dockyard.oci.image_types import host_platform, parse_platform
-
-    want = parse_platform(platform)
-    host = host_platform()
-    if (want.os, want.architecture) != (host.os, host.architecture):
-        raise InvalidArgument(f"--platform {platform} is not supported: this host builds "
-                              f"{host.os}/{host.architecture} only")
 
 
 class _MemoUse:

@@ -261,31 +261,43 @@ def _update_specs(engine: Engine, rec: ContainerRecord, res: dict[str, Any]) -> 
 
 
 def prune(engine: Engine, until: float | None = None,
-          labels: tuple[list[str], list[str]] = ([], [])) -> list[str]:
+          labels: tuple[list[str], list[str]] = ([], [])) -> tuple[list[str], int]:
     """``container prune``: remove every stopped container (created, exited, dead) that
-    matches; the IDs removed. ``labels``: (``label=`` filters, ``label!=`` filters)."""
+    matches; the IDs removed and the bytes their writable layers held. ``labels``:
+    (``label=`` filters, ``label!=`` filters)."""
     import calendar
 
     removed: list[str] = []
+    reclaimed = 0
     want, unwanted = labels
-    for rec in engine.containers.all():
-        rec = engine.refresh(rec)
-        if rec.status.is_active or rec.status is Status.REMOVING:
-            continue
-        if until is not None:
-            created = calendar.timegm(time.strptime(rec.created[:19], "%Y-%m-%dT%H:%M:%S"))
-            if created >= until:
+    svc = engine._images()
+    try:
+        for rec in engine.containers.all():
+            rec = engine.refresh(rec)
+            if rec.status.is_active or rec.status is Status.REMOVING:
                 continue
-        if want and not all(_label_match(rec, f) for f in want):
-            continue
-        if unwanted and any(_label_match(rec, f) for f in unwanted):
-            continue
-        try:
-            engine.remove(rec.id)
-        except (NotFound, Conflict):
-            continue
-        removed.append(rec.id)
-    return removed
+            if until is not None:
+                created = calendar.timegm(time.strptime(rec.created[:19],
+                                                        "%Y-%m-%dT%H:%M:%S"))
+                if created >= until:
+                    continue
+            if want and not all(_label_match(rec, f) for f in want):
+                continue
+            if unwanted and any(_label_match(rec, f) for f in unwanted):
+                continue
+            try:
+                size = svc.snapshots.usage(rec.rootfs_key)
+            except (NotFound, OSError):
+                size = 0
+            try:
+                engine.remove(rec.id)
+            except (NotFound, Conflict):
+                continue
+            removed.append(rec.id)
+            reclaimed += size
+    finally:
+        svc.close()
+    return removed, reclaimed
 
 
 def _label_match(rec: ContainerRecord, flt: str) -> bool:

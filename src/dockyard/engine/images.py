@@ -305,8 +305,18 @@ class Images:
             rows.append(HistoryRow("<missing>", h.get("created", ""), h.get("created_by", ""),
                                    size, h.get("comment", "")))
         rows.reverse()
-        if rows:
-            rows[0] = dataclasses.replace(rows[0], id=rec.id)
+        # moby ImageHistory: the rows take the image's ID, then its parents' (a build's
+        # steps), one each, until the chain ends
+        image_id = rec.id
+        for i, row in enumerate(rows):
+            rows[i] = dataclasses.replace(row, id=image_id)
+            image_id = self.svc.store.get(image_id).parent
+            if not image_id:
+                break
+            try:
+                self.svc.store.get(image_id)
+            except NotFound:
+                break
         return rows
 
     def save(self, names: list[str], out: BinaryIO) -> None:

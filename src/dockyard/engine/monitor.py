@@ -191,6 +191,18 @@ def _reap_strays() -> None:
             return
 
 
+def _take_lock(engine: Engine, cid: str, patience: float = 10.0) -> int | None:
+    """The container's monitor lock, or None if another monitor runs the container. A
+    monitor that recorded the exit may still hold it for a moment (a quick restart)."""
+    deadline = time.monotonic() + patience
+    while True:
+        record = engine.containers.get(cid)
+        lock = engine.lock_monitor(record)
+        if lock is not None or record.status.is_active or time.monotonic() > deadline:
+            return lock
+        time.sleep(0.02)
+
+
 def _backoff_wait(engine: Engine, cid: str, delay: float) -> bool:
     """Sleep ``delay`` seconds before a restart; False if the container was stopped or
     removed meanwhile."""
@@ -228,7 +240,7 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
     lock: int | None = None
     try:
         record = engine.containers.get(cid)
-        lock = engine.lock_monitor(record)
+        lock = _take_lock(engine, cid)
         if lock is None:  # another monitor runs it: a racing start
             reporter.send({"started": True})
             return

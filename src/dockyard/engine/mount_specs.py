@@ -90,8 +90,13 @@ def parse_volume(raw: str) -> MountSpec:
     """One ``-v``/``--volume`` value."""
     parts = raw.split(":")
     mode = ""
-    if len(parts) == 1:
-        source, target = "", parts[0]
+    if len(parts) == 1:  # an anonymous volume: Config.Volumes, relative paths kept
+        if not raw:
+            raise InvalidArgument(f"invalid volume specification: '{raw}'")
+        if os.path.normpath(raw) in ("/", "."):
+            raise InvalidArgument(f"invalid volume specification: '{raw}': " + str(spec_error(
+                "volume", "invalid specification: destination can't be '/'")))
+        return MountSpec(type="volume", target=os.path.normpath(raw))
     elif len(parts) == 2:
         if _valid_mode(parts[1]) and not parts[1].startswith("/"):
             raise InvalidArgument(f"invalid volume specification: '{raw}'")

@@ -173,6 +173,8 @@ class Volumes:
             key, sep, value = f.partition("=")
             if not sep or key not in ("dangling", "name", "label", "driver"):
                 raise InvalidArgument(f"Invalid filter '{key}'")
+            if key == "dangling":
+                _truthy(value)  # a bad value is an error even with no volume to test
             want.setdefault(key, []).append(value)
         users = self.users() if "dangling" in want else {}
         out = []
@@ -360,11 +362,9 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
     # 3. anonymous volumes: -v /path and the image's VOLUMEs not mounted otherwise.
     image_volumes = [os.path.normpath(d) for d in (image_config.get("Volumes") or {})]
     for dest in [*anonymous, *image_volumes]:
-        if not dest.startswith("/"):
-            raise spec_error("volume", f"invalid mount path: '{dest}' mount path must be "
-                                       "absolute")
+        # a relative one stays so in .Mounts (as Docker shows it), under / in the container
         dest = os.path.normpath(dest)
-        if dest in by_dest or dest in own:
+        if dest in by_dest or dest in own or "/" + dest in by_dest or "/" + dest in own:
             continue
         rec, _ = vols.create(anonymous=True)
         out.created.append(rec.name)
@@ -379,7 +379,7 @@ def _resolve(vols: Volumes, out: ContainerMounts, opts: RunOptions,
         kind_volume = mp["Type"] == "volume"
         if not kind_volume:
             check_propagation(mp["Source"], mp["Propagation"])
-        out.binds.append(BindMount(mp["Source"], dest, readonly=not mp["RW"],
+        out.binds.append(BindMount(mp["Source"], os.path.join("/", dest), readonly=not mp["RW"],
                                    propagation="" if kind_volume else mp["Propagation"]))
         if kind_volume and copy_ok.get(dest, False):  # not for --volumes-from's
             out.seed.append((dest, mp["Source"]))

@@ -411,8 +411,23 @@ def _with_home(env: list[str], uid: int) -> list[str]:
     return [*env, f"HOME={home}"]
 
 
+def _default_signals() -> None:
+    """Give the container's process the dispositions and mask a fresh process has.
+
+    CPython ignores SIGPIPE and SIGXFSZ at start-up, and ignored signals survive execve
+    (signal(7)): left alone, every container process would start with them ignored
+    (``SigIgn: 0x1001000``), where runc's and Docker's start with none. ``_signal`` is
+    built into the interpreter, so importing it needs no file from the host."""
+    import _signal  # type: ignore[import-not-found]  # built in; typeshed has no stub
+
+    for sig in (_signal.SIGPIPE, _signal.SIGXFSZ):
+        _signal.signal(sig, _signal.SIG_DFL)
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
+
+
 def _execve(path: str, args: list[str], env: list[str], process: Process) -> None:
     env = _with_home(env, process["user"]["uid"])
+    _default_signals()
     try:
         os.execve(path, args, dict(e.split("=", 1) for e in env if "=" in e))
     except OSError as e:
