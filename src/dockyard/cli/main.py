@@ -31,6 +31,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "update": ("update", "Update configuration of one or more containers"),
     "top": ("top", "Display the running processes of a container"),
     "exec": ("exec", "Run a command in a running container"),
+    "cp": ("cp", "Copy files/folders between a container and the local filesystem"),
+    "diff": ("diff", "Inspect changes to files or directories on a container's filesystem"),
+    "commit": ("commit", "Create a new image from a container's changes"),
+    "export": ("export", "Export a container's filesystem as a tar archive"),
+    "stats": ("stats", "Display a live stream of container(s) resource usage statistics"),
+    "events": ("events", "Get real time events from the server"),
     "attach": ("attach", "Attach local standard input, output, and error streams to a "
                "running container"),
     "container": ("container", "Manage containers"),

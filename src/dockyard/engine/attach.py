@@ -114,6 +114,9 @@ def connect(engine: Engine, ref: str) -> tuple[ContainerRecord, socket.socket]:
                        "not listen") from None
     finally:
         os.close(dfd)
+    from dockyard.engine import events
+
+    events.container(engine.root, record, "attach")
     return record, sock
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from dockyard.engine import events
 from dockyard.engine.containers import ContainerRecord, Status
 from dockyard.errors import Conflict, DockyardError, NotFound
 
@@ -39,6 +40,7 @@ def _signal(engine: Engine, rec: ContainerRecord, sig: int) -> None:
         rt_kill(engine.runtime_root, rec.id, sig, all_processes=sig == 9)
     except (NotFound, Conflict):
         return  # exited meanwhile
+    events.container(engine.root, rec, "kill", signal=str(sig))
     if rec.status is Status.PAUSED or engine.containers.get(rec.id).status is Status.PAUSED:
         try:
             _thaw(engine, rec)
@@ -82,6 +84,7 @@ def stop(engine: Engine, ref: str, timeout: int | None = None) -> ContainerRecor
     if done is None:
         _signal(engine, rec, 9)
         done = wait_stopped(engine, rec.id, 30.0)
+    events.container(engine.root, rec, "stop")
     return done or rec
 
 
@@ -104,6 +107,7 @@ def restart(engine: Engine, ref: str, timeout: int | None = None) -> dict[str, A
     """Stop (if running) then start; what the new monitor reported."""
     rec = stop(engine, ref, timeout)
     _, report = engine.start(rec.id)  # closes the engine
+    events.container(engine.root, rec, "restart")
     return report
 
 
@@ -124,6 +128,7 @@ def pause(engine: Engine, ref: str) -> None:
         raise Conflict(f"Container {rec.id} is not running")
     rt_pause(engine.runtime_root, rec.id)
     engine.containers.transition(rec.id, [Status.RUNNING], Status.PAUSED)
+    events.container(engine.root, rec, "pause")
 
 
 def unpause(engine: Engine, ref: str) -> None:
@@ -131,6 +136,7 @@ def unpause(engine: Engine, ref: str) -> None:
     if rec.status is not Status.PAUSED:
         raise Conflict(f"Container {rec.id} is not paused")
     _thaw(engine, rec)
+    events.container(engine.root, rec, "unpause")
 
 
 def wait(engine: Engine, ref: str) -> int:
@@ -160,7 +166,8 @@ def wait(engine: Engine, ref: str) -> int:
 
 def rename(engine: Engine, ref: str, new_name: str) -> None:
     rec = engine.containers.get(ref)
-    engine.containers.rename(rec.id, new_name)
+    new = engine.containers.rename(rec.id, new_name)
+    events.container(engine.root, new, "rename", oldName=f"/{rec.name}")
 
 
 def update(engine: Engine, ref: str, *, memory: str | None = None,

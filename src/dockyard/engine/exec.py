@@ -108,11 +108,17 @@ def _bounding_set() -> list[str]:
 
 
 def _prepare(engine: Engine, ref: str, opts: ExecOptions) -> tuple[ContainerRecord, Process]:
+    from dockyard.engine import events
     from dockyard.oci.runtime_spec import load_spec
 
     record = running_container(engine, ref)
     spec = load_spec(record.bundle_dir)
-    return record, exec_process_spec(record, spec["process"], opts)
+    process = exec_process_spec(record, spec["process"], opts)
+    cmd = " ".join(process.get("args") or [])
+    exec_id = os.urandom(32).hex()
+    events.container(engine.root, record, f"exec_create: {cmd}", execID=exec_id)
+    events.container(engine.root, record, f"exec_start: {cmd}", execID=exec_id)
+    return record, process
 
 
 def run_exec(engine: Engine, ref: str, opts: ExecOptions) -> int:

@@ -122,8 +122,13 @@ class HealthChecker:
             in_start = time.monotonic() - began < self.start_period
             try:
                 rec = self.engine.containers.get(self.cid)
-                self.engine.containers.update_state(
+                new = self.engine.containers.update_state(
                     self.cid, health=next_health(rec.health, result, self.retries, in_start))
+                status = (new.health or {}).get("Status", "")
+                if status != (rec.health or {}).get("Status", ""):  # moby: on a change
+                    from dockyard.engine import events
+
+                    events.container(self.engine.root, new, f"health_status: {status}")
             except (NotFound, DockyardError):
                 return
 

@@ -87,6 +87,7 @@ class Images:
         except BaseException:
             self.svc.gc_blobs()  # nothing of a failed import stays behind
             raise
+        self._event("import", rec.id, rec.id)
         return rec
 
     @staticmethod
@@ -203,6 +204,12 @@ class Images:
         if ref.digest:
             raise InvalidArgument("refusing to create a tag with a digest reference")
         self.svc.store.tag(str(ref), rec.id)
+        self._event("tag", rec.id, ref.familiar())
+
+    def _event(self, action: str, image_id: str, name: str) -> None:
+        from dockyard.engine import events
+
+        events.record(self.svc.root, "image", action, image_id, {"name": name})
 
     def remove(self, name: str, force: bool = False) -> list[str]:
         """Docker's ``rmi``: by name, untag, deleting the image when its last tag goes;
@@ -249,6 +256,7 @@ class Images:
         and without other children (Docker's rmi of a built image)."""
         parent = self.svc.store.get(image_id).parent
         out = self.svc.delete(image_id)
+        self._event("delete", image_id, image_id)
         while parent:
             try:
                 rec = self.svc.store.get(parent)
@@ -259,6 +267,7 @@ class Images:
                 break
             parent = rec.parent
             out += self.svc.delete(rec.id)
+            self._event("delete", rec.id, rec.id)
         return out
 
     def _untag_ref(self, ref: str, is_digest: bool) -> list[str]:
@@ -270,6 +279,8 @@ class Images:
         else:
             image_id = self.svc.untag(ref)
         out = [f"Untagged: {parse_reference(ref).familiar()}"]
+        if image_id is not None:
+            self._event("untag", image_id, image_id)
         if is_digest or image_id is None:
             return out
         repo = parse_reference(ref).name
@@ -312,6 +323,8 @@ class Images:
         from dockyard.image.archive import save_archive
 
         save_archive(self.svc, names, out)
+        for n in names:
+            self._event("save", self.svc.resolve(n).id, n)
 
     def load(self, src: BinaryIO) -> list[str]:
         from dockyard.image.archive import load_archive
@@ -323,6 +336,7 @@ class Images:
             self.svc.gc_blobs()
             raise
         for li in loaded:
+            self._event("load", li.image.id, li.image.id)
             for tag, old in li.replaced:
                 lines.append(f"The image {tag} already exists, renaming the old one with ID "
                              f"{old} to empty string")
@@ -339,8 +353,11 @@ class Images:
         (``short_id, done, total``); returns the full reference."""
         from dockyard.engine.distribution import pull_image
 
-        return pull_image(self.svc, name, all_tags=all_tags, platform=platform, out=out,
+        full = pull_image(self.svc, name, all_tags=all_tags, platform=platform, out=out,
                           on_bytes=on_bytes)
+        ref = parse_reference(full)
+        self._event("pull", ref.familiar(), ref.familiar().split(":")[0].split("@")[0])
+        return full
 
     def push(self, name: str, out: Callable[[str], None] = lambda _line: None,
              on_bytes: Callable[[str, int, int], None] | None = None) -> None:
@@ -349,6 +366,7 @@ class Images:
         from dockyard.engine.distribution import push_image
 
         push_image(self.svc, name, out, on_bytes)
+        self._event("push", name, name.split(":")[0])
 
     def prune(self, all_: bool = False) -> tuple[list[str], int]:
         lines: list[str] = []

@@ -187,6 +187,7 @@ class Engine:
             except BaseException:
                 self._discard(record, svc, volumes=True)
                 raise
+            _event(self.root, record, "create")
             return record
         finally:
             svc.close()
@@ -294,6 +295,7 @@ class Engine:
         self.containers.update_state(record.id, status=Status.RUNNING, pid=c.pid,
                                      started_at=rfc3339_ns(), exit_code=0, error="",
                                      oom_killed=False)
+        _event(self.root, record, "start")
         return c.pid
 
     def oom_killed(self, record: ContainerRecord) -> bool:
@@ -351,6 +353,7 @@ class Engine:
                 oom = self.oom_killed(record)
             finally:
                 self.cleanup_run(record)
+            _event(self.root, record, "die", exitCode=str(code))
             try:
                 self.containers.update_state(record.id, status=Status.EXITED, pid=0,
                                              exit_code=code, oom_killed=oom,
@@ -407,6 +410,7 @@ class Engine:
             self._discard(record, svc, volumes)
         finally:
             svc.close()
+        _event(self.root, record, "destroy")
         return record
 
     def _discard(self, record: ContainerRecord, svc: ImageService,
@@ -475,6 +479,11 @@ class Engine:
         names = volume_names(record)
         if not names:
             return
+        from dockyard.engine import events
+
+        for name in names:
+            events.record(self.root, "volume", "mount" if started else "unmount", name,
+                          {"container": record.id, "driver": "local"})
         vols = self._volumes()
         try:
             if started:
@@ -492,6 +501,12 @@ class Engine:
             remove_anonymous(vols, record)
         finally:
             vols.close()
+
+
+def _event(root: str, record: ContainerRecord, action: str, **extra: str) -> None:
+    from dockyard.engine import events
+
+    events.container(root, record, action, **extra)
 
 
 def _bounding_set() -> list[str]:

@@ -175,6 +175,9 @@ def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter, hub: Att
         oom = engine.oom_killed(record)
         engine.cleanup_run(record)
         _reap_strays()
+    from dockyard.engine import events
+
+    events.container(engine.root, record, "die", exitCode=str(code))
     return _Outcome(code, time.monotonic() - started, oom)
 
 

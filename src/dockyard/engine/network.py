@@ -147,6 +147,7 @@ class Networks:
             except BaseException:
                 links.delete_link(bridge)
                 raise
+        _net_event(self.root, "create", rec)
         return rec
 
     def remove(self, ref: str) -> NetworkRecord:
@@ -162,6 +163,7 @@ class Networks:
             self.store.delete_network(rec.id)
             links.delete_link(rec.bridge)
             self.sync_nft()
+        _net_event(self.root, "destroy", rec)
         return rec
 
     def prune(self) -> builtins.list[str]:
@@ -322,6 +324,7 @@ class Networks:
                 with self.store.tx():
                     self.store.detach(container.id, network.id)
                 raise
+        _net_event(self.root, "connect", network, container=container.id)
 
     def disconnect(self, ref: str, container: ContainerRecord) -> None:
         from dockyard.network import links
@@ -337,6 +340,7 @@ class Networks:
             self.store.detach(container.id, network.id)
             self.drop_idle_default_bridge()
             self.sync_nft()
+        _net_event(self.root, "disconnect", network, container=container.id)
 
     # --- views ------------------------------------------------------------------------------------
     def containers_of(self, network: NetworkRecord,
@@ -358,6 +362,13 @@ class Networks:
         from dockyard.engine.network_views import network_settings
 
         return network_settings(self, cid)
+
+
+def _net_event(root: str, action: str, rec: NetworkRecord, **extra: str) -> None:
+    from dockyard.engine import events
+
+    events.record(root, "network", action, rec.id,
+                  {**extra, "name": rec.name, "type": rec.driver})
 
 
 def _check_mac(mac: str) -> None:

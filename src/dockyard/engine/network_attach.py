@@ -45,18 +45,27 @@ class Attached:
             self.dns.close()
             self.dns = None
         nets = Networks(self.root)
+        gone: list[str] = []
         try:
             with nets.store.tx():
                 had = bool(nets.store.endpoints(cid=self.cid) or nets.store.ports(self.cid))
                 for e in nets.store.endpoints(cid=self.cid):
                     from dockyard.network import links  # pyroute2: only when there are links
 
+                    gone.append(e.network_id)
                     links.delete_link(e.veth)
                     nets.store.remove_endpoint(self.cid, e.network_id)
                 nets.store.remove_ports(self.cid)
                 if had:
                     nets.drop_idle_default_bridge()
                     nets.sync_nft()
+            from dockyard.engine.network import _net_event
+
+            for nid in gone:  # outside the transaction: the event log waits for none
+                try:
+                    _net_event(self.root, "disconnect", nets.get(nid), container=self.cid)
+                except DockyardError:
+                    pass
         finally:
             nets.close()
 
@@ -128,6 +137,10 @@ def attach(root: str, record: ContainerRecord, pid: int) -> Attached:
                                    opts.get("mac", "") if i == 0 else "", ns_path, f"eth{i}",
                                    i == 0 and not network.internal)
                 endpoints.append((ep, network, aliases))
+            from dockyard.engine.network import _net_event
+
+            for _, network, _ in endpoints:
+                _net_event(root, "connect", network, container=record.id)
             if endpoints:
                 _publish(nets, record, opts, endpoints[0][0], endpoints[0][1])
             _write_hosts(record, opts, [e for e, _, _ in endpoints])

@@ -140,6 +140,7 @@ class Volumes:
                                options=opts, anonymous=anonymous)
             self.driver.create(name)
             self.store.insert(c, rec)
+        _vol_event(self.root, "create", name)
         return rec, True
 
     # read -------------------------------------------------------------------
@@ -208,6 +209,7 @@ class Volumes:
                 raise Conflict(f"remove {name}: volume is in use - [{', '.join(users)}]")
             self.driver.remove(name)
             self.store.delete(c, name)
+        _vol_event(self.root, "destroy", name)
 
     def prune(self, all_volumes: bool = False,
               filters: Iterable[str] = ()) -> tuple[builtins.list[str], int]:
@@ -235,6 +237,12 @@ class Volumes:
             removed.append(rec.name)
             reclaimed += size
         return removed, reclaimed
+
+
+def _vol_event(root: str, action: str, name: str, **extra: str) -> None:
+    from dockyard.engine import events
+
+    events.record(root, "volume", action, name, {**extra, "driver": "local"})
 
 
 def _label_matches(labels: Mapping[str, str], spec: str) -> bool:
