@@ -105,6 +105,10 @@ def test_events_since_until_filters(cli: Dy, busybox: str) -> None:
     assert ev["Actor"]["Attributes"]["name"] == name
     assert ev["Actor"]["Attributes"]["exitCode"] in ("137", "143")
     assert ev["scope"] == "local" and ev["time"] == ev["timeNano"] // 10**9
+    r = cli("events", "--since", since, "--until", until, "--filter", "event=start",
+            "--format", "{{.Status}} {{.ID}} {{.From}} {{.Actor.Attributes.name}} {{.Scope}}",
+            check=True)
+    assert r.stdout.split()[0] == "start" and r.stdout.split()[2:] == ["busybox", name, "local"]
     r = cli("events", "--since", since, "--until", until, "--format", "{{.Type}} {{.Action}}",
             "--filter", "type=network", check=True)
     assert "network connect" in r.stdout and "container" not in r.stdout

@@ -22,6 +22,11 @@ def run(ctx: Context, argv: list[str]) -> int:
     p.add_argument("dst")
     p.add_argument("-a", "--archive", action="store_true")
     p.add_argument("-L", "--follow-link", action="store_true")
+    positional = [x for x in argv if x == "-" or not x.startswith("-")]
+    if len(positional) != 2 and "--help" not in argv and "-h" not in argv:
+        sys.stderr.write('"dockyard cp" requires exactly 2 arguments.\n'
+                         "See 'dockyard cp --help'.\n")
+        return 1
     a = _ctr.parse(p, argv)
     if isinstance(a, int):
         return a

@@ -64,4 +64,24 @@ def run(ctx: Context, argv: list[str]) -> int:
 
 
 def _render(tmpl: Template, ev: Event) -> str:
-    return tmpl.execute(ev.message())
+    from dockyard.template import Struct
+
+    class Message(Struct):
+        """``events.Message``: Go field names (``.Status``, ``.TimeNano``) for templates,
+        its JSON names (``status``, ``timeNano``) for ``{{json .}}``."""
+
+        json_sorted = False
+        names = {"Status": "status", "ID": "id", "From": "from", "Scope": "scope",
+                 "Time": "time", "TimeNano": "timeNano"}
+
+        def __contains__(self, key: object) -> bool:
+            return key in self.names or dict.__contains__(self, key)
+
+        def __getitem__(self, key: str) -> object:
+            return self.get(self.names.get(key, key), "")
+
+    msg = ev.message()
+    actor = Struct("events.Actor", **msg["Actor"])
+    actor.json_sorted = False
+    msg["Actor"] = actor  # in place: {{json .}} keeps Docker's key order
+    return tmpl.execute(Message("events.Message", **msg))
