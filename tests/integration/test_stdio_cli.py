@@ -66,13 +66,17 @@ def test_run_it_shell_session(cli: Dy, busybox: str, term: Term) -> None:
     _prompt(s)
     s.send("echo $((6*7))\r")
     s.expect(r"\n42\r\n")
+    _prompt(s)
     s.send("stty size\r")
     s.expect(r"\n30 100\r\n")
+    _prompt(s)
     s.resize(40, 120)
     s.send("stty size\r")
     s.expect(r"\n40 120\r\n")
+    _prompt(s)
     s.send("tty; echo $TERM\r")
     s.expect(r"/dev/pts/\d+\r\nxterm\r\n")
+    _prompt(s)
     s.send("exit 3\r")
     assert s.wait() == 3
     assert cli("ps", "-aq").stdout == ""  # --rm
