@@ -275,11 +275,11 @@ class Networks:
 
     def release(self, cid: str) -> None:
         """Forget a removed container: its veths, addresses, ports and records."""
-        from dockyard.network import links
-
         with self.store.tx():
             had = self.store.endpoints(cid=cid) or self.store.ports(cid)
             for e in self.store.endpoints(cid=cid):
+                from dockyard.network import links  # pyroute2 (~0.1 s): only if needed
+
                 links.delete_link(e.veth)
             self.store.forget_container(cid)
             if had:
