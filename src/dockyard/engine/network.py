@@ -13,7 +13,6 @@ from __future__ import annotations
 import builtins
 import ipaddress
 import os
-import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +57,7 @@ class Networks:
         have = {n.name: n for n in self.store.networks() if n.predefined}
         pool = self.cfg.bridge_subnet
         want = {
-            "bridge": NetworkRecord(secrets.token_hex(32), "bridge", "bridge", pool,
+            "bridge": NetworkRecord(os.urandom(32).hex(), "bridge", "bridge", pool,
                                     str(ipaddress.IPv4Network(pool, strict=False)
                                         .network_address + 1),
                                     "", self.cfg.bridge, options={
@@ -68,8 +67,8 @@ class Networks:
                                         "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
                                         BRIDGE_NAME_OPT: self.cfg.bridge,
                                         "com.docker.network.driver.mtu": "1500"}),
-            "host": NetworkRecord(secrets.token_hex(32), "host", "host"),
-            "none": NetworkRecord(secrets.token_hex(32), "none", "null"),
+            "host": NetworkRecord(os.urandom(32).hex(), "host", "host"),
+            "none": NetworkRecord(os.urandom(32).hex(), "none", "null"),
         }
         missing = [n for n in PREDEFINED if n not in have]
         stale = "bridge" in have and (have["bridge"].subnet != pool
@@ -116,7 +115,7 @@ class Networks:
             raise InvalidArgument("ip-range or gateway is set without a subnet")
         self._ensure_predefined()
         opts = dict(options or {})
-        nid = secrets.token_hex(32)
+        nid = os.urandom(32).hex()
         bridge = opts.get(BRIDGE_NAME_OPT) or f"br-{nid[:12]}"
         if len(bridge) > 15:
             raise InvalidArgument(f"bridge name {bridge} is longer than 15 characters")
