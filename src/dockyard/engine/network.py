@@ -14,7 +14,6 @@ import builtins
 import ipaddress
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +58,7 @@ class Networks:
         have = {n.name: n for n in self.store.networks() if n.predefined}
         pool = self.cfg.bridge_subnet
         want = {
-            "bridge": NetworkRecord(secrets.token_hex(32), "bridge", "bridge", pool,
+            "bridge": NetworkRecord(os.urandom(32).hex(), "bridge", "bridge", pool,
                                     str(ipaddress.IPv4Network(pool, strict=False)
                                         .network_address + 1),
                                     "", self.cfg.bridge, options={
@@ -69,8 +68,8 @@ class Networks:
                                         "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
                                         BRIDGE_NAME_OPT: self.cfg.bridge,
                                         "com.docker.network.driver.mtu": "1500"}),
-            "host": NetworkRecord(secrets.token_hex(32), "host", "host"),
-            "none": NetworkRecord(secrets.token_hex(32), "none", "null"),
+            "host": NetworkRecord(os.urandom(32).hex(), "host", "host"),
+            "none": NetworkRecord(os.urandom(32).hex(), "none", "null"),
         }
         missing = [n for n in PREDEFINED if n not in have]
         stale = "bridge" in have and (have["bridge"].subnet != pool
@@ -117,7 +116,7 @@ class Networks:
             raise InvalidArgument("ip-range or gateway is set without a subnet")
         self._ensure_predefined()
         opts = dict(options or {})
-        nid = secrets.token_hex(32)
+        nid = os.urandom(32).hex()
         bridge = opts.get(BRIDGE_NAME_OPT) or f"br-{nid[:12]}"
         if len(bridge) > 15:
             raise InvalidArgument(f"bridge name {bridge} is longer than 15 characters")
@@ -276,11 +275,11 @@ class Networks:
 
     def release(self, cid: str) -> None:
         """Forget a removed container: its veths, addresses, ports and records."""
-        from dockyard.network import links
-
         with self.store.tx():
             had = self.store.endpoints(cid=cid) or self.store.ports(cid)
             for e in self.store.endpoints(cid=cid):
+                from dockyard.network import links  # pyroute2 (~0.1 s): only if needed
+
                 links.delete_link(e.veth)
             self.store.forget_container(cid)
             if had:

@@ -10,15 +10,16 @@ The :class:`Attached` handle it returns takes all of that down again.
 
 from __future__ import annotations
 
+import os
 import random
-import secrets
-import socket
 from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import Conflict, DockyardError, NotFound
 from dockyard.network.store import Endpoint, PortRow
 
 if TYPE_CHECKING:
+    import socket
+
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.network import Networks
     from dockyard.network.dns import DnsServer
@@ -90,7 +91,7 @@ def _add_endpoint(nets: Networks, cid: str, network: NetworkRecord, aliases_ip: 
             else ipam.free_address(pool, used)
         n = len(nets.store.endpoints(cid=cid))
         veth = veth_name(nets.root, cid, n)
-        ep = Endpoint(cid, network.id, secrets.token_hex(32), str(addr),
+        ep = Endpoint(cid, network.id, os.urandom(32).hex(), str(addr),
                       mac or ipam.mac_for(addr), veth, ifname)
         nets.store.add_endpoint(ep)
         # the default bridge lives while it has containers; a user network's bridge is made
@@ -180,6 +181,8 @@ def _write_hosts(record: ContainerRecord, opts: dict[str, Any], eps: list[Endpoi
 # --- published ports ------------------------------------------------------------------------
 
 def _host_free(proto: str, ip: str, port: int) -> bool:
+    import socket  # here: ~3 ms of imports a container without ports never needs
+
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, kind) as s:
         if proto == "tcp":
@@ -242,6 +245,8 @@ def _publish(nets: Networks, record: ContainerRecord, opts: dict[str, Any], ep: 
 # --- DNS ----------------------------------------------------------------------------------------
 
 def _start_dns(root: str, cid: str, ns_path: str, opts: dict[str, Any]) -> DnsServer:
+    import socket
+
     from dockyard.network import etcfiles, links
     from dockyard.network.dns import DnsServer
 
