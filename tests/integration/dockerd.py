@@ -134,6 +134,22 @@ class Dockerd:
                                  f"{r.stderr.strip()}")
         return r
 
+    def empty(self) -> None:
+        """Remove every container and image, so that the next test sees a fresh daemon.
+
+        ``rmi -f`` refuses an image that has children (a build's parent steps): remove
+        what can go and repeat while that makes progress."""
+        ids = self.docker("ps", "-aq", check=False).stdout.split()
+        if ids:
+            self.docker("rm", "-f", *ids, check=False)
+        left: set[str] = set()
+        while True:
+            ids = set(self.docker("images", "-aq", check=False).stdout.split())
+            if not ids or ids == left:
+                return
+            left = ids
+            self.docker("rmi", "-f", *sorted(ids), check=False)
+
     def start(self) -> None:
         """Start the daemon with the first storage driver it accepts."""
         tail = ""

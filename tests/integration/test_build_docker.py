@@ -54,12 +54,7 @@ def docker(dockerd: Dockerd) -> Iterator[Dockerd]:
     try:
         yield dockerd
     finally:
-        ids = dockerd.docker("ps", "-aq", check=False).stdout.split()
-        if ids:
-            dockerd.docker("rm", "-f", *ids, check=False)
-        ids = dockerd.docker("images", "-aq", check=False).stdout.split()
-        if ids:
-            dockerd.docker("rmi", "-f", *set(ids), check=False)
+        dockerd.empty()
 
 
 def _context(tmp_path: Path) -> Path:
