@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static libseccomp2 iproute2 nftables tini)
 if [ "${1:-}" = test ]; then
-  pkgs+=(runc containerd skopeo umoci hyperfine docker-registry apache2-utils docker.io)
+  pkgs+=(runc containerd skopeo umoci hyperfine docker-registry apache2-utils docker.io
+         golang-github-opencontainers-image-spec-dev)  # the OCI image-spec JSON schemas
 fi
 missing=()
 for p in "${pkgs[@]}"; do
