@@ -82,3 +82,24 @@ def test_pull_records_served_digest(dy: Dy, registry: Registry, image_layout: Oc
                                          f"Untagged: {repo}@{index.digest}"]
     assert r.stdout.splitlines()[3] == f"Deleted: {image_id}"
     assert dy("images", "-q", check=True).stdout == ""
+
+
+def test_a_digest_only_image_is_untagged_but_named(dy: Dy, registry: Registry,
+                                                    image_layout: OciLayout) -> None:
+    """As moby lists it: an image pulled only by digest shows under dangling=true (it has
+    no tag) and under dangling=false (it has a name); a truly nameless image only under
+    dangling=true; ``image prune`` removes both, as ``docker image prune`` does."""
+    repo = f"{registry.host}/test/busybox"
+    desc = image_layout.resolve(IMAGE_NAME)
+    push(RegistryClient(registry.host), f"{repo}:1", image_layout, name=IMAGE_NAME)
+    dy("pull", "-q", f"{repo}@{desc.digest}", check=True)
+    image_id = _inspect(dy, f"{repo}@{desc.digest}")["Id"]
+    fmt = ("--format", "{{.Repository}} {{.Tag}}")
+    assert dy("images", *fmt, "--filter", "dangling=true", check=True).stdout == \
+        f"{repo} <none>\n"
+    assert dy("images", *fmt, "--filter", "dangling=false", check=True).stdout == \
+        f"{repo} <none>\n"
+    assert dy("images", "-q", "--filter", "dangling=true", check=True).stdout != ""
+    r = dy("image", "prune", "-f", check=True)
+    assert f"deleted: {image_id}" in r.stdout
+    assert dy("images", "-q", check=True).stdout == ""

@@ -143,8 +143,13 @@ class Images:
             if not tags and not all_ and self.svc.store.children(rec.id):
                 continue
             if "dangling" in flt:
-                want = flt["dangling"][-1].lower() in ("true", "1")
-                if want != (not tags):
+                # moby's list: dangling=true keeps every untagged image, dangling=false
+                # drops only those with no name at all, so an image known only by a
+                # digest (pulled as NAME@DIGEST) is listed by both.
+                if flt["dangling"][-1].lower() in ("true", "1"):
+                    if tags:
+                        continue
+                elif not tags and not self.svc.store.digests(rec.id):
                     continue
             labels = (self.svc.config(rec.id).get("config") or {}).get("Labels") or {}
             if "label" in flt and not all(_label_match(labels, lab) for lab in flt["label"]):
