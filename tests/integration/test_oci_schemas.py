@@ -3,7 +3,7 @@
 The schemas come from Debian's ``golang-github-opencontainers-image-spec-dev`` (the
 image-spec sources, installed by ``scripts/install.sh test``): the index and ``oci-layout``
 of a ``save``, and the manifest and config of images made by ``import``, ``build`` and
-``commit``, each read out of the saved archive.
+``commit``, each read out of the saved archive, and what ``push`` sends to a registry.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Dy
+from tests.integration.registry_fixture import Registry
 
 pytestmark = pytest.mark.integration
 
@@ -105,3 +106,24 @@ def test_saved_index_manifests_and_configs_validate(cli: Dy, busybox: str,
             config = blob(manifest["config"]["digest"])
             assert _errors("config-schema.json", config) == [], desc
             assert config["rootfs"]["type"] == "layers"
+
+
+def test_pushed_manifest_and_config_validate(cli: Dy, busybox: str, registry: Registry) -> None:
+    """What ``push`` sends (gzip layers: a manifest dockyard writes for the push)."""
+    import urllib.request
+
+    name = f"{registry.host}/schema/busybox:1"
+    cli("tag", "busybox", name, check=True)
+    cli("push", name, check=True)
+
+    def get(path: str, accept: str) -> Any:
+        req = urllib.request.Request(f"http://{registry.host}/v2/schema/busybox/{path}",
+                                     headers={"Accept": accept})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    manifest = get("manifests/1", "application/vnd.oci.image.manifest.v1+json")
+    assert manifest["layers"][0]["mediaType"].endswith("+gzip")
+    assert _errors("image-manifest-schema.json", manifest) == []
+    config = get("blobs/" + manifest["config"]["digest"], "*/*")
+    assert _errors("config-schema.json", config) == []
