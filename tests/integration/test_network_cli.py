@@ -524,3 +524,50 @@ def test_embedded_dns_forwards_other_names(cli: Dy, busybox: str,
         t.join()
         sock.close()
     assert_back_to(baseline)
+
+
+def test_connect_gives_a_bridge_container_the_embedded_dns(cli: Dy, busybox: str,
+                                                           root: Path,
+                                                           baseline: Baseline) -> None:
+    """A container created on the default bridge and then connected to a user network
+    resolves that network's names, running or started later, and the server that
+    ``connect`` left for a running one goes when the container does."""
+    net = f"netc{os.getpid()}"
+    mknet(cli, baseline, net)
+    cli("run", "-d", "--name", "target", "--network", net, "--network-alias", "db",
+        "busybox", "sh", "-c", SERVE, check=True)
+    cli("run", "-d", "--name", "joiner", "busybox", "sleep", "300", check=True)
+    cli("create", "--name", "later", "busybox", "sh", "-c",
+        "cat /etc/resolv.conf; nslookup db", check=True)
+    assert "127.0.0.11" not in cli("exec", "joiner", "cat", "/etc/resolv.conf").stdout
+    cli("network", "connect", net, "joiner", check=True)
+    cli("network", "connect", net, "later", check=True)
+    r = cli("exec", "joiner", "sh", "-c", f"cat /etc/resolv.conf; nslookup target; {GET} db 80")
+    assert "nameserver 127.0.0.11" in r.stdout, r.stdout
+    assert r.stdout.endswith("hello\n"), r.stdout + r.stderr
+    r = cli("start", "-a", "later")
+    assert "nameserver 127.0.0.11" in r.stdout and "Address" in r.stdout.split("db")[-1], \
+        r.stdout + r.stderr
+
+    def keepers() -> list[str]:  # the `network connect` forks still serving `joiner`
+        out = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if str(root).encode() in cmd and b"\0connect\0" in cmd:
+                out.append(pid)
+        return out
+
+    assert len(keepers()) == 1
+    cli("rm", "-f", "joiner", "later", "target", check=True)
+    import time
+
+    deadline = time.monotonic() + 10
+    while keepers():
+        assert time.monotonic() < deadline, "the DNS keeper outlived its container"
+        time.sleep(0.1)
+    cli("network", "rm", net, check=True)
+    assert_back_to(baseline)

@@ -323,7 +323,26 @@ class Networks:
                 with self.store.tx():
                     self.store.detach(container.id, network.id)
                 raise
+        if network.name != "bridge":
+            self._use_embedded_dns(container, opts)
         _net_event(self.root, "connect", network, container=container.id)
+
+    def _use_embedded_dns(self, container: ContainerRecord, opts: dict[str, Any]) -> None:
+        """On a user-defined network a container resolves names through the embedded DNS,
+        as Docker's do, also one that was created on the default bridge: its resolv.conf
+        (bind-mounted, rewritten in place) names 127.0.0.11, and a running one gets a
+        server there if it has none."""
+        from dockyard.engine.network_attach import serve_dns_until_exit
+        from dockyard.network import etcfiles
+
+        files_dir = str(opts.get("files_dir") or "")
+        if files_dir:
+            _write(os.path.join(files_dir, "resolv.conf"), etcfiles.resolv_conf(
+                _read("/etc/resolv.conf"), embedded=True, dns=opts.get("dns") or [],
+                dns_search=opts.get("dns_search") or [],
+                dns_options=opts.get("dns_options") or []))
+        if container.status.is_active and container.pid:
+            serve_dns_until_exit(self.root, container, opts)
 
     def disconnect(self, ref: str, container: ContainerRecord) -> None:
         from dockyard.network import links

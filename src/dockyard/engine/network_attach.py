@@ -245,10 +245,14 @@ def _publish(nets: Networks, record: ContainerRecord, opts: dict[str, Any], ep: 
 # --- DNS ----------------------------------------------------------------------------------------
 
 def _start_dns(root: str, cid: str, ns_path: str, opts: dict[str, Any]) -> DnsServer:
+    return _serve_dns(root, cid, _open_dns_socket(ns_path), opts)
+
+
+def _open_dns_socket(ns_path: str) -> socket.socket:
+    """A UDP socket bound to 127.0.0.11:53 in the network namespace at ``ns_path``."""
     import socket
 
     from dockyard.network import etcfiles, links
-    from dockyard.network.dns import DnsServer
 
     def open_socket() -> socket.socket:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -259,7 +263,13 @@ def _start_dns(root: str, cid: str, ns_path: str, opts: dict[str, Any]) -> DnsSe
             raise
         return s
 
-    sock = links.in_netns(ns_path, open_socket)
+    return links.in_netns(ns_path, open_socket)
+
+
+def _serve_dns(root: str, cid: str, sock: socket.socket, opts: dict[str, Any]) -> DnsServer:
+    from dockyard.network import etcfiles
+    from dockyard.network.dns import DnsServer
+
     try:
         with open("/etc/resolv.conf") as f:
             host_resolv = f.read()
@@ -269,6 +279,44 @@ def _start_dns(root: str, cid: str, ns_path: str, opts: dict[str, Any]) -> DnsSe
     server = DnsServer(sock, _Resolver(root, cid), upstream)
     server.start()
     return server
+
+
+def serve_dns_until_exit(root: str, container: ContainerRecord, opts: dict[str, Any]) -> None:
+    """``network connect`` of a running container to a user-defined network: make sure the
+    embedded DNS answers in it. A container that started on one is served by whoever holds
+    it (127.0.0.11:53 is taken: nothing to do); one that started on the default bridge gets
+    a detached keeper process that serves it until the container's init exits (a restart
+    by its monitor then serves it from the records)."""
+    import errno
+    import select
+
+    try:
+        sock = _open_dns_socket(f"/proc/{container.pid}/ns/net")
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            return
+        raise
+    try:
+        pidfd = os.pidfd_open(container.pid)
+    except OSError:  # it exited meanwhile
+        sock.close()
+        return
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked children
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):  # let go of the CLI's terminal or pipes at once
+                os.dup2(null, fd)
+            os.setsid()
+            if os.fork() == 0:
+                server = _serve_dns(root, container.id, sock, opts)
+                select.select([pidfd], [], [])  # readable once the init has exited
+                server.close()
+        finally:
+            os._exit(0)
+    sock.close()
+    os.close(pidfd)
+    os.waitpid(child, 0)
 
 
 class _Resolver:
