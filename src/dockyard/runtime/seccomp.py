@@ -199,6 +199,9 @@ def prepare_filter(section: Seccomp) -> SeccompFilter:
                       "defaultAction")
     if default == scmp.SCMP_ACT_NOTIFY:
         raise InvalidArgument("seccomp: SCMP_ACT_NOTIFY cannot be the default action")
+    listener = section.get("listenerPath", "")
+    if listener and not listener.startswith("/"):
+        raise InvalidArgument(f"seccomp: listenerPath {listener!r} is not an absolute path")
     if section.get("listenerMetadata") and not section.get("listenerPath"):
         # runtime-spec: listenerMetadata "MUST NOT be set if listenerPath is not set".
         raise InvalidArgument("seccomp: listenerMetadata is set without listenerPath")
@@ -277,6 +280,7 @@ def send_to_listener(listener_path: str, state: State, notify_fd: int,
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as sock:
             sock.connect(listener_path)
             sent = socket.send_fds(sock, [data], [notify_fd])
-            sock.sendall(data[sent:])
+            if sent < len(data):  # (sendall of nothing is a send(2): EPIPE if the agent
+                sock.sendall(data[sent:])  # has read the whole state and gone)
     except OSError as e:
         raise SyscallError(e.errno or errno.EIO, "send seccomp fd to", listener_path) from e
