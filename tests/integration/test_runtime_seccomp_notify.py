@@ -49,62 +49,69 @@ def read_state(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
 
 
 class Agent:
-    """Accepts one connection at ``path``; answers every notification with EPERM."""
+    """Accepts connections at ``path`` (each: a state and a notify fd) and answers every
+    notification on every fd with EPERM, until closed."""
 
     def __init__(self, path: str) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
-        self.sock.listen(1)
-        self.sock.settimeout(30)
-        self.message: dict[str, Any] = {}
-        self.fd_kind = ""
+        self.sock.listen(4)
+        self.messages: list[dict[str, Any]] = []
+        self.fd_kinds: list[str] = []
         self.answered: list[int] = []  # syscall numbers
         self.error = ""
+        self._fds: list[int] = []
         self._stop_r, self._stop_w = os.pipe()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
+    @property
+    def message(self) -> dict[str, Any]:
+        return self.messages[0] if self.messages else {}
+
     def _serve(self) -> None:
         try:
-            conn, _ = self.sock.accept()
-            with conn:
-                self.message, fds = read_state(conn)
-            if len(fds) != 1:
-                self.error = f"fds: {fds}"
-                return
-            fd = fds[0]
-            self.fd_kind = os.readlink(f"/proc/self/fd/{fd}")
-            try:
-                self._answer(fd)
-            finally:
-                os.close(fd)
+            while True:
+                ready, _, _ = select.select([self.sock, self._stop_r, *self._fds], [], [], 60)
+                if self._stop_r in ready or not ready:
+                    return
+                if self.sock in ready:
+                    conn, _ = self.sock.accept()
+                    with conn:
+                        message, fds = read_state(conn)
+                    self.messages.append(message)
+                    self._fds += fds
+                    self.fd_kinds += [os.readlink(f"/proc/self/fd/{fd}") for fd in fds]
+                for fd in [fd for fd in self._fds if fd in ready]:
+                    self._answer(fd)
         except Exception as e:  # reported by the test
             self.error = repr(e)
+        finally:
+            for fd in self._fds:
+                os.close(fd)
 
     def _answer(self, fd: int) -> None:
-        while True:
-            ready, _, _ = select.select([fd, self._stop_r], [], [], 30)
-            if self._stop_r in ready or not ready:
+        notif = bytearray(80)
+        try:
+            fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, notif, True)
+        except OSError as e:
+            if e.errno == errno.ENOENT:  # the process went away
                 return
-            notif = bytearray(80)
-            try:
-                fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, notif, True)
-            except OSError as e:
-                if e.errno == errno.ENOENT:  # the process went away
-                    continue
-                return
-            notif_id, _pid, _flags, nr = struct.unpack_from("=QIIi", notif)
-            resp = struct.pack("=QqiI", notif_id, 0, -errno.EPERM, 0)
-            try:
-                fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, bytearray(resp), True)
-            except OSError as e:
-                if e.errno != errno.ENOENT:
-                    raise
-            self.answered.append(nr)
+            self._fds.remove(fd)  # no process is left to notify us
+            os.close(fd)
+            return
+        notif_id, _pid, _flags, nr = struct.unpack_from("=QIIi", notif)
+        resp = struct.pack("=QqiI", notif_id, 0, -errno.EPERM, 0)
+        try:
+            fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, bytearray(resp), True)
+        except OSError as e:
+            if e.errno != errno.ENOENT:
+                raise
+        self.answered.append(nr)
 
     def close(self) -> None:
         os.write(self._stop_w, b"x")
-        self.thread.join(35)
+        self.thread.join(65)
         self.sock.close()
         os.close(self._stop_r)
         os.close(self._stop_w)
@@ -135,7 +142,7 @@ def test_agent_gets_state_and_fd_and_answers(runtime: Runtime, tmp_path: Path,
     assert "Operation not permitted" in r.stdout + r.stderr
     assert "mkdir=1" in r.stdout and "alive" in r.stdout
     assert agent.answered
-    assert agent.fd_kind == "anon_inode:seccomp notify"
+    assert agent.fd_kinds == ["anon_inode:seccomp notify"]
     m = agent.message
     assert m["fds"] == ["seccompFd"]
     assert m["metadata"] == "meta-1"
@@ -177,6 +184,33 @@ def test_process_runs_on_after_agent_closes_fd(runtime: Runtime, tmp_path: Path,
     assert r.returncode == 0, r.stderr
     assert received == [""]  # no metadata key without listenerMetadata
     assert "mkdir=1" in r.stdout and "alive" in r.stdout
+
+
+def test_exec_process_notifies_the_agent(runtime: Runtime, tmp_path: Path,
+                                         busybox_rootfs: Path) -> None:
+    path = str(tmp_path / "agent.sock")
+    bundle = _notify_bundle(tmp_path, busybox_rootfs, {
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]})
+    edit_config(bundle, lambda s: s["process"].update(args=["sleep", "100"]))
+    agent = Agent(path)
+    cid = runtime.new_id()
+    try:
+        runtime("run", "-d", "--bundle", str(bundle), cid, check=True)
+        init_pid = runtime.state(cid)["pid"]
+        r = runtime("exec", cid, "sh", "-c", "mkdir /y; echo mkdir=$?")
+        runtime("kill", cid, "KILL")
+    finally:
+        agent.close()
+    assert not agent.error, agent.error
+    assert r.returncode == 0, r.stderr
+    assert "mkdir=1" in r.stdout and "Operation not permitted" in r.stdout + r.stderr
+    assert agent.fd_kinds == ["anon_inode:seccomp notify"] * 2
+    first, second = agent.messages
+    assert first["state"]["status"] == "creating" and first["pid"] == init_pid
+    assert second["state"]["status"] == "running" and second["state"]["pid"] == init_pid
+    assert second["state"]["id"] == cid
+    assert second["pid"] not in (0, init_pid)
 
 
 def _assert_failed_cleanly(rt: Runtime, cid: str, bundle: Path, r: Any, *words: str) -> None:

@@ -234,30 +234,17 @@ def _converse(launched: Launched, spec: Spec, state: dict[str, Any]) -> None:
             run_hooks("createRuntime", hooks.get("createRuntime", []), state)
             launched.send(msg.OK, jsontext.dumps(state).encode())
         elif tag == msg.SECCOMP:
-            _send_seccomp_fd(launched, spec, state)
+            from dockyard.runtime.seccomp import forward_notify_fd
+
+            section = spec["linux"]["seccomp"]
+            forward_notify_fd(launched.sock, section, state)  # type: ignore[arg-type]
+            launched.send(msg.OK)
         elif tag == msg.WARN:
             sys.stderr.write(f"warning: {payload.decode(errors='replace')}\n")
         elif tag == msg.ERROR:
             raise InitFailed(payload.decode(errors="replace"))
         else:
             raise InitFailed("container init exited before it was ready")
-
-
-def _send_seccomp_fd(launched: Launched, spec: Spec, state: dict[str, Any]) -> None:
-    """The init loaded a filter with SCMP_ACT_NOTIFY: pass its fd to the agent."""
-    from dockyard.linux.sockets import recv_fd
-    from dockyard.runtime.seccomp import send_to_listener
-
-    _, fd = recv_fd(launched.sock)
-    if fd < 0:
-        raise InitFailed("container init sent no seccomp notify fd")
-    try:
-        section = spec.get("linux", {}).get("seccomp", {})
-        send_to_listener(section.get("listenerPath", ""), state,  # type: ignore[arg-type]
-                         fd, section.get("listenerMetadata", ""))
-    finally:
-        os.close(fd)
-    launched.send(msg.OK)
 
 
 def write_pid_file(path: str, pid: int) -> None:
