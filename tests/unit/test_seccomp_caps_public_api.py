@@ -20,7 +20,8 @@ SURFACE = {
         "set_mode_filter", "syscall_resolve_name", "syscall_resolve_name_arch",
     ],
     "dockyard.runtime.seccomp": [
-        "SECCOMP_FD_NAME", "SeccompFilter", "prepare_filter", "send_to_listener",
+        "SECCOMP_FD_NAME", "SeccompFilter", "forward_notify_fd", "prepare_filter",
+        "send_to_listener",
     ],
     "dockyard.runtime.capabilities": [
         "CAPABILITIES", "CapSets", "apply_process_caps", "caps_to_mask", "drop_bounding",

@@ -233,6 +233,12 @@ def _converse(launched: Launched, spec: Spec, state: dict[str, Any]) -> None:
             run_hooks("prestart", hooks.get("prestart", []), state)
             run_hooks("createRuntime", hooks.get("createRuntime", []), state)
             launched.send(msg.OK, jsontext.dumps(state).encode())
+        elif tag == msg.SECCOMP:
+            from dockyard.runtime.seccomp import forward_notify_fd
+
+            section = spec["linux"]["seccomp"]
+            forward_notify_fd(launched.sock, section, state)  # type: ignore[arg-type]
+            launched.send(msg.OK)
         elif tag == msg.WARN:
             sys.stderr.write(f"warning: {payload.decode(errors='replace')}\n")
         elif tag == msg.ERROR:

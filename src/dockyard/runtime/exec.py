@@ -64,6 +64,9 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
             tag, payload = launched.recv()
             if tag == msg.ERROR:
                 raise ExecFailed(payload.decode(errors="replace"), _reap(pid))
+            if tag == msg.SECCOMP:
+                _forward_notify_fd(c, launched.sock, status, pid)
+                launched.send(msg.OK)
             if not tag:
                 break
     finally:
@@ -73,6 +76,17 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
     if detach:
         return pid, 0
     return pid, _reap(pid)
+
+
+def _forward_notify_fd(c: Container, sock: int, status: str, pid: int) -> None:
+    """The process's seccomp notify fd to the agent, as runc: the container's state, and
+    the exec'd process's pid in the message."""
+    from dockyard.runtime.seccomp import forward_notify_fd
+    from dockyard.runtime.state import OCI_VERSION
+
+    state = {"ociVersion": OCI_VERSION, "id": c.id, "status": status, "pid": c.pid,
+             "bundle": c.bundle, "annotations": c.spec.get("annotations", {})}
+    forward_notify_fd(sock, c.spec["linux"]["seccomp"], state, pid)  # type: ignore[arg-type]
 
 
 def _reap(pid: int) -> int:

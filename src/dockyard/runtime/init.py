@@ -226,6 +226,9 @@ def _create(plan: dict[str, Any], sync: int, seccomp_filter: Any) -> None:
     env = process.get("env", [])
     path = _lookup(process["args"][0], env, process["cwd"])
 
+    if seccomp_filter is not None and seccomp_filter.uses_notify:
+        _send_notify_fd(sync, seccomp_filter)
+        seccomp_filter = None  # loaded
     msg.send(sync, msg.READY)
     os.close(sync)
     start_fd = plan["start_fd"]
@@ -240,6 +243,25 @@ def _create(plan: dict[str, Any], sync: int, seccomp_filter: Any) -> None:
         os._exit(e.code)
     except BaseException as e:
         os.write(conn, f"E{_describe(e)}".encode())
+        os._exit(1)
+
+
+def _send_notify_fd(sync: int, seccomp_filter: Any) -> None:
+    """A filter with SCMP_ACT_NOTIFY is loaded now, before the wait for ``start``, as
+    runc does: its listener fd goes to the parent, which hands it to the agent at
+    ``listenerPath`` while the container is "creating" (for ``exec``: just before the
+    process's own set-up and execve). From here on the filter applies to
+    the init's own remaining syscalls too."""
+    from dockyard.linux.sockets import send_fd
+
+    fd = seccomp_filter.load()
+    try:
+        msg.send(sync, msg.SECCOMP)
+        send_fd(sync, fd, b"F")
+    finally:
+        os.close(fd)
+    tag, _ = msg.recv(sync)
+    if tag != msg.OK:
         os._exit(1)
 
 
@@ -449,6 +471,9 @@ def _exec(plan: dict[str, Any], sync: int, seccomp_filter: Any) -> None:
     env = process.get("env", [])
     try:
         path = _lookup(process["args"][0], env, process["cwd"])
+        if seccomp_filter is not None and seccomp_filter.uses_notify:
+            _send_notify_fd(sync, seccomp_filter)
+            seccomp_filter = None  # loaded
         _finalize(process, caps, seccomp_filter, plan.get("preserve_fds", 0))
         _execve(path, process["args"], env, process)
     except ExecError as e:

@@ -8,6 +8,8 @@ Each message is one datagram: a one-byte tag, then a payload.
     init   -> parent   H            "run prestart/createRuntime hooks now" (before pivot_root)
     parent -> init     K<state>     hooks done; the state JSON for createContainer hooks
     init   -> parent   W<text>      a warning for the runtime's log
+    init   -> parent   S, then <fd> the seccomp notify fd (SCM_RIGHTS, a datagram of its own)
+    parent -> init     K            the fd went to the agent at listenerPath
     init   -> parent   R            ready: created, waiting for ``start``
     any    -> parent   E<text>      failed; the text is the one-line reason
 """
@@ -22,6 +24,7 @@ OK = b"K"
 PID = b"P"
 HOOKS = b"H"
 WARN = b"W"
+SECCOMP = b"S"
 READY = b"R"
 ERROR = b"E"
 

@@ -24,6 +24,7 @@ With ``SCMP_ACT_NOTIFY``, :meth:`SeccompFilter.load` returns the listener fd, an
 from __future__ import annotations
 
 import errno
+import os
 
 from dockyard.errors import InvalidArgument, Unsupported
 from dockyard.linux import seccomp as scmp
@@ -34,7 +35,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy kno
 if TYPE_CHECKING:
     from dockyard.oci.runtime_types import Seccomp, SeccompArg, SeccompSyscall, State
 
-__all__ = ["SECCOMP_FD_NAME", "SeccompFilter", "prepare_filter", "send_to_listener"]
+__all__ = ["SECCOMP_FD_NAME", "SeccompFilter", "forward_notify_fd", "prepare_filter",
+           "send_to_listener"]
 
 # runtime-spec config-linux.md: the name of the seccomp listener fd in the "fds" array.
 SECCOMP_FD_NAME = "seccompFd"
@@ -199,6 +201,9 @@ def prepare_filter(section: Seccomp) -> SeccompFilter:
                       "defaultAction")
     if default == scmp.SCMP_ACT_NOTIFY:
         raise InvalidArgument("seccomp: SCMP_ACT_NOTIFY cannot be the default action")
+    listener = section.get("listenerPath", "")
+    if listener and not listener.startswith("/"):
+        raise InvalidArgument(f"seccomp: listenerPath {listener!r} is not an absolute path")
     if section.get("listenerMetadata") and not section.get("listenerPath"):
         # runtime-spec: listenerMetadata "MUST NOT be set if listenerPath is not set".
         raise InvalidArgument("seccomp: listenerMetadata is set without listenerPath")
@@ -249,8 +254,24 @@ def prepare_filter(section: Seccomp) -> SeccompFilter:
     return SeccompFilter(ctx, program, flags, uses_notify)
 
 
+def forward_notify_fd(sock_fd: int, section: Seccomp, state: State,
+                      pid: int | None = None) -> None:
+    """The runtime's half: receive the notify fd the init sent over the sync socket
+    ``sock_fd`` (SCM_RIGHTS) and send it with ``state`` to the agent, then close it."""
+    from dockyard.linux.sockets import recv_fd
+
+    _, fd = recv_fd(sock_fd)
+    if fd < 0:
+        raise SyscallError(errno.EBADMSG, "receive seccomp fd", "(none sent by the init)")
+    try:
+        send_to_listener(section.get("listenerPath", ""), state, fd,
+                         section.get("listenerMetadata", ""), pid=pid)
+    finally:
+        os.close(fd)
+
+
 def send_to_listener(listener_path: str, state: State, notify_fd: int,
-                     metadata: str = "") -> None:
+                     metadata: str = "", *, pid: int | None = None) -> None:
     """Send the container process state and the seccomp listener fd to the agent.
 
     runtime-spec config-linux.md, ``listenerPath``: "This socket MUST use AF_UNIX domain and
@@ -258,8 +279,9 @@ def send_to_listener(listener_path: str, state: State, notify_fd: int,
     connection. The connection MUST NOT be reused and it MUST be closed after sending a
     seccomp state. If sending to this socket fails, the runtime MUST generate an error."
     The message is the JSON ``ContainerProcessState`` (``ociVersion``, ``fds``: ["seccompFd"],
-    ``pid``, ``metadata`` if any, ``state``) with the fd attached as SCM_RIGHTS, as runc's
-    ``sendContainerProcessState``. ``notify_fd`` stays open: the caller closes it.
+    ``pid``: ``pid`` or the state's, ``metadata`` if any, ``state``) with the fd attached as
+    SCM_RIGHTS, as runc's ``sendContainerProcessState``. ``notify_fd`` stays open: the
+    caller closes it.
 
     ``listenerPath`` is a host path: call this from the runtime (runc does it in the parent,
     which fetches the fd with pidfd_getfd), or connect before pivot_root.
@@ -268,7 +290,7 @@ def send_to_listener(listener_path: str, state: State, notify_fd: int,
     import socket
 
     message: dict[str, object] = {"ociVersion": state["ociVersion"], "fds": [SECCOMP_FD_NAME],
-                                  "pid": state.get("pid", 0)}
+                                  "pid": state.get("pid", 0) if pid is None else pid}
     if metadata:
         message["metadata"] = metadata
     message["state"] = state
@@ -277,6 +299,7 @@ def send_to_listener(listener_path: str, state: State, notify_fd: int,
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as sock:
             sock.connect(listener_path)
             sent = socket.send_fds(sock, [data], [notify_fd])
-            sock.sendall(data[sent:])
+            if sent < len(data):  # (sendall of nothing is a send(2): EPIPE if the agent
+                sock.sendall(data[sent:])  # has read the whole state and gone)
     except OSError as e:
         raise SyscallError(e.errno or errno.EIO, "send seccomp fd to", listener_path) from e
