@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.context import BuildContext, open_context, scoped
+from dockyard.build.context import BuildContext, open_context
 from dockyard.build.dockerignore import IgnoreMatcher
 from dockyard.build.files import plan_copy
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.image.rootpath import scoped
 
 
 def _ctx(root: Path, ignore: list[str] | None = None) -> BuildContext:

@@ -405,3 +405,15 @@ def test_mkdir_p_error_names_dir(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(cgfs.CgroupError, match=r"cgroup: mkdir .*file/x: Not a directory"):
         cgfs.mkdir_p(str(tmp_path / "file" / "x"))
+
+
+def test_read_opt_of_a_cgroup_removed_meanwhile_is_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel answers ENODEV for a cgroup file whose directory was just removed (a
+    monitor deleting an exited container's cgroup while ``rm -f`` reads its procs)."""
+
+    def gone(directory: str, name: str) -> str:
+        raise cgfs.CgroupError(errno.ENODEV, "read", f"{directory}/{name}")
+
+    monkeypatch.setattr(cgfs, "read", gone)
+    assert cgfs.read_opt("/sys/fs/cgroup/pids/x", "cgroup.procs") is None
+    assert cgfs.read_procs("/nonexistent-cgroup-dir") == []

@@ -18,8 +18,9 @@ from typing import BinaryIO
 
 from dockyard.build.dockerignore import IgnoreMatcher, read_patterns
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.image.rootpath import scoped
 
-__all__ = ["BuildContext", "open_context", "scoped"]
+__all__ = ["BuildContext", "open_context"]
 
 
 @dataclass
@@ -103,34 +104,6 @@ class BuildContext:
                 yield e.path
             if is_dir and (inc or self.ignore.may_include_under(rel)):
                 yield from self._walk(e.path, rel)
-
-
-def scoped(rootfs: str, path: str) -> str:
-    """``path`` as seen in the container -> a host path under ``rootfs``, with symlinks
-    resolved inside it (Docker's ``FollowSymlinkInScope``)."""
-    parts = [p for p in path.split("/") if p]
-    resolved: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part == ".":
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        host = os.path.join(rootfs, *resolved, part)
-        if os.path.islink(host):
-            hops += 1
-            if hops > 255:
-                raise InvalidArgument(f"too many symlinks resolving {path}")
-            target = os.readlink(host)
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p] + parts
-            continue
-        resolved.append(part)
-    return os.path.join(rootfs, *resolved)
 
 
 def _escapes(base: str, target: str) -> bool:

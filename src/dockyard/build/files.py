@@ -19,8 +19,9 @@ import stat
 from dataclasses import dataclass
 
 from dockyard.build.cache import hash_file
-from dockyard.build.context import BuildContext, scoped
+from dockyard.build.context import BuildContext
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.image.rootpath import scoped
 
 __all__ = ["Copier", "CopyPlan", "chown_ids", "plan_copy", "scoped", "source_hash"]
 

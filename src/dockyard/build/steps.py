@@ -98,7 +98,7 @@ def arg_step(b: Builder, st: State, ins: Instruction) -> State:
 
 def workdir_step(b: Builder, st: State, ins: Instruction) -> State:
     from dockyard.build.builder import step_key_for
-    from dockyard.build.files import scoped
+    from dockyard.image.rootpath import scoped
 
     path = b.expand(ins, st, ins.args[0])
     cur = st.c.get("WorkingDir") or "/"

@@ -246,8 +246,8 @@ def _copy(b: Builder, st: State, ins: Instruction, cmd: str) -> State:
 
 def _write(copier: object, dest: str, name: str, data: bytes, mode: int,
            mtime: float | None) -> None:
-    from dockyard.build.context import scoped
     from dockyard.build.files import Copier
+    from dockyard.image.rootpath import scoped
 
     assert isinstance(copier, Copier)
     target = os.path.join(dest, name) if dest.endswith("/") else dest

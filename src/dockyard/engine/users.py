@@ -9,7 +9,6 @@ symlinks resolve within it, as Docker's ``FollowSymlinkInScope`` does.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -23,37 +22,12 @@ __all__ = ["read_in_rootfs", "resolve_user"]
 _MAX_ID = (1 << 31) - 1
 
 
-def _scoped(rootfs: str, path: str) -> str:
-    """``path`` (absolute, as seen in the container) as a host path under ``rootfs``."""
-    parts = [p for p in path.split("/") if p]
-    resolved: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part == ".":
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        host = os.path.join(rootfs, *resolved, part)
-        if os.path.islink(host):
-            hops += 1
-            if hops > 255:
-                raise InvalidArgument(f"too many symlinks resolving {path} in the rootfs")
-            target = os.readlink(host)
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p] + parts
-            continue
-        resolved.append(part)
-    return os.path.join(rootfs, *resolved)
-
-
 def read_in_rootfs(rootfs: str, path: str) -> str | None:
     """The text of ``path`` inside ``rootfs``, ``None`` when it does not exist."""
+    from dockyard.image.rootpath import scoped
+
     try:
-        with open(_scoped(rootfs, path), encoding="utf-8", errors="replace") as f:
+        with open(scoped(rootfs, path), encoding="utf-8", errors="replace") as f:
             return f.read()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None

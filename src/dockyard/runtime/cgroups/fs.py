@@ -87,11 +87,13 @@ def read(directory: str, name: str) -> str:
 
 
 def read_opt(directory: str, name: str) -> str | None:
-    """Like :func:`read`, but ``None`` when the file does not exist."""
+    """Like :func:`read`, but ``None`` when the file does not exist, or when its cgroup
+    was removed while we read it (the kernel answers ENODEV then: a monitor deleting the
+    cgroup of an exited container races a ``rm -f`` reading it)."""
     try:
         return read(directory, name)
     except CgroupError as e:
-        if e.errno == errno.ENOENT:
+        if e.errno in (errno.ENOENT, errno.ENODEV):
             return None
         raise
 
