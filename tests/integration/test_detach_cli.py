@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy
+from tests.integration.lifecycle_helpers import procs_with
 from tests.integration.runtimes import cgroup_dirs
 
 pytestmark = pytest.mark.integration
@@ -54,22 +55,6 @@ def _wait_for(pred: object, timeout: float = 20.0) -> None:
         time.sleep(0.1)
 
 
-def _procs_with(needle: str, but_not: str = "\0\0") -> list[int]:
-    """Pids whose command line contains ``needle`` (and not ``but_not``)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except OSError:
-            continue
-        if needle.encode() in cmdline and but_not.encode() not in cmdline:
-            found.append(int(name))
-    return found
-
-
 def test_detached_run_logs_ps_and_rm(run: Dy, busybox: str, tmp_path: Path) -> None:
     r = run("run", "-d", "--name", "bg", "busybox",
             "sh", "-c", "echo out; echo err >&2; sleep 1; exit 4")
@@ -83,7 +68,7 @@ def test_detached_run_logs_ps_and_rm(run: Dy, busybox: str, tmp_path: Path) -> N
     assert logs.returncode == 0 and logs.stdout == "out\n" and logs.stderr == "err\n"
     _wait_for(lambda: "Exited (4)" in run("ps", "-a").stdout)
     assert run("ps").stdout.splitlines()[1:] == []
-    _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)  # the monitor is gone
+    _wait_for(lambda: not procs_with(str(tmp_path)), timeout=10)  # the monitor is gone
     assert _nothing_mounted(tmp_path)
     assert not list((tmp_path / "exec" / "runtime").iterdir())
     t = run("logs", "-t", cid[:12])
@@ -138,14 +123,14 @@ def test_rm_force_kills_a_detached_container(run: Dy, busybox: str,
     row = next(ln for ln in run("ps").stdout.splitlines() if ln.endswith("sleeper"))
     assert "Up " in row
     # the container's init (pid 1 inside) and its monitor (a fork of the CLI) on the host
-    assert len(_procs_with("sleep\x00" + secs, but_not="dockyard")) == 1
-    assert len(_procs_with(str(tmp_path))) == 1
+    assert len(procs_with("sleep\x00" + secs, but_not="dockyard")) == 1
+    assert len(procs_with(str(tmp_path))) == 1
     assert run("rm", "sleeper").returncode == 1  # running: needs -f
     r = run("rm", "-f", "sleeper")
     assert r.returncode == 0 and r.stdout.strip() == "sleeper", r.stderr
     assert run("ps", "-aq").stdout == ""
-    assert not _procs_with("sleep\x00" + secs, but_not="dockyard")  # rm -f waited for it
-    _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)  # the monitor exited
+    assert not procs_with("sleep\x00" + secs, but_not="dockyard")  # rm -f waited for it
+    _wait_for(lambda: not procs_with(str(tmp_path)), timeout=10)  # the monitor exited
     assert _nothing_mounted(tmp_path)
     assert cgroup_dirs(cid) == []
     assert not list((tmp_path / "exec" / "runtime").iterdir())
@@ -159,7 +144,7 @@ def test_detached_rm_flag_removes_it_when_it_exits(run: Dy, busybox: str,
     cid = r.stdout.strip()
     assert "brief" in run("ps").stdout
     _wait_for(lambda: run("ps", "-aq").stdout == "")
-    _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)
+    _wait_for(lambda: not procs_with(str(tmp_path)), timeout=10)
     assert _nothing_mounted(tmp_path)
     assert cgroup_dirs(cid) == []
     assert not list((tmp_path / "exec" / "runtime").iterdir())
@@ -190,12 +175,12 @@ def test_killed_monitor_then_logs_follow_and_rm_force(run: Dy, busybox: str,
     r = run("run", "-d", "busybox", "sh", "-c", f"echo before; exec sleep {secs}")
     assert r.returncode == 0, r.stderr
     cid = r.stdout.strip()
-    [monitor] = _procs_with(str(tmp_path))
+    [monitor] = procs_with(str(tmp_path))
     os.kill(monitor, signal.SIGKILL)
-    _wait_for(lambda: not _procs_with(str(tmp_path)), timeout=10)
-    [init] = _procs_with("sleep\x00" + secs, but_not="dockyard")
+    _wait_for(lambda: not procs_with(str(tmp_path)), timeout=10)
+    [init] = procs_with("sleep\x00" + secs, but_not="dockyard")
     os.kill(init, signal.SIGKILL)
-    _wait_for(lambda: not _procs_with("sleep\x00" + secs, but_not="dockyard"), timeout=10)
+    _wait_for(lambda: not procs_with("sleep\x00" + secs, but_not="dockyard"), timeout=10)
     f = run("logs", "-f", cid)
     assert f.returncode == 0 and f.stdout == "before\n"
     assert "Exited (" in run("ps", "-a").stdout
