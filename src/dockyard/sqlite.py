@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["connect"]
+__all__ = ["connect", "immediate"]
 
 
 def connect(root: str) -> sqlite3.Connection:
@@ -25,6 +27,20 @@ def connect(root: str) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction taken up front (``BEGIN IMMEDIATE``): the write lock is held
+    from the first read, so a read-modify-write cannot interleave with another writer's.
+    Committed at the end of the block, rolled back if it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _set_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:

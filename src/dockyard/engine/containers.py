@@ -31,7 +31,7 @@ from typing import Any
 from dockyard.engine.container_filters import parse as parse_filters
 from dockyard.engine.names import generate_name, validate_name
 from dockyard.errors import Conflict, InvalidArgument, NotFound
-from dockyard.sqlite import connect
+from dockyard.sqlite import connect, immediate
 
 __all__ = [
     "NEVER",
@@ -253,14 +253,8 @@ class ContainerStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction taken up front (``BEGIN IMMEDIATE``)."""
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+        with self._lock, immediate(self.conn) as c:
+            yield c
 
     def _row(self, c: sqlite3.Connection, cid: str) -> ContainerRecord:
         r = c.execute(f"{_SELECT} WHERE id = ?", (cid,)).fetchone()

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from dockyard.errors import NotFound
 from dockyard.image.config import rfc3339
+from dockyard.sqlite import immediate
 
 __all__ = ["ImageRecord", "ImageStore", "LayerRecord"]
 
@@ -88,13 +89,8 @@ class ImageStore:
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction taken up front (``BEGIN IMMEDIATE``)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        with immediate(self.conn) as c:
+            yield c
 
     # images -----------------------------------------------------------------
     def add_image(self, rec: ImageRecord, chain_ids: list[str]) -> None:

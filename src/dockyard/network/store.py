@@ -106,13 +106,10 @@ class NetworkStore:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        from dockyard.sqlite import immediate
+
+        with immediate(self.db) as c:
+            yield c
 
     # --- networks -------------------------------------------------------------------
     def networks(self) -> list[NetworkRecord]:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from dockyard.errors import Conflict, NotFound
-from dockyard.sqlite import connect
+from dockyard.sqlite import connect, immediate
 
 __all__ = ["VolumeRecord", "VolumeStore"]
 
@@ -62,14 +62,8 @@ class VolumeStore:
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction taken up front (``BEGIN IMMEDIATE``)."""
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+        with self._lock, immediate(self.conn) as c:
+            yield c
 
     @staticmethod
     def _row(r: tuple[str, str, str, str, str, int]) -> VolumeRecord:
