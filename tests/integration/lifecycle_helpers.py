@@ -52,3 +52,8 @@ def procs_with(needle: str, but_not: str = "\0\0") -> list[int]:
 def mounted_under(path: Path) -> list[str]:
     with open("/proc/self/mountinfo") as f:
         return [ln.split()[4] for ln in f if ln.split()[4].startswith(str(path))]
+
+
+def unique_name(tag: str) -> str:
+    """A container name no other test (or other run beside this one) uses."""
+    return f"{tag}-{os.getpid()}-{os.urandom(3).hex()}"

@@ -12,16 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy
+from tests.integration.lifecycle_helpers import unique_name
 
 pytestmark = pytest.mark.integration
 
 
-def _name(tag: str) -> str:
-    return f"{tag}-{os.getpid()}-{os.urandom(3).hex()}"
-
-
 def test_cp_out_of_running_and_stopped(cli: Dy, busybox: str, tmp_path: Path) -> None:
-    name = _name("cpout")
+    name = unique_name("cpout")
     cli("run", "-d", "--name", name, busybox, "sh", "-c",
         "mkdir /d; echo hello > /d/f; ln -s / /d/esc; sleep 100", check=True)
     cli("exec", name, "test", "-e", "/d/esc", check=True)
@@ -49,7 +46,7 @@ def test_cp_out_of_running_and_stopped(cli: Dy, busybox: str, tmp_path: Path) ->
 
 
 def test_cp_into_container_stays_inside(cli: Dy, busybox: str, tmp_path: Path) -> None:
-    name = _name("cpin")
+    name = unique_name("cpin")
     marker = f"dockyard-escape-{os.getpid()}"
     cli("run", "-d", "--name", name, busybox, "sh", "-c",
         "mkdir /d; ln -s / /d/esc; ln -s ../../../../../../tmp /d/up; sleep 100", check=True)
@@ -81,8 +78,8 @@ def test_cp_into_container_stays_inside(cli: Dy, busybox: str, tmp_path: Path) -
 
 def test_cp_sees_volumes_of_running_container(cli: Dy, busybox: str,
                                               tmp_path: Path) -> None:
-    name = _name("cpvol")
-    vol = _name("vol")
+    name = unique_name("cpvol")
+    vol = unique_name("vol")
     cli("run", "-d", "--name", name, "-v", f"{vol}:/data", busybox, "sh", "-c",
         "echo invol > /data/f; sleep 100", check=True)
     try:
@@ -102,7 +99,7 @@ def test_cp_sees_volumes_of_running_container(cli: Dy, busybox: str,
 
 def test_cp_tar_streams_and_archive_mode(cli: Dy, busybox: str, root: Path,
                                          tmp_path: Path) -> None:
-    name = _name("cptar")
+    name = unique_name("cptar")
     cli("run", "-d", "--name", name, busybox, "sh", "-c",
         "mkdir /d; echo hi > /d/f; chown 1000:1000 /d/f; sleep 100", check=True)
     b = subprocess.run([sys.executable, "-m", "dockyard", "--root", str(root),
@@ -128,7 +125,7 @@ def test_cp_tar_streams_and_archive_mode(cli: Dy, busybox: str, root: Path,
 
 
 def test_diff_commit_export(cli: Dy, busybox: str, tmp_path: Path) -> None:
-    name = _name("diff")
+    name = unique_name("diff")
     cli("run", "--name", name, busybox, "sh", "-c",
         "echo hi > /tmp/x; rm /bin/ls; mkdir -p /a/b; echo y > /a/b/c; "
         "echo z >> /etc/passwd", check=True)
@@ -161,7 +158,7 @@ def test_diff_commit_cp_on_the_copy_snapshotter(cli: Dy, busybox_tar: Path, tmp_
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKYARD_SNAPSHOTTER", "vfs")
     cli("import", str(busybox_tar), "busybox", check=True)
-    name = _name("vfs")
+    name = unique_name("vfs")
     cli("run", "--name", name, "busybox", "sh", "-c",
         "echo hi > /tmp/x; rm /bin/ls; mkdir -p /a/b; echo y > /a/b/c", check=True)
     assert cli("diff", name, check=True).stdout.splitlines() == [

@@ -15,18 +15,15 @@ from tests.integration.lifecycle_helpers import (
     mounted_under,
     procs_with,
     record,
+    unique_name,
     wait_for,
 )
 
 pytestmark = pytest.mark.integration
 
 
-def _name(tag: str) -> str:
-    return f"{tag}-{os.getpid()}-{os.urandom(3).hex()}"
-
-
 def test_create_start_stop_restart_wait(cli: Dy, busybox: str, root: Path) -> None:
-    name = _name("life")
+    name = unique_name("life")
     r = cli("create", "--name", name, "busybox", "sh", "-c", "echo hello; sleep 60")
     assert r.returncode == 0, r.stderr
     cid = r.stdout.strip()
@@ -63,7 +60,7 @@ def test_create_start_stop_restart_wait(cli: Dy, busybox: str, root: Path) -> No
 
 
 def test_stop_signal_stop_timeout_and_wait_code(cli: Dy, busybox: str, root: Path) -> None:
-    name = _name("sig")
+    name = unique_name("sig")
     r = cli("run", "-d", "--name", name, "--stop-signal", "SIGUSR1", "--stop-timeout", "20",
             "busybox", "sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.1; done")
     assert r.returncode == 0, r.stderr
@@ -72,7 +69,7 @@ def test_stop_signal_stop_timeout_and_wait_code(cli: Dy, busybox: str, root: Pat
     assert cli("stop", name).returncode == 0
     assert record(root, name).exit_code == 7
     assert cli("wait", name).stdout == "7\n"
-    name2 = _name("kills")
+    name2 = unique_name("kills")
     cli("run", "-d", "--name", name2, "busybox", "sh", "-c",
         "trap 'exit 3' HUP; while :; do sleep 0.1; done", check=True)
     assert cli("kill", "-s", "HUP", name2).returncode == 0
@@ -87,7 +84,7 @@ def test_errors_for_missing_and_stopped_containers(cli: Dy, busybox: str) -> Non
         assert "No such container: no-such-ctr" in r.stderr, (verb, r.stderr)
     r = cli("rename", "no-such-ctr", "x")
     assert r.returncode == 1 and "No such container: no-such-ctr" in r.stderr
-    name = _name("stopped")
+    name = unique_name("stopped")
     cli("create", "--name", name, "busybox", "true", check=True)
     r = cli("kill", name)
     assert r.returncode == 1 and "is not running" in r.stderr, r.stderr
@@ -102,7 +99,7 @@ def test_errors_for_missing_and_stopped_containers(cli: Dy, busybox: str) -> Non
 
 
 def test_pause_unpause_freezes_the_processes(cli: Dy, busybox: str, root: Path) -> None:
-    name = _name("pz")
+    name = unique_name("pz")
     cid = cli("run", "-d", "--name", name, "busybox", "sh", "-c",
               f"while :; do date >/dev/null; sleep 0.1; done # {name}",
               check=True).stdout.strip()
@@ -129,7 +126,7 @@ def test_pause_unpause_freezes_the_processes(cli: Dy, busybox: str, root: Path) 
 
 
 def test_rename_update_top(cli: Dy, busybox: str, root: Path) -> None:
-    name, new = _name("ren"), _name("renamed")
+    name, new = unique_name("ren"), unique_name("renamed")
     cid = cli("run", "-d", "--name", name, "-m", "64m", "busybox", "sh", "-c",
               "sleep 300 & exec sleep 301", check=True).stdout.strip()
     r = cli("rename", name, new)
@@ -202,7 +199,7 @@ def test_run_flags_reach_config_hostconfig_and_spec(cli: Dy, busybox: str, root:
     env_file.write_text("# comment\nFROM_FILE=1\nOVER=file\n")
     label_file = tmp_path / "labels"
     label_file.write_text("a=1\nb\n")
-    name = _name("flags")
+    name = unique_name("flags")
     r = cli("run", "--name", name, "--env-file", str(env_file), "-e", "OVER=flag",
             "-l", "c=3", "--label-file", str(label_file), "--cpu-shares", "512",
             "--cpuset-cpus", "0", "-m", "32m", "--memory-swap", "64m", "--ulimit",
@@ -248,7 +245,7 @@ def test_privileged_and_init(cli: Dy, busybox: str) -> None:
     r = cli("run", "--rm", "--init", "busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("/sbin/docker-init -- sh -c"), r.stdout
-    name = _name("init")
+    name = unique_name("init")
     cli("run", "-d", "--init", "--name", name, "busybox", "sleep", "60", check=True)
     r = cli("stop", "-t", "5", name)  # tini passes SIGTERM on: sleep dies of it
     assert r.returncode == 0
@@ -294,7 +291,7 @@ def test_pull_never_and_missing_image(cli: Dy, busybox: str) -> None:
 
 def test_rm_force_of_a_running_container_leaves_nothing(cli: Dy, busybox: str,
                                                         root: Path, tmp_path: Path) -> None:
-    name = _name("rmf")
+    name = unique_name("rmf")
     secs = 2000 + os.getpid() % 5000  # command lines no parallel test shares
     cid = cli("run", "-d", "--name", name, "--restart", "always", "busybox", "sh", "-c",
               f"sleep {secs} & exec sleep {secs + 1}", check=True).stdout.strip()
@@ -354,7 +351,7 @@ def test_rm_flags(cli: Dy, busybox: str) -> None:
 
 
 def test_wait_for_a_container_removed_as_it_exits(cli: Dy, busybox: str) -> None:
-    name = _name("rmwait")
+    name = unique_name("rmwait")
     cli("run", "-d", "--rm", "--name", name, "busybox", "sh", "-c", "sleep 1; exit 9",
         check=True)
     r = cli("wait", name)

@@ -21,18 +21,15 @@ from tests.integration.lifecycle_helpers import (
     mounted_under,
     procs_with,
     record,
+    unique_name,
     wait_for,
 )
 
 pytestmark = pytest.mark.integration
 
 
-def _name(tag: str) -> str:
-    return f"{tag}-{os.getpid()}-{os.urandom(3).hex()}"
-
-
 def test_on_failure_restarts_up_to_the_limit(cli: Dy, busybox: str, root: Path) -> None:
-    name = _name("onf")
+    name = unique_name("onf")
     r = cli("run", "-d", "--name", name, "--restart", "on-failure:2", "busybox",
             "sh", "-c", "echo run; exit 3")
     assert r.returncode == 0, r.stderr
@@ -43,7 +40,7 @@ def test_on_failure_restarts_up_to_the_limit(cli: Dy, busybox: str, root: Path) 
     assert (rec.status.value, rec.exit_code, rec.restart_count) == ("exited", 3, 2)
     assert cli("logs", name).stdout == "run\n" * 3
     # a clean exit is not restarted
-    ok = _name("onf-ok")
+    ok = unique_name("onf-ok")
     cli("run", "-d", "--name", ok, "--restart", "on-failure", "busybox", "true", check=True)
     wait_for(lambda: record(root, ok).status.value == "exited")
     assert record(root, ok).restart_count == 0
@@ -51,7 +48,7 @@ def test_on_failure_restarts_up_to_the_limit(cli: Dy, busybox: str, root: Path) 
 
 def test_always_restarts_until_stopped(cli: Dy, busybox: str, root: Path,
                                        tmp_path: Path) -> None:
-    name = _name("always")
+    name = unique_name("always")
     cli("run", "-d", "--name", name, "--restart", "always", "busybox", "sh", "-c",
         "echo up; sleep 0.3; exit 0", check=True)
     wait_for(lambda: record(root, name).restart_count >= 2, what="restarts")
@@ -80,7 +77,7 @@ def test_always_restarts_until_stopped(cli: Dy, busybox: str, root: Path,
 
 
 def test_unless_stopped_and_kill(cli: Dy, busybox: str, root: Path) -> None:
-    name = _name("unless")
+    name = unique_name("unless")
     cli("run", "-d", "--name", name, "--restart", "unless-stopped", "busybox",
         "sleep", "300", check=True)
     pid = record(root, name).pid
@@ -95,7 +92,7 @@ def test_unless_stopped_and_kill(cli: Dy, busybox: str, root: Path) -> None:
 
 
 def test_health_check_states(cli: Dy, busybox: str, root: Path) -> None:
-    name = _name("health")
+    name = unique_name("health")
     r = cli("run", "-d", "--name", name, "--health-cmd", "test -e /tmp/ok && echo fine",
             "--health-interval", "200ms", "--health-retries", "2", "--health-timeout", "5s",
             "busybox", "sh", "-c", "sleep 1.5; touch /tmp/ok; sleep 2; rm /tmp/ok; "
@@ -121,7 +118,7 @@ def test_health_check_states(cli: Dy, busybox: str, root: Path) -> None:
 
 def test_health_timeout_and_start_period(cli: Dy, busybox: str, root: Path,
                                          tmp_path: Path) -> None:
-    name = _name("hslow")
+    name = unique_name("hslow")
     cli("run", "-d", "--name", name, "--health-cmd", "sleep 5", "--health-interval",
         "300ms", "--health-timeout", "300ms", "--health-retries", "1", "busybox",
         "sleep", "300", check=True)
@@ -132,7 +129,7 @@ def test_health_timeout_and_start_period(cli: Dy, busybox: str, root: Path,
     assert cli("rm", "-f", name).returncode == 0
     # the monitor reaps the killed checks too: nothing holds up the container's end
     wait_for(lambda: not procs_with(str(tmp_path)), timeout=10, what="the monitor to end")
-    grace = _name("hgrace")
+    grace = unique_name("hgrace")
     cli("run", "-d", "--name", grace, "--health-cmd", "false", "--health-interval",
         "200ms", "--health-retries", "1", "--health-start-period", "60s", "busybox",
         "sleep", "300", check=True)
@@ -143,7 +140,7 @@ def test_health_timeout_and_start_period(cli: Dy, busybox: str, root: Path,
 
 
 def test_log_rotation(cli: Dy, busybox: str, root: Path) -> None:
-    name = _name("rot")
+    name = unique_name("rot")
     r = cli("run", "-d", "--name", name, "--log-opt", "max-size=2k", "--log-opt",
             "max-file=3", "busybox", "sh", "-c",
             "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; "
@@ -168,7 +165,7 @@ def test_log_rotation(cli: Dy, busybox: str, root: Path) -> None:
 
 
 def test_oom_killed(cli: Dy, busybox: str, root: Path) -> None:
-    name = _name("oom")
+    name = unique_name("oom")
     # tail buffers a line that never ends: it grows until the memory limit kills it
     r = cli("run", "-d", "--name", name, "-m", "16m", "--memory-swap", "16m", "busybox",
             "tail", "/dev/zero")
@@ -179,11 +176,11 @@ def test_oom_killed(cli: Dy, busybox: str, root: Path) -> None:
     assert (rec.exit_code, rec.oom_killed) == (137, True)
     assert rec.state_json()["OOMKilled"] is True
     # a container that ends by itself is not OOM-killed
-    ok = _name("nooom")
+    ok = unique_name("nooom")
     cli("run", "--name", ok, "-m", "16m", "busybox", "true", check=True)
     assert record(root, ok).oom_killed is False
     # foreground too
-    fg = _name("oomfg")
+    fg = unique_name("oomfg")
     r = cli("run", "--name", fg, "-m", "16m", "--memory-swap", "16m", "busybox",
             "tail", "/dev/zero")
     assert r.returncode == 137
@@ -208,7 +205,7 @@ def test_host_restart_then_ps_and_start(cli: Dy, busybox: str, root: Path,
     exited and ``start`` runs the container again."""
     from dockyard.image.snapshots import unmount
 
-    name = _name("reboot")
+    name = unique_name("reboot")
     cid = cli("run", "-d", "--name", name, "busybox", "sh", "-c",
               "echo started; exec sleep 300", check=True).stdout.strip()
     wait_for(lambda: cli("logs", name).stdout == "started\n")

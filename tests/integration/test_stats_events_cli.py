@@ -13,16 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy
+from tests.integration.lifecycle_helpers import unique_name
 
 pytestmark = pytest.mark.integration
 
 
-def _name(tag: str) -> str:
-    return f"{tag}-{os.getpid()}-{os.urandom(3).hex()}"
-
-
 def test_stats_no_stream_table_and_format(cli: Dy, busybox: str) -> None:
-    name = _name("stats")
+    name = unique_name("stats")
     cli("run", "-d", "--name", name, "-m", "64m", busybox, "sh", "-c",
         "while :; do :; done", check=True)
     r = cli("stats", "--no-stream", name, check=True)
@@ -52,7 +49,7 @@ def test_stats_no_stream_table_and_format(cli: Dy, busybox: str) -> None:
 
 
 def test_stats_all_shows_stopped_with_zeros(cli: Dy, busybox: str) -> None:
-    name = _name("statsa")
+    name = unique_name("statsa")
     cli("create", "--name", name, busybox, "true", check=True)
     r = cli("stats", "--no-stream", "-a", "--format", "{{.Name}} {{.CPUPerc}} {{.PIDs}}",
             check=True)
@@ -62,7 +59,7 @@ def test_stats_all_shows_stopped_with_zeros(cli: Dy, busybox: str) -> None:
 
 
 def test_stats_live_redraws(cli: Dy, busybox: str, root: Path, tmp_path: Path) -> None:
-    name = _name("statslive")
+    name = unique_name("statslive")
     cli("run", "-d", "--name", name, busybox, "sleep", "100", check=True)
     p = subprocess.Popen([sys.executable, "-m", "dockyard", "--root", str(root),
                           "--exec-root", str(tmp_path / "exec"), "stats", name],
@@ -78,7 +75,7 @@ def test_stats_live_redraws(cli: Dy, busybox: str, root: Path, tmp_path: Path) -
 
 
 def test_events_since_until_filters(cli: Dy, busybox: str) -> None:
-    name = _name("ev")
+    name = unique_name("ev")
     since = f"{time.time() - 1:.3f}"
     assert busybox
     cli("run", "-d", "--name", name, "-l", "team=x", "busybox", "sleep", "100", check=True)
@@ -119,7 +116,7 @@ def test_events_since_until_filters(cli: Dy, busybox: str) -> None:
 
 
 def test_events_follow(cli: Dy, busybox: str, root: Path, tmp_path: Path) -> None:
-    name = _name("evf")
+    name = unique_name("evf")
     p = subprocess.Popen([sys.executable, "-m", "dockyard", "--root", str(root),
                           "--exec-root", str(tmp_path / "exec"), "events", "--filter",
                           f"container={name}", "--format", "{{.Action}}"],
