@@ -53,6 +53,61 @@ def _read_plan(fd: int) -> dict[str, Any]:
     return plan
 
 
+#: At most this many fds come with GO: stdio, the start socket, the console socket.
+MAX_GO_FDS = 8
+
+
+def _recv_go(sync: int) -> list[int] | None:
+    """Wait for GO; the fds it carries (close-on-exec), or None if the parent gave up."""
+    import _socket
+
+    sock = _socket.socket(fileno=sync)
+    try:
+        data, ancdata, _, _ = sock.recvmsg(16, _socket.CMSG_SPACE(4 * MAX_GO_FDS),
+                                           _socket.MSG_CMSG_CLOEXEC)
+    finally:
+        sock.detach()
+    fds: list[int] = []
+    for level, kind, cdata in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(cdata[i:i + 4], sys.byteorder)
+                    for i in range(0, len(cdata) - len(cdata) % 4, 4)]
+    if data[:1] != msg.GO:
+        for fd in fds:
+            os.close(fd)
+        return None
+    return fds
+
+
+def _place_fds(plan: dict[str, Any], received: list[int]) -> None:
+    """The parent's stdio onto our 0-2 (for the init to inherit); its other fds into the
+    plan under their names (``start_fd``, ``console_fd``)."""
+    import fcntl
+
+    # A number below 3 (our own stdio was closed) would be overwritten by the dup2s.
+    received = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) if fd < 3 else fd
+                for fd in received]
+    stdio: dict[int, int] = {}
+    for name, fd in zip(plan.get("go_fds", []), received, strict=True):
+        if name in _STDIO:
+            stdio[_STDIO.index(name)] = fd
+        else:
+            plan[name] = fd
+    for n in range(3):
+        if n in stdio:
+            os.dup2(stdio[n], n)
+            os.close(stdio[n])
+        else:
+            try:
+                os.close(n)
+            except OSError:
+                pass
+
+
+#: The names of the stdio fds that come with GO (as :data:`launch.STDIO`).
+_STDIO = ("stdin", "stdout", "stderr")
+
+
 def main() -> None:
     """Stage 1 in the sealed interpreter: namespaces, then fork the init (or exec child)."""
     sync = int(sys.argv[1])
@@ -64,10 +119,11 @@ def main() -> None:
     try:
         proc.prctl(proc.PR_SET_DUMPABLE, 0)
         _preload()  # while the parent prepares the cgroup and the plan
-        tag, _ = msg.recv(sync)
-        if tag != msg.GO:
+        received = _recv_go(sync)
+        if received is None:
             os._exit(1)
         plan = _read_plan(plan_fd)
+        _place_fds(plan, received)
         _DEBUG = bool(plan.get("debug"))
         create = plan["mode"] == "create"
         seccomp_section = (plan["spec"].get("linux", {}).get("seccomp") if create
