@@ -8,11 +8,24 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
+    from dockyard.runtime.launch import Spawned
 
 USAGE = "dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]"
 
 
 def run(ctx: Context, argv: list[str]) -> int:
+    from dockyard.engine import early_start
+
+    # Before the imports below: stage 1 starts on the other CPU meanwhile.
+    spawned = early_start.fork_stage1() if early_start.may_run_in_foreground(argv) else None
+    try:
+        return _run(ctx, argv, spawned)
+    finally:
+        if spawned is not None:
+            spawned.abort()  # a no-op once the container's create used it
+
+
+def _run(ctx: Context, argv: list[str], spawned: Spawned | None) -> int:
     from dockyard.cli._container_flags import client_env, container_parser, options_from
     from dockyard.cli._image import UsageError
     from dockyard.engine.lifecycle import Engine, ExecFailure
@@ -60,7 +73,7 @@ def run(ctx: Context, argv: list[str]) -> int:
     _stdin_from_devnull()  # no -i: the container reads an empty stdin, as Docker's
     try:
         try:
-            return engine.run_foreground(record)
+            return engine.run_foreground(record, spawned)
         except ExecFailure as e:
             return start_failed({"status": e.status, "error": str(e)})
         finally:

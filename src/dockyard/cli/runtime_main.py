@@ -102,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     from dockyard.cli import _args
+    from dockyard.cli.main import open_stdio
+
+    open_stdio()
 
     args = sys.argv[1:] if argv is None else list(argv)
     log = _Log(None, "text")

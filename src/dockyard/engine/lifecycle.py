@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from dockyard.engine.volumes import ContainerMounts, Volumes
     from dockyard.image.service import ImageService
     from dockyard.image.store import ImageRecord
+    from dockyard.runtime.launch import Spawned
 
 #: The static init bind-mounted at /sbin/docker-init for ``--init`` (Debian's ``tini``).
 INIT_BINARY = "/usr/bin/tini-static"
@@ -249,11 +250,14 @@ class Engine:
             shutil.copyfile(os.path.join(self.state_dir(record.id), "config.json"), config)
         return rootfs
 
-    def launch(self, record: ContainerRecord, console_fd: int = -1) -> int:
+    def launch(self, record: ContainerRecord, console_fd: int = -1,
+               spawned: Spawned | None = None) -> int:
         """Mount the rootfs, create and start the container through the runtime and
         record it running; its init's pid. A command that cannot run: the record says
         exited with 126/127 and :class:`ExecFailure` is raised. ``console_fd``: the
-        console socket of a ``Tty`` container (see :mod:`dockyard.engine.attach`)."""
+        console socket of a ``Tty`` container (see :mod:`dockyard.engine.attach`).
+        ``spawned``: the runtime's stage 1, forked early by the caller (see
+        :mod:`dockyard.engine.early_start`); used up here, or aborted."""
         from dockyard.image.snapshots import mount_all
         from dockyard.runtime.create import CreateOptions, create
         from dockyard.runtime.delete import delete
@@ -274,7 +278,8 @@ class Engine:
         try:
             self._volumes_started(record, True)
             c = create(self.runtime_root, record.id, record.bundle_dir,
-                       CreateOptions(console_fd=console_fd))
+                       CreateOptions(console_fd=console_fd, spawned=spawned))
+            spawned = None
             # --- network: wire the new namespace before the init runs ---
             from dockyard.engine.network_attach import attach
 
@@ -292,6 +297,9 @@ class Engine:
         except BaseException:
             self.cleanup_run(record)
             raise
+        finally:
+            if spawned is not None:  # a failure before the create
+                spawned.abort()
         self.containers.update_state(record.id, status=Status.RUNNING, pid=c.pid,
                                      started_at=rfc3339_ns(), exit_code=0, error="",
                                      oom_killed=False)
@@ -324,13 +332,15 @@ class Engine:
         _unmount_if_mounted(os.path.join(record.bundle_dir, "rootfs"))
         self._volumes_started(record, False)
 
-    def run_foreground(self, record: ContainerRecord) -> int:
-        """Start the container with our stdio and wait for it; its exit status."""
-        return self.run_attached(record)
+    def run_foreground(self, record: ContainerRecord, spawned: Spawned | None = None) -> int:
+        """Start the container with our stdio and wait for it; its exit status.
+        ``spawned``: as for :meth:`launch`."""
+        return self.run_attached(record, spawned=spawned)
 
     def run_attached(self, record: ContainerRecord,
                      on_started: Callable[[int], None] | None = None,
-                     drain: Sequence[threading.Thread] = ()) -> int:
+                     drain: Sequence[threading.Thread] = (),
+                     spawned: Spawned | None = None) -> int:
         """Start the container with our stdio and wait for it; its exit status.
 
         ``on_started(pid)`` runs once it is recorded running; the ``drain`` threads (the
@@ -341,9 +351,11 @@ class Engine:
 
         lock = self.lock_monitor(record)
         if lock is None:
+            if spawned is not None:
+                spawned.abort()
             raise Conflict(f"container {record.id} is already running")
         try:
-            pid = self.launch(record)
+            pid = self.launch(record, spawned=spawned)
             try:
                 if on_started is not None:
                     on_started(pid)

@@ -170,13 +170,13 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
     console_fd = opts.console_fd
     if opts.console_socket is not None:
         console_fd = _connect_console(opts.console_socket)
+    # The kernel's wait at the first cgroup move (see prime_migration) overlaps stage 1's
+    # start; a wait primed earlier, as the runtime's command does, may have lapsed (an
+    # engine calling us as a library does much work before this point).
+    prime_migration()
     spawned = opts.spawned
     opts.spawned = None
     if spawned is None:
-        # The kernel's wait at the first cgroup move (see prime_migration) overlaps stage
-        # 1's start; a wait primed earlier, as the runtime's command does, may have lapsed
-        # (an engine calling us as a library does much work before this point).
-        prime_migration()
         spawned = spawn()  # its interpreter starts while we prepare the cgroup
     cleanup.spawned = spawned
     cgroup = open_manager(linux.get("cgroupsPath", ""), container_id)

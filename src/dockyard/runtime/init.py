@@ -163,9 +163,11 @@ def _enter_namespaces(plan: dict[str, Any], sync: int, host_mnt: int) -> None:
     joins = sorted(plan["join"], key=lambda j: JOIN_ORDER.index(j[0]))
     fds = [(kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path) for kind, path in joins]
     flags: int = plan["new_flags"]
-    if not flags & ns.CLONE_NEWNS and not any(k == "mount" for k, _ in joins):
-        # The container shares the host's mounts: leave the sealing namespace for them.
-        ns.setns(host_mnt, ns.CLONE_NEWNS, path="/proc/self/ns/mnt")
+    # Leave the sealing namespace: a new mount namespace is a copy of the host's as it is
+    # now, with the mounts made since stage 1 was forked (the engine forks it before it
+    # mounts the rootfs; the host's mounts need not propagate). Our /proc/self/exe stays
+    # the read-only sealing mount, which lives on with the process that uses it.
+    ns.setns(host_mnt, ns.CLONE_NEWNS, path="/proc/self/ns/mnt")
     os.close(host_mnt)
     for kind, fd, path in fds:
         ns.setns(fd, ns.NAMESPACES[kind][0], path=path)

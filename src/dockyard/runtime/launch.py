@@ -84,6 +84,9 @@ def _seal_and_exec(sock: int, plan_fd: int) -> None:
 
         exe = interpreter()
         host_mnt = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+        # Our fds must not sit on 0-2 (the parent's stdio may be closed): stage 1 puts the
+        # parent's stdio there at GO.
+        sock, plan_fd, host_mnt = (_above_stdio(fd) for fd in (sock, plan_fd, host_mnt))
         ns.unshare(ns.CLONE_NEWNS)
         # Slave to the host's mounts, so the sealing mount never propagates back.
         mnt.mount(None, "/", None, mnt.MS_REC | mnt.MS_SLAVE)
@@ -96,6 +99,16 @@ def _seal_and_exec(sock: int, plan_fd: int) -> None:
             msg.send(sock, msg.ERROR, f"sealing the runtime: {e}".encode())
         finally:
             os._exit(1)
+
+
+def _above_stdio(fd: int) -> int:
+    if fd > 2:
+        return fd
+    import fcntl
+
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved
 
 
 def cap_masks(process: Process) -> dict[str, int] | None:
@@ -205,8 +218,9 @@ def spawn() -> Spawned:
 
     parent_sock, child_sock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     plan_fd = os.memfd_create("dockyard-plan", os.MFD_CLOEXEC)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None: the fd was closed when Python started
+            stream.flush()
     pid = os.fork()
     if pid == 0:
         parent_sock.close()
