@@ -20,7 +20,14 @@ from dockyard.runtime import protocol as msg
 from dockyard.runtime.devices import cgroup_rules
 from dockyard.runtime.launch import InitFailed, Launched, Spawned, cap_masks, launch, spawn
 from dockyard.runtime.rlimits import apply_rlimits
-from dockyard.runtime.state import OCI_VERSION, START_SOCKET, Container, utc_now, validate_id
+from dockyard.runtime.state import (
+    OCI_VERSION,
+    SECCOMP_CACHE,
+    START_SOCKET,
+    Container,
+    utc_now,
+    validate_id,
+)
 from dockyard.runtime.sysctl import check_sysctls
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
@@ -198,6 +205,7 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
         "no_pivot": opts.no_pivot, "no_new_keyring": opts.no_new_keyring,
         "preserve_fds": opts.preserve_fds, "unshare_cgroupns": "cgroup" in new,
         "caps": cap_masks(spec["process"]),
+        "seccomp_cache": os.path.join(root, SECCOMP_CACHE),
     }
     process = spec["process"]
 

@@ -10,7 +10,7 @@ from dockyard.runtime import protocol as msg
 from dockyard.runtime.create import write_pid_file
 from dockyard.runtime.launch import InitFailed, cap_masks, launch, spawn
 from dockyard.runtime.rlimits import apply_rlimits
-from dockyard.runtime.state import PAUSED, STOPPED, Container
+from dockyard.runtime.state import PAUSED, SECCOMP_CACHE, STOPPED, Container
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
 TYPE_CHECKING = False
@@ -46,6 +46,7 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
                             "join": join, "new_flags": 0,
                             "userns": any(k == "user" for k, _ in join),
                             "seccomp": linux.get("seccomp"),
+                            "seccomp_cache": os.path.join(root, SECCOMP_CACHE),
                             "console_fd": -1, "preserve_fds": preserve_fds,
                             "caps": cap_masks(process)}
     cgroup = c.cgroup()

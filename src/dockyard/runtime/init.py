@@ -128,7 +128,7 @@ def main() -> None:
         create = plan["mode"] == "create"
         seccomp_section = (plan["spec"].get("linux", {}).get("seccomp") if create
                            else plan.get("seccomp"))
-        seccomp_filter = _prepare_seccomp(seccomp_section)
+        seccomp_filter = _prepare_seccomp(seccomp_section, plan.get("seccomp_cache", ""))
         _enter_namespaces(plan, sync, host_mnt)
         # The child waits until its pid is reported, so the parent always hears P before
         # anything the child says (an exec failure must not look like a stage 1 one).
@@ -405,12 +405,12 @@ def _make_controlling_tty(slave: int) -> None:
 
 # --- privileges and exec -------------------------------------------------------------
 
-def _prepare_seccomp(section: Any) -> Any:
+def _prepare_seccomp(section: Any, cache_dir: str) -> Any:
     if not section:
         return None
-    from dockyard.runtime.seccomp import prepare_filter
+    from dockyard.runtime.seccomp import prepare_cached, prepare_filter
 
-    return prepare_filter(section)
+    return prepare_cached(section, cache_dir) if cache_dir else prepare_filter(section)
 
 
 def _finalize(process: Process, caps: dict[str, int] | None, seccomp_filter: Any,
