@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy, no_mounts_under
+from tests.integration.lifecycle_helpers import runtime_states
 
 pytestmark = pytest.mark.integration
 
@@ -398,7 +399,7 @@ def test_ctrl_c_mid_run_stops_the_build_and_leaves_nothing(cli: Dy, busybox: str
     assert _all_images(cli) == before
     assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
     runtime = tmp_path / "exec" / "runtime"
-    assert not runtime.exists() or not list(runtime.iterdir())
+    assert not runtime_states(runtime)
     _clean(tmp_path)
 
 

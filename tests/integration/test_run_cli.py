@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy
+from tests.integration.lifecycle_helpers import runtime_states
 from tests.integration.runtimes import cgroup_dirs
 
 pytestmark = pytest.mark.integration
@@ -115,7 +116,7 @@ def test_rm_force_after_the_run_cli_was_killed(run: Dy, busybox: str, root: Path
         assert run("ps", "-aq").stdout == ""
         assert _nothing_mounted(tmp_path)
         assert cgroup_dirs(cid) == []
-        assert not list((tmp_path / "exec" / "runtime").iterdir())
+        assert not runtime_states(tmp_path / "exec" / "runtime")
     finally:
         if p.poll() is None:
             p.kill()

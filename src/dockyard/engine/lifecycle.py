@@ -118,7 +118,11 @@ class Engine:
         from dockyard.engine.spec import build_spec
         from dockyard.image.snapshots import mount_all, unmount
         from dockyard.oci import jsontext
+        from dockyard.runtime.cgroups import prime_migration
 
+        # The kernel's wait at a container's first cgroup move (see prime_migration) runs
+        # while the container is made; a start right after it finds the fast path.
+        prime_migration()
         parse_log_opts(opts.log_opts)
         init_path = None
         if opts.init:
