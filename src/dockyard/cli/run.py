@@ -52,7 +52,7 @@ def _run(ctx: Context, argv: list[str], spawned: Spawned | None) -> int:
     try:
         record = engine.create(args.image, opts, name=args.name, detach=args.detach,
                                client_env=client_env(), pull=args.pull,
-                               platform=args.platform)
+                               platform=args.platform, keep_mounted=True)
     except BaseException:
         engine.close()
         raise

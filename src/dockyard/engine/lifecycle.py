@@ -111,8 +111,10 @@ class Engine:
 
     def create(self, image: str, opts: RunOptions, name: str = "", *, detach: bool = True,
                client_env: Mapping[str, str] | None = None, pull: str = "missing",
-               platform: str | None = None) -> ContainerRecord:
-        """A container record with its bundle written and its rootfs prepared."""
+               platform: str | None = None, keep_mounted: bool = False) -> ContainerRecord:
+        """A container record with its bundle written and its rootfs prepared.
+        ``keep_mounted``: leave the rootfs mounted for a start that follows at once
+        (``run``); a ``create`` unmounts it (``start`` mounts it, ``rm`` unmounts it)."""
         from dockyard.engine.container_config import docker_config, host_config
         from dockyard.engine.logfile import parse_log_opts
         from dockyard.engine.spec import build_spec
@@ -184,7 +186,8 @@ class Engine:
                 except BaseException:
                     unmount(rootfs)
                     raise
-                unmount(rootfs)  # mounted again at start, for as long as it runs
+                if not keep_mounted:
+                    unmount(rootfs)  # mounted again at start, for as long as it runs
                 text = jsontext.dumps(spec)
                 for d in (bundle, state):
                     with open(os.path.join(d, "config.json"), "w") as f:
