@@ -23,7 +23,6 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dockyard.build import steps
@@ -37,6 +36,7 @@ from dockyard.image.config import rfc3339
 from dockyard.image.service import ImageService, LayerBlob
 from dockyard.image.snapshots import mount_all, unmount
 from dockyard.oci.digest import chain_id
+from dockyard.record import field, record
 
 __all__ = ["BuildError", "BuildOptions", "Builder", "RunProcess", "StepRunner"]
 
@@ -59,7 +59,7 @@ class BuildError(DockyardError):
         self.status = status or 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunProcess:
     args: list[str]
     env: list[str]
@@ -83,7 +83,7 @@ class StepRunner(Protocol):
 ImageResolver = Callable[[str, bool], str]
 
 
-@dataclass
+@record
 class Stage:
     index: int
     name: str
@@ -91,7 +91,7 @@ class Stage:
     instructions: list[Instruction]
 
 
-@dataclass
+@record
 class State:
     """Where a stage is: its current image (``""`` before the first step on scratch)."""
 

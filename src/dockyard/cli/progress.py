@@ -14,8 +14,9 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TextIO
+
+from dockyard.record import record
 
 __all__ = ["TtyProgress", "bar", "duration", "human_size", "progress_text"]
 
@@ -78,7 +79,7 @@ def _columns(stream: TextIO) -> int:
     return cols if cols > 0 else 80
 
 
-@dataclass
+@record
 class _Layer:
     row: int  # its line in the current block
     started: float

@@ -31,9 +31,8 @@ def run(ctx: Context, argv: list[str]) -> int:
         return a
 
     def body(engine: Engine) -> int:
-        from dataclasses import asdict
-
         from dockyard.engine import stats
+        from dockyard.record import asdict
         from dockyard.template import Struct, TemplateError, render_rows
 
         fmt = a.format or stats.DEFAULT_FORMAT

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dockyard.errors import InvalidArgument
 from dockyard.oci.reference import parse_reference
+from dockyard.record import field, record
 
 if TYPE_CHECKING:
     from dockyard.engine.containers import ContainerRecord
@@ -43,7 +43,7 @@ def _normalise(ref: str) -> str:
         return ref
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ContainerFilter:
     ids: tuple[str, ...] = ()
     names: tuple[re.Pattern[str], ...] = ()

@@ -15,7 +15,6 @@ Lookups follow moby's ``daemon.GetContainer``: full ID, then name, then unique I
 from __future__ import annotations
 
 import builtins
-import dataclasses
 import enum
 import json
 import os
@@ -25,12 +24,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.engine.container_filters import parse as parse_filters
 from dockyard.engine.names import generate_name, validate_name
 from dockyard.errors import Conflict, InvalidArgument, NotFound
+from dockyard.record import field, fields, record, replace
 from dockyard.sqlite import connect, immediate
 
 __all__ = [
@@ -100,7 +99,7 @@ def new_id() -> str:
             return cid
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ContainerRecord:
     """What the engine remembers about one container.
 
@@ -165,7 +164,7 @@ class ContainerRecord:
         return out
 
 
-_COLUMNS = tuple(f.name for f in dataclasses.fields(ContainerRecord))
+_COLUMNS = tuple(f.name for f in fields(ContainerRecord))
 _JSON_COLUMNS = frozenset({"config", "host_config", "health"})
 _IMMUTABLE = frozenset({"id", "name", "created"})
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
@@ -290,7 +289,7 @@ class ContainerStore:
                 raise self._name_conflict(name, owner)
             if c.execute("SELECT 1 FROM containers WHERE id = ?", (record.id,)).fetchone():
                 raise Conflict(f"container ID {record.id} already exists")
-            stored = dataclasses.replace(record, name=name)
+            stored = replace(record, name=name)
             c.execute(f"INSERT INTO containers ({', '.join(_COLUMNS)}) VALUES "
                       f"({', '.join('?' * len(_COLUMNS))})",
                       [_to_db(k, getattr(stored, k)) for k in _COLUMNS])

@@ -16,10 +16,10 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from dockyard.errors import InvalidArgument
+from dockyard.record import record
 
 if TYPE_CHECKING:
     from dockyard.engine.containers import ContainerRecord
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Change", "changes", "commit", "export", "rootfs_mounted"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Change:
     """One ``docker diff`` line: ``kind`` is A (added), C (changed) or D (deleted)."""
 

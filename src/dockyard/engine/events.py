@@ -14,8 +14,10 @@ import json
 import sqlite3
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from dockyard.record import field
+from dockyard.record import record as _record
 
 if TYPE_CHECKING:
     from dockyard.engine.containers import ContainerRecord
@@ -31,7 +33,7 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS events (
     scope TEXT NOT NULL DEFAULT 'local')"""
 
 
-@dataclass(frozen=True)
+@_record(frozen=True)
 class Event:
     """One event, shaped like the Engine API's ``events.Message``."""
 

@@ -155,9 +155,8 @@ class Engine:
                 mount_all(mounts, rootfs)
                 try:
                     # --- network: check the flags, record them, write the /etc files ---
-                    from dataclasses import replace
-
                     from dockyard.engine.network import Networks
+                    from dockyard.record import replace
 
                     nets = Networks(self.root)
                     try:

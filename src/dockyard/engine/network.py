@@ -14,13 +14,13 @@ import builtins
 import ipaddress
 import json
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.containers import rfc3339_ns
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.network.config import NetConfig
 from dockyard.network.store import NetworkRecord, NetworkStore
+from dockyard.record import record
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,7 +34,7 @@ BRIDGE_NAME_OPT = "com.docker.network.bridge.name"
 PREDEFINED = ("bridge", "host", "none")
 
 
-@dataclass
+@record
 class Prepared:
     """What ``create`` needs for the spec: the namespace mode (``container:`` + a path when
     joining another container's), the per-container files, the hostname."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from dockyard.record import field, record
 
 __all__ = ["NetOptions", "exposed_fields", "host_config_fields"]
 
 
-@dataclass
+@record
 class NetOptions:
     #: ``bridge`` (the default network), ``host``, ``none``, ``container:NAME`` or a
     #: user-defined network's name or id.

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.network_options import NetOptions
 from dockyard.errors import InvalidArgument
+from dockyard.record import field, record
 
 if TYPE_CHECKING:
     from dockyard.oci.runtime_types import Rlimit
@@ -34,7 +34,7 @@ __all__ = [
 Size = int | str | None
 
 
-@dataclass
+@record
 class BindMount:
     """One ``-v``/``--mount`` bind: ``source`` (host path, a volume's directory) -> ``destination``.
 
@@ -49,7 +49,7 @@ class BindMount:
     recursive: bool = True
 
 
-@dataclass
+@record
 class RunOptions:
     """The flags of ``docker run`` that shape the runtime spec.
 

@@ -19,7 +19,6 @@ import builtins
 import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.mount_specs import (
@@ -32,6 +31,7 @@ from dockyard.engine.mount_specs import (
 )
 from dockyard.engine.run_options import BindMount, RunOptions
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
+from dockyard.record import field, record, replace
 from dockyard.volume import (
     LocalDriver,
     VolumeRecord,
@@ -252,7 +252,7 @@ def _label_matches(labels: Mapping[str, str], spec: str) -> bool:
 
 # --- a container's mounts ----------------------------------------------------------
 
-@dataclass
+@record
 class ContainerMounts:
     """What :func:`resolve_mounts` decided for one container."""
 

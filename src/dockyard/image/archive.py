@@ -25,7 +25,6 @@ import json
 import shutil
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
 from dockyard.errors import InvalidArgument
@@ -34,11 +33,12 @@ from dockyard.image.store import ImageRecord
 from dockyard.image.unpack import decompressed
 from dockyard.oci import image_types as mt
 from dockyard.oci.reference import Reference, parse_reference
+from dockyard.record import record
 
 __all__ = ["LoadedImage", "load_archive", "save_archive"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadedImage:
     image: ImageRecord
     tags: list[str]  # familiar names that now point at it

@@ -13,7 +13,6 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
@@ -24,11 +23,12 @@ from dockyard.image.store import ImageRecord, ImageStore, LayerRecord
 from dockyard.oci import image_types as mt
 from dockyard.oci.digest import chain_id
 from dockyard.oci.reference import parse_reference
+from dockyard.record import record
 
 __all__ = ["ImageService", "LayerBlob"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerBlob:
     """A layer blob already in the content store."""
 

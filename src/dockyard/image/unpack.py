@@ -24,13 +24,13 @@ import os
 import shutil
 import stat
 import tarfile
-from dataclasses import dataclass
 from typing import IO, BinaryIO, Literal, cast
 
 from dockyard.errors import InvalidArgument
 from dockyard.linux.errors import SyscallError
 from dockyard.linux.fs import O_PATH, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, fd_path, openat2
 from dockyard.oci.digest import Digest
+from dockyard.record import record
 
 __all__ = ["LayerStats", "apply_layer", "decompressed", "is_corrupt"]
 
@@ -47,7 +47,7 @@ _ENTRY_ERRNOS = frozenset({errno.EPERM, errno.EEXIST, errno.ENOTDIR, errno.EISDI
                            errno.ENAMETOOLONG, errno.ENOTEMPTY})
 
 
-@dataclass
+@record
 class LayerStats:
     diff_id: Digest
     size: int  # what docker reports: bytes of file content and symlink targets written

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from dockyard.errors import Conflict, InvalidArgument
+from dockyard.record import record
 
 __all__ = [
     "Pool",
@@ -24,7 +24,7 @@ __all__ = [
 IPv4Net = ipaddress.IPv4Network
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pool:
     subnet: IPv4Net
     gateway: ipaddress.IPv4Address

@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from dockyard.errors import DockyardError
+from dockyard.record import record
 
 __all__ = ["Bridge", "Published", "apply", "render"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Bridge:
     name: str
     subnet: str
     internal: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Published:
     proto: str
     host_ip: str

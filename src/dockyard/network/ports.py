@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from dockyard.errors import InvalidArgument
+from dockyard.record import record
 
 __all__ = ["PortRequest", "exposed_ports", "parse_publish", "publish_all"]
 
 PROTOS = ("tcp", "udp", "sctp")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PortRequest:
     """One container port to publish; ``host_lo..host_hi`` (0..0: any free port)."""
 

@@ -15,8 +15,9 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
+
+from dockyard.record import field, record
 
 __all__ = ["Endpoint", "NetworkRecord", "NetworkStore", "PortRow"]
 
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS net_ports (
 """
 
 
-@dataclass
+@record
 class NetworkRecord:
     id: str
     name: str
@@ -63,7 +64,7 @@ class NetworkRecord:
         return self.name in ("bridge", "host", "none")
 
 
-@dataclass
+@record
 class Endpoint:
     container_id: str
     network_id: str
@@ -74,7 +75,7 @@ class Endpoint:
     ifname: str
 
 
-@dataclass
+@record
 class PortRow:
     container_id: str
     proto: str

@@ -16,10 +16,10 @@ docker.io gets ``library/``; neither tag nor digest -> ``:latest``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from dockyard.errors import InvalidArgument
 from dockyard.oci.digest import parse_digest
+from dockyard.record import record
 
 __all__ = ["DEFAULT_DOMAIN", "Reference", "parse_reference"]
 
@@ -34,7 +34,7 @@ _HEX64 = re.compile(r"^[a-f0-9]{64}$")
 _NAME_MAX = 255
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reference:
     """A normalised reference: ``domain/path[:tag][@digest]``."""
 

@@ -17,9 +17,9 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from dockyard.errors import PermissionDenied, Unavailable
+from dockyard.record import record
 from dockyard.registry._config import (
     DOCKER_HUB_AUTH_KEY,
     Credentials,
@@ -47,7 +47,7 @@ __all__ = [
 
 # --- WWW-Authenticate ------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Challenge:
     scheme: str  # lower case: "basic", "bearer"
     params: dict[str, str]

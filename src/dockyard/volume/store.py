@@ -17,9 +17,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from dockyard.errors import Conflict, NotFound
+from dockyard.record import field, record
 from dockyard.sqlite import connect, immediate
 
 __all__ = ["VolumeRecord", "VolumeStore"]
@@ -38,7 +38,7 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VolumeRecord:
     """One volume. ``options`` are the driver's ``-o`` options (``type``, ``device``, ``o``)."""
 

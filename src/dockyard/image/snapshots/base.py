@@ -21,17 +21,17 @@ import os
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from dockyard.errors import Conflict, NotFound
+from dockyard.record import field, record
 
 __all__ = ["Kind", "MetaSnapshotter", "Mount", "SnapshotInfo", "Snapshotter"]
 
 Kind = Literal["active", "view", "committed"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mount:
     """One mount(2) call: ``mount -t type -o options source TARGET``."""
 
@@ -40,7 +40,7 @@ class Mount:
     options: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SnapshotInfo:
     key: str
     id: int
