@@ -18,10 +18,13 @@ import shutil
 import stat
 
 from dockyard.build.cache import hash_file
-from dockyard.build.context import BuildContext
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.image.rootpath import scoped
 from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dockyard.build.context import BuildContext
 
 __all__ = ["Copier", "CopyPlan", "chown_ids", "plan_copy", "scoped", "source_hash"]
 

@@ -10,12 +10,14 @@ import argparse
 import re
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from dockyard.errors import DockyardError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, NoReturn
+
     from dockyard.cli.main import Context
     from dockyard.engine.images import Images
 

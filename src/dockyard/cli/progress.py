@@ -13,10 +13,13 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
-from typing import TextIO
 
 from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TextIO
 
 __all__ = ["TtyProgress", "bar", "duration", "human_size", "progress_text"]
 

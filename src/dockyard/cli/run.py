@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.cli.main import Context
 
 USAGE = "dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]"

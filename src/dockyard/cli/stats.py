@@ -7,8 +7,8 @@ interrupted; ``--no-stream`` prints one table from two samples a second apart.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
     from dockyard.engine.containers import ContainerRecord

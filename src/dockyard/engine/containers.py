@@ -14,7 +14,6 @@ Lookups follow moby's ``daemon.GetContainer``: full ID, then name, then unique I
 
 from __future__ import annotations
 
-import builtins
 import enum
 import json
 import os
@@ -22,15 +21,19 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
 
 from dockyard.engine.container_filters import parse as parse_filters
 from dockyard.engine.names import generate_name, validate_name
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.record import field, fields, record, replace
 from dockyard.sqlite import connect, immediate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import builtins
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from typing import Any
 
 __all__ = [
     "NEVER",

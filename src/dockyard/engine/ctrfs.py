@@ -14,14 +14,16 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING
 
 from dockyard.errors import InvalidArgument
 from dockyard.record import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import IO
+
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.lifecycle import Engine
     from dockyard.image.service import ImageService

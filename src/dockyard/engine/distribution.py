@@ -16,11 +16,14 @@ from collections.abc import Callable
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.image.service import ImageService, LayerBlob
-from dockyard.image.store import ImageRecord
 from dockyard.oci import image_types as mt
 from dockyard.oci.reference import Reference, parse_reference
 from dockyard.record import record
 from dockyard.registry.protocol import Descriptor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dockyard.image.store import ImageRecord
 
 __all__ = ["LayerBytes", "Output", "StoreSource", "pull_image", "push_image"]
 

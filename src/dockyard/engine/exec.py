@@ -10,12 +10,12 @@ every capability of the engine's bounding set.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from dockyard.engine.containers import Status
 from dockyard.errors import Conflict, DockyardError, InvalidArgument
 from dockyard.record import field, record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.lifecycle import Engine

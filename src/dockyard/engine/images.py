@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Callable
-from typing import Any, BinaryIO
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.image.config import JSONDict, apply_changes, new_config, now_rfc3339
 from dockyard.image.service import ImageService
-from dockyard.image.store import ImageRecord
 from dockyard.oci.image_types import host_platform, parse_platform
 from dockyard.oci.reference import Reference, parse_reference
 from dockyard.record import record, replace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, BinaryIO
+
+    from dockyard.image.store import ImageRecord
 
 __all__ = ["HistoryRow", "ImageRow", "Images"]
 

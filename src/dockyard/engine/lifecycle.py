@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import TYPE_CHECKING
 
 from dockyard.engine.containers import (
     ContainerRecord,
@@ -30,6 +29,7 @@ from dockyard.engine.containers import (
 )
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable, Mapping, Sequence

@@ -10,11 +10,14 @@ DST[:OPTIONS]`` and ``--volumes-from CONTAINER[:ro|rw]``.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from dockyard.engine.run_options import parse_size
 from dockyard.errors import InvalidArgument
 from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "MountSpec",

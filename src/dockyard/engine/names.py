@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
 
 from dockyard.errors import InvalidArgument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "ADJECTIVES",

@@ -10,11 +10,9 @@ container stops; :meth:`Networks.release` (at rm) forgets it.
 
 from __future__ import annotations
 
-import builtins
 import ipaddress
 import json
 import os
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.containers import rfc3339_ns
 from dockyard.errors import Conflict, InvalidArgument, NotFound
@@ -22,8 +20,11 @@ from dockyard.network.config import NetConfig
 from dockyard.network.store import NetworkRecord, NetworkStore
 from dockyard.record import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import builtins
     from collections.abc import Mapping
+    from typing import Any
 
     from dockyard.engine.containers import ContainerRecord, ContainerStore
     from dockyard.engine.network_options import NetOptions

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import random
-from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import Conflict, DockyardError, NotFound
 from dockyard.network.store import Endpoint, PortRow
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
+    from typing import Any
 
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.network import Networks

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["NetOptions", "exposed_fields", "host_config_fields"]
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.network_options import NetOptions
 from dockyard.errors import InvalidArgument
 from dockyard.record import field, record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.oci.runtime_types import Rlimit
 
 __all__ = [

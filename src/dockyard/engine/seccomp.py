@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import InvalidArgument
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
     from dockyard.oci.runtime_types import Seccomp, SeccompSyscall
 
 __all__ = ["docker_profile_to_oci", "host_seccomp_arch"]

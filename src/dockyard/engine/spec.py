@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.profiles import seccomp_profile_for
 from dockyard.engine.run_options import (
@@ -35,7 +33,11 @@ from dockyard.engine.users import resolve_user
 from dockyard.errors import InvalidArgument
 from dockyard.runtime.capabilities import CAPABILITIES
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any
+
     from dockyard.oci.runtime_types import (
         CPU,
         Capabilities,

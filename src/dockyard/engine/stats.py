@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING
 
 from dockyard.errors import DockyardError
 from dockyard.record import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.lifecycle import Engine

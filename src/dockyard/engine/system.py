@@ -33,12 +33,15 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
 
 from dockyard.engine.containers import ContainerStore, Status
 from dockyard.errors import Conflict, DockyardError, NotFound
 from dockyard.image.service import ImageService
 from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["GRACE_SECONDS", "DiskUsage", "Finding", "PruneReport", "check", "disk_usage",
            "prune"]

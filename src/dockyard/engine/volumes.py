@@ -15,11 +15,8 @@ records; a volume with driver options is mounted while a container using it runs
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.mount_specs import (
     MountSpec,
@@ -43,7 +40,12 @@ from dockyard.volume import (
     validate_name,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import builtins
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from typing import Any
+
     from dockyard.engine.containers import ContainerRecord, ContainerStore
 
 __all__ = [

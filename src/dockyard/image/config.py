@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from typing import Any
 
 from dockyard.errors import InvalidArgument
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
 __all__ = ["apply_changes", "new_config", "now_rfc3339", "rfc3339"]
 
-JSONDict = dict[str, Any]
+JSONDict: TypeAlias = "dict[str, Any]"
 
 
 def rfc3339(t: float) -> str:

@@ -19,15 +19,18 @@ serialise on SQLite's write lock instead of interleaving.
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dockyard.errors import NotFound
 from dockyard.image.config import rfc3339
 from dockyard.record import record
 from dockyard.sqlite import immediate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterator
 
 __all__ = ["ImageRecord", "ImageStore", "LayerRecord"]
 

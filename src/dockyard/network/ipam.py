@@ -8,10 +8,13 @@ address is derived from the IPv4 address as Docker does: ``02:42`` then its four
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 
 from dockyard.errors import Conflict, InvalidArgument
 from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "Pool",

@@ -12,10 +12,13 @@ libnftables' rule syntax; pyroute2's nftables support does not cover NAT express
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
 
 from dockyard.errors import DockyardError
 from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["Bridge", "Published", "apply", "render"]
 

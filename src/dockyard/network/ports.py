@@ -7,11 +7,14 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
-from typing import Any
 
 from dockyard.errors import InvalidArgument
 from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 __all__ = ["PortRequest", "exposed_ports", "parse_publish", "publish_all"]
 

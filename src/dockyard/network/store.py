@@ -12,12 +12,15 @@ impossible) and ``net_ports`` (published ports of running containers). Changes g
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterator
+    from typing import Any
 
 __all__ = ["Endpoint", "NetworkRecord", "NetworkStore", "PortRow"]
 

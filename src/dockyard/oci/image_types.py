@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from dockyard.errors import InvalidArgument
 from dockyard.oci.digest import Digest, parse_digest
 from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DOCKER_CONFIG",

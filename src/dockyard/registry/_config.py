@@ -16,10 +16,13 @@ import os
 import re
 import subprocess
 import tempfile
-from typing import Any
 
 from dockyard.errors import InvalidArgument, Unavailable
 from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DOCKER_HUB_AUTH_KEY",

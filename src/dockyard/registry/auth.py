@@ -16,7 +16,6 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable
 
 from dockyard.errors import PermissionDenied, Unavailable
 from dockyard.record import record
@@ -30,6 +29,10 @@ from dockyard.registry._config import (
 )
 from dockyard.registry._http import Verify, open_url
 from dockyard.registry._ref import is_loopback
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "DOCKER_HUB_AUTH_KEY",

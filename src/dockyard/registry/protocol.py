@@ -8,10 +8,14 @@ tests), a pusher a :class:`BlobSource`.
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from dockyard.errors import InvalidArgument
 from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "MANIFEST_MEDIA_TYPES",

@@ -13,7 +13,6 @@ import concurrent.futures
 import functools
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from dockyard.errors import InvalidArgument, NotFound, Unsupported
 from dockyard.record import record
@@ -29,6 +28,10 @@ from dockyard.registry.protocol import (
     Platform,
     host_platform,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["BlobBytes", "Progress", "PullResult", "PushResult", "pull", "push",
            "select_manifest"]

@@ -10,10 +10,13 @@ Errors are :class:`TemplateError` with Go's wording (``template: :1: unclosed ac
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from dockyard.errors import InvalidArgument
 from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["TemplateError", "parse"]
 

@@ -21,14 +21,19 @@ import os
 import shutil
 import sqlite3
 import time
-from typing import Literal, Protocol
 
 from dockyard.errors import Conflict, NotFound
 from dockyard.record import field, record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal, Protocol, TypeAlias
+else:
+    Protocol = object
+
 __all__ = ["Kind", "MetaSnapshotter", "Mount", "SnapshotInfo", "Snapshotter"]
 
-Kind = Literal["active", "view", "committed"]
+Kind: TypeAlias = 'Literal["active", "view", "committed"]'
 
 
 @record(frozen=True)
