@@ -23,7 +23,6 @@ import threading
 import time
 from contextlib import contextmanager
 
-from dockyard.engine.container_filters import parse as parse_filters
 from dockyard.engine.names import generate_name, validate_name
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.record import field, fields, record, replace
@@ -329,6 +328,8 @@ class ContainerStore:
         """``docker ps``: newest first; only active ones unless ``all``, a ``status`` /
         ``before`` / ``since`` filter or a ``limit`` (``-n``) asks for all, as in Docker.
         See :mod:`dockyard.engine.container_filters`."""
+        from dockyard.engine.container_filters import parse as parse_filters
+
         flt = parse_filters(filters or {})
         show_all = all or flt.implies_all or limit > 0
         since = None if flt.since is None else self.get(flt.since).id

@@ -8,13 +8,14 @@ caller fall back to the short container ID if all six are taken.
 
 from __future__ import annotations
 
-import random
+import os
 import re
 
 from dockyard.errors import InvalidArgument
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import random
     from collections.abc import Callable
 
 __all__ = [
@@ -69,10 +70,22 @@ def validate_name(name: str) -> str:
     return bare
 
 
+class _Urandom:
+    """``choice``/``randrange`` from ``os.urandom`` (what ``random.SystemRandom`` reads),
+    without importing ``random`` (~1 ms on ``run``'s path)."""
+
+    @staticmethod
+    def randrange(n: int) -> int:
+        return int.from_bytes(os.urandom(8), "little") % n
+
+    def choice(self, seq: tuple[str, ...]) -> str:
+        return seq[self.randrange(len(seq))]
+
+
 def random_name(retry: int = 0, rng: random.Random | None = None) -> str:
     """``adjective_surname``; from the second try on (``retry > 0``) with one random digit
     appended, as moby's ``GetRandomName(retry)`` does."""
-    r = rng if rng is not None else random.SystemRandom()
+    r = rng if rng is not None else _Urandom()
     name = f"{r.choice(ADJECTIVES)}_{r.choice(SURNAMES)}"
     if retry > 0:
         name += str(r.randrange(10))

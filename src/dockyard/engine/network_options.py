@@ -45,6 +45,8 @@ def host_config_fields(net: NetOptions) -> dict[str, Any]:
 
 def exposed_fields(net: NetOptions) -> dict[str, dict[str, Any]]:
     """``Config.ExposedPorts`` entries the flags add: ``--expose`` and each ``-p`` port."""
+    if not net.expose and not net.publish:
+        return {}  # the common case: no need for the ports module (ipaddress)
     from dockyard.network.ports import parse_expose, parse_publish
 
     keys = [k for spec in net.expose for k in parse_expose(spec)]
