@@ -31,7 +31,8 @@ VALID_NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]"
 """Docker's ``validContainerNameChars``; a name is this followed by one or more of the second
 class (``^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$``), so at least two characters long."""
 
-_VALID_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+#: compiled on first use (by ``re``'s cache): most runs name no container
+_VALID_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]+"
 
 ADJECTIVES: tuple[str, ...] = (
     "agile", "amber", "ancient", "ardent", "bold", "brave", "breezy", "bright", "brisk",
@@ -64,7 +65,7 @@ def validate_name(name: str) -> str:
     are allowed``, quoting the name as given.
     """
     bare = name[1:] if name.startswith("/") else name
-    if not _VALID_NAME.fullmatch(bare):
+    if not re.fullmatch(_VALID_NAME, bare):
         raise InvalidArgument(
             f"Invalid container name ({name}), only {VALID_NAME_CHARS} are allowed")
     return bare

@@ -10,7 +10,6 @@ container stops; :meth:`Networks.release` (at rm) forgets it.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 
@@ -56,6 +55,8 @@ class Networks:
 
     # --- the networks ------------------------------------------------------------------
     def _ensure_predefined(self) -> None:
+        import ipaddress  # not at module level: a --network none run has no use for it
+
         have = {n.name: n for n in self.store.networks() if n.predefined}
         pool = self.cfg.bridge_subnet
         want = {
@@ -125,6 +126,8 @@ class Networks:
             same = self.store.find(name)
             if same is not None and same.name == name:
                 raise Conflict(f"network with name {name} already exists")
+            import ipaddress
+
             others = [ipaddress.IPv4Network(n.subnet) for n in self.store.networks()
                       if n.subnet]
             if subnet:
@@ -364,6 +367,8 @@ class Networks:
     # --- views ------------------------------------------------------------------------------------
     def containers_of(self, network: NetworkRecord,
                       containers: ContainerStore) -> dict[str, dict[str, str]]:
+        import ipaddress
+
         out: dict[str, dict[str, str]] = {}
         for e in self.store.endpoints(nid=network.id):
             try:

@@ -30,10 +30,10 @@ class NetOptions:
 
 def host_config_fields(net: NetOptions) -> dict[str, Any]:
     """The ``HostConfig`` keys of the network flags, as ``docker inspect`` shows them."""
-    from dockyard.network.ports import parse_publish
-
     bindings: dict[str, list[dict[str, str]]] = {}
     for spec in net.publish:
+        from dockyard.network.ports import parse_publish  # only with -p: it needs ipaddress
+
         for r in parse_publish(spec):
             host = "" if not r.host_lo else (
                 str(r.host_lo) if r.host_lo == r.host_hi else f"{r.host_lo}-{r.host_hi}")

@@ -7,7 +7,6 @@ CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.
 from __future__ import annotations
 
 import json
-import shlex
 import time
 
 from dockyard.errors import InvalidArgument
@@ -57,6 +56,8 @@ def _json_or_shell(arg: str) -> list[str]:
 
 def _pairs(instr: str, arg: str) -> list[tuple[str, str]]:
     """``K=V K2="v 2"`` or the legacy ``K V`` form (ENV, LABEL)."""
+    import shlex
+
     try:
         words = shlex.split(arg)
     except ValueError as e:
