@@ -22,6 +22,18 @@ if TYPE_CHECKING:
     from dockyard.engine.images import Images
 
 
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
+#: argparse passes its messages through gettext, whose first lookup imports ``locale``
+#: (~1.5 ms on ``run``'s path) to find a translation; Docker's CLI is not translated either.
+argparse._ = str  # type: ignore[attr-defined]
+argparse.ngettext = _ngettext  # type: ignore[attr-defined]
+
+
 class UsageError(Exception):
     pass
 
