@@ -18,11 +18,11 @@ Each snapshot lives in ``<base>/<id>/fs``; metadata is in the shared SQLite data
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import time
 
 from dockyard.errors import Conflict, NotFound
+from dockyard.linux.fs import remove_tree
 from dockyard.record import field, record
 
 TYPE_CHECKING = False
@@ -134,7 +134,7 @@ class SnapshotMeta:
             raise Conflict(f"snapshot {key}: already exists") from None
         sid = int(cur.lastrowid or 0)
         d = self.dir(sid)
-        shutil.rmtree(d, ignore_errors=True)  # left over by a crash before the insert
+        remove_tree(d)  # left over by a crash before the insert
         os.makedirs(os.path.join(d, "fs"), mode=0o755)
         return self.get(key)
 
@@ -158,7 +158,7 @@ class SnapshotMeta:
         if kids:
             raise Conflict(f"snapshot {key}: has {kids} children")
         self.conn.execute(f"DELETE FROM {self.table} WHERE id = ?", (info.id,))
-        shutil.rmtree(self.dir(info.id), ignore_errors=True)
+        remove_tree(self.dir(info.id))
         return info
 
     def walk(self) -> list[SnapshotInfo]:
