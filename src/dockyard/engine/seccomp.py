@@ -9,10 +9,10 @@ included capability is in the bounding set and no excluded one is; ``minKernel``
 
 from __future__ import annotations
 
-import copy
 import os
 
 from dockyard.errors import InvalidArgument
+from dockyard.oci import jsontext
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def docker_profile_to_oci(profile: Any, caps: Sequence[str], arch: str | None = 
         if isinstance(rule.get("errnoRet"), int):
             call["errnoRet"] = rule["errnoRet"]
         if rule.get("args"):
-            call["args"] = copy.deepcopy(list(rule["args"]))
+            call["args"] = jsontext.copy(list(rule["args"]))
         syscalls.append(call)
     if syscalls:
         out["syscalls"] = syscalls

@@ -8,7 +8,6 @@ the captured proof, and ``tests/unit/test_engine_spec.py`` compares against it f
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 
@@ -31,6 +30,7 @@ from dockyard.engine.spec_mounts import (
 )
 from dockyard.engine.users import resolve_user
 from dockyard.errors import InvalidArgument
+from dockyard.oci import jsontext
 from dockyard.runtime.capabilities import CAPABILITIES
 
 TYPE_CHECKING = False
@@ -451,4 +451,5 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
         spec["root"]["readonly"] = True
     if annotations:
         spec["annotations"] = dict(annotations)
-    return copy.deepcopy(spec)
+    copied: Spec = jsontext.copy(spec)  # nothing shared with module-level defaults
+    return copied
