@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import InvalidArgument, NotFound, Unavailable
+from dockyard.record import replace
 from dockyard.registry import DigestMismatch, Platform, RegistryClient, pull, push
 from dockyard.registry.ocidir import OciLayout
 from dockyard.registry.protocol import (
@@ -111,7 +111,7 @@ def test_index_platform_selection(registry: Registry, image_layout: OciLayout,
                                   layer: tuple[bytes, str], tmp_path: Path) -> None:
     host_arch = host_platform().architecture
     other_arch = "s390x" if host_arch != "s390x" else "ppc64le"
-    mine = dataclasses.replace(image_layout.resolve(IMAGE_NAME), annotations=None,
+    mine = replace(image_layout.resolve(IMAGE_NAME), annotations=None,
                                platform={"os": "linux", "architecture": host_arch})
     other = add_image(image_layout, "busybox:other", b"not really a layer", layer[1],
                       arch=other_arch)

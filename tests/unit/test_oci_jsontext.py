@@ -39,3 +39,17 @@ def test_unserializable_values_are_refused() -> None:
         dumps({1: "x"})
     with pytest.raises(ValueError):
         dumps(float("nan"))
+
+
+def test_copy_is_deepcopy_for_json_documents() -> None:
+    import copy as stdcopy
+
+    from dockyard.oci.jsontext import copy
+
+    spec = example_spec()
+    spec["annotations"] = {"t": ("a", ["b"])}
+    got = copy(spec)
+    assert got == stdcopy.deepcopy(spec)
+    assert got["process"] is not spec["process"]
+    assert got["process"]["args"] is not spec["process"]["args"]
+    assert got["annotations"]["t"][1] is not spec["annotations"]["t"][1]

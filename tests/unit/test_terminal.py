@@ -88,3 +88,12 @@ def test_exec_spec_flags_override() -> None:
     assert (p["cwd"], p["terminal"]) == ("/tmp", True)
     with pytest.raises(InvalidArgument):
         exec_process_spec(_record([]), BASE, ExecOptions(cmd=["x"], env=["=1"]))  # type: ignore[arg-type]
+
+
+def test_runs_default_detach_keys_shortcut_matches_the_parser() -> None:
+    from types import SimpleNamespace
+
+    from dockyard.cli.run import DEFAULT_DETACH_KEYS, _stream_flags
+
+    args = SimpleNamespace(attach=[], detach=False, detach_keys=DEFAULT_DETACH_KEYS)
+    assert _stream_flags(args) == ([], parse_detach_keys(DEFAULT_DETACH_KEYS))

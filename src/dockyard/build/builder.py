@@ -23,12 +23,9 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from dockyard.build import steps
 from dockyard.build.cache import BuildCache, step_key
-from dockyard.build.context import BuildContext
 from dockyard.build.options import BuildOptions, check_platform
 from dockyard.build.parser import Dockerfile, Instruction, parse
 from dockyard.build.shell import expand_word, expand_words
@@ -37,10 +34,19 @@ from dockyard.image.config import rfc3339
 from dockyard.image.service import ImageService, LayerBlob
 from dockyard.image.snapshots import mount_all, unmount
 from dockyard.oci.digest import chain_id
+from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol, TypeAlias
+
+    from dockyard.build.context import BuildContext
+else:
+    Protocol = object
 
 __all__ = ["BuildError", "BuildOptions", "Builder", "RunProcess", "StepRunner"]
 
-JSONDict = dict[str, Any]
+JSONDict: TypeAlias = "dict[str, Any]"
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PROXY_ARGS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
@@ -59,7 +65,7 @@ class BuildError(DockyardError):
         self.status = status or 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunProcess:
     args: list[str]
     env: list[str]
@@ -83,7 +89,7 @@ class StepRunner(Protocol):
 ImageResolver = Callable[[str, bool], str]
 
 
-@dataclass
+@record
 class Stage:
     index: int
     name: str
@@ -91,7 +97,7 @@ class Stage:
     instructions: list[Instruction]
 
 
-@dataclass
+@record
 class State:
     """Where a stage is: its current image (``""`` before the first step on scratch)."""
 

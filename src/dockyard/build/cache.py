@@ -12,8 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import stat
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["BuildCache", "hash_file", "step_key"]
 

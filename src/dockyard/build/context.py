@@ -12,18 +12,21 @@ import posixpath
 import shutil
 import stat
 import tarfile
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
 
 from dockyard.build.dockerignore import IgnoreMatcher, read_patterns
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.image.rootpath import scoped
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import BinaryIO
 
 __all__ = ["BuildContext", "open_context"]
 
 
-@dataclass
+@record
 class BuildContext:
     root: str
     dockerfile: str

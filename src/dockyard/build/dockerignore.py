@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+
+from dockyard.record import record
 
 __all__ = ["IgnoreMatcher", "Pattern", "read_patterns"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pattern:
     text: str
     exclusion: bool

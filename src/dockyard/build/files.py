@@ -16,12 +16,15 @@ import hashlib
 import os
 import shutil
 import stat
-from dataclasses import dataclass
 
 from dockyard.build.cache import hash_file
-from dockyard.build.context import BuildContext
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.image.rootpath import scoped
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dockyard.build.context import BuildContext
 
 __all__ = ["Copier", "CopyPlan", "chown_ids", "plan_copy", "scoped", "source_hash"]
 
@@ -66,7 +69,7 @@ def chown_ids(spec: str, rootfs: str) -> tuple[int, int]:
 _GLOB = set("*?[")
 
 
-@dataclass
+@record
 class CopyPlan:
     """The sources found (host paths) for a COPY/ADD, and where they go."""
 
@@ -121,7 +124,7 @@ def source_hash(ctx: BuildContext, plan: CopyPlan) -> str:
     return h.hexdigest()
 
 
-@dataclass
+@record
 class Copier:
     rootfs: str
     ctx: BuildContext

@@ -18,7 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["Memo", "memo_key", "memo_slot"]
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 
 from dockyard.errors import InvalidArgument
+from dockyard.record import field, record
 
 __all__ = ["Dockerfile", "DockerfileError", "Heredoc", "Instruction", "parse"]
 
@@ -40,14 +40,14 @@ class DockerfileError(InvalidArgument):
     """A Dockerfile that cannot be parsed or built; the message names file and line."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Heredoc:
     name: str
     content: str
     expand: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Instruction:
     """One instruction. ``args``: the JSON form's list, the KEY, VALUE, KEY, VALUE ...
     of ENV/LABEL/ARG (quotes kept), else the words or the whole rest (RUN, CMD,
@@ -67,7 +67,7 @@ class Instruction:
         return f"{filename}:{self.line}"
 
 
-@dataclass
+@record
 class Dockerfile:
     instructions: list[Instruction]
     escape: str = "\\"
@@ -192,9 +192,9 @@ def _instruction(logical: str, line: int, filename: str, lines: list[str],
 
 
 def _with(ins: Instruction, **kw: object) -> Instruction:
-    import dataclasses
+    from dockyard.record import replace
 
-    return dataclasses.replace(ins, **kw)  # type: ignore[arg-type]
+    return replace(ins, **kw)
 
 
 def _json_list(rest: str) -> list[str] | None:

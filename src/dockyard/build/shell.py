@@ -13,9 +13,11 @@ splits on blanks outside quotes (EXPOSE, and a variable's unquoted value). Rules
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from dockyard.errors import InvalidArgument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["expand_word", "expand_words"]
 

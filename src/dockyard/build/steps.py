@@ -13,11 +13,11 @@ import os
 import posixpath
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from dockyard.build.parser import Instruction
 from dockyard.errors import InvalidArgument
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.build.builder import Builder, State
 

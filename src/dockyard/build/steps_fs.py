@@ -14,14 +14,14 @@ import json
 import os
 import re
 import shutil
-from typing import TYPE_CHECKING
 
-from dockyard.build.parser import Instruction
 from dockyard.errors import InvalidArgument, Unsupported
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.build.builder import Builder, State
     from dockyard.build.context import BuildContext
+    from dockyard.build.parser import Instruction
 
 __all__ = ["add_step", "copy_step", "run_step"]
 

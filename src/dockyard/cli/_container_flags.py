@@ -7,13 +7,14 @@ flag: ...``); the verbs exit 125 on them.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
 from dockyard.cli._mount_flags import add_mount_flags, apply_mount_flags
 from dockyard.errors import InvalidArgument
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
     from dockyard.cli._image import Parser
     from dockyard.engine.run_options import RunOptions

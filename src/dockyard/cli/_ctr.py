@@ -3,12 +3,13 @@ argparse without exiting, and Docker's ``Error response from daemon`` lines (exi
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
     from dockyard.cli.main import Context
     from dockyard.engine.lifecycle import Engine
 

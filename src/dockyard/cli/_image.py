@@ -7,17 +7,57 @@ for bad flags; :func:`run` does that for a verb body.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from dockyard.errors import DockyardError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, NoReturn
+
     from dockyard.cli.main import Context
     from dockyard.engine.images import Images
+
+
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
+#: argparse passes its messages through gettext, whose first lookup imports ``locale``
+#: (~1.5 ms on ``run``'s path) to find a translation; Docker's CLI is not translated either.
+argparse._ = str  # type: ignore[attr-defined]
+argparse.ngettext = _ngettext  # type: ignore[attr-defined]
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, told the width as ``shutil.get_terminal_size`` would:
+    argparse asks ``shutil`` (which imports ``bz2``, ``lzma``, ``zlib``, ~2 ms) at every
+    ``add_argument``."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)
+
+
+def _columns() -> int:
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    out = sys.__stdout__
+    if columns <= 0 and out is not None:
+        try:
+            columns = os.get_terminal_size(out.fileno()).columns
+        except (ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 class UsageError(Exception):
@@ -34,7 +74,7 @@ def parser(prog: str, usage: str, *, description: str | None = None,
     """A verb's parser that raises :class:`UsageError` instead of exiting. With
     ``short_h=False`` only ``--help`` shows help (``run -h`` is ``--hostname``)."""
     p = Parser(prog=f"dockyard {prog}", usage=usage, description=description,
-               add_help=short_h)
+               add_help=short_h, formatter_class=_Formatter)
     if not short_h:
         p.add_argument("--help", action="help")
     return p

@@ -5,8 +5,7 @@ Parsed here into :class:`RunOptions` fields; the engine (``engine/mount_specs.py
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 

@@ -3,9 +3,10 @@ a ``--format`` template reads), its column headers, status text and port list.""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.engine.containers import ContainerRecord
 
 __all__ = ["HEADERS", "context", "displayable_ports", "status_text"]

@@ -4,10 +4,11 @@ Docker's per-container error lines and exit status 1."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dockyard.cli.main import Context
     from dockyard.engine.lifecycle import Engine
 

@@ -7,8 +7,8 @@ Without ``--until`` it follows new events (polling the table) until interrupted;
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
     from dockyard.engine.events import Event

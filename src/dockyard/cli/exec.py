@@ -4,8 +4,8 @@ container; the command's exit code is ours (126 if it could not be started)."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
     from dockyard.engine.exec import ExecOptions

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import TYPE_CHECKING, Any
-
 from dockyard.cli import _image as ci
 from dockyard.errors import DockyardError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
     from dockyard.cli.main import Context
     from dockyard.engine.images import Images
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from typing import TYPE_CHECKING, Any
 
 from dockyard.cli import _image as ci
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
     from dockyard.cli.main import Context
     from dockyard.engine.images import Images
 

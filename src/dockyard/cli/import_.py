@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from dockyard.cli import _image as ci
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.image.download import is_url
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+
     from dockyard.cli.main import Context
     from dockyard.engine.images import Images
 

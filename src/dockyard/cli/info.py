@@ -4,9 +4,11 @@ through a Go template (``--format '{{json .}}'``)."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.cli.main import Context
 
 #: Docker's status for a template that does not parse.

@@ -5,9 +5,11 @@ template."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.cli.main import Context
 
 USAGE = "dockyard inspect [OPTIONS] NAME|ID [NAME|ID...]"

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
-from typing import TYPE_CHECKING
 
 from dockyard.cli import _image as ci
 from dockyard.errors import NotFound
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+
     from dockyard.cli.main import Context
     from dockyard.engine.images import Images
 

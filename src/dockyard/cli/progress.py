@@ -13,9 +13,13 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TextIO
+
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TextIO
 
 __all__ = ["TtyProgress", "bar", "duration", "human_size", "progress_text"]
 
@@ -78,7 +82,7 @@ def _columns(stream: TextIO) -> int:
     return cols if cols > 0 else 80
 
 
-@dataclass
+@record
 class _Layer:
     row: int  # its line in the current block
     started: float

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.cli.main import Context
     from dockyard.runtime.launch import Spawned
 
 USAGE = "dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]"
+DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
 
 def run(ctx: Context, argv: list[str]) -> int:
@@ -33,7 +36,7 @@ def _run(ctx: Context, argv: list[str], spawned: Spawned | None) -> int:
 
     p = container_parser("run", USAGE, "Create and run a new container from an image")
     p.add_argument("-d", "--detach", action="store_true")
-    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q")
+    p.add_argument("--detach-keys", default=DEFAULT_DETACH_KEYS)
     p.add_argument("--sig-proxy", default="true")
     try:
         args = p.parse_args(argv)
@@ -93,6 +96,8 @@ def _stdin_from_devnull() -> None:
 
 def _stream_flags(args: Any) -> tuple[list[str], bytes]:
     """``-a`` streams and ``--detach-keys``, checked (see :mod:`dockyard.cli.attach`)."""
+    if not args.attach and args.detach_keys == DEFAULT_DETACH_KEYS:
+        return [], b"\x10\x11"  # the common case, without the attach modules' imports
     from dockyard.cli.attach import check_streams
     from dockyard.cli.terminal import parse_detach_keys
     from dockyard.errors import InvalidArgument

@@ -7,8 +7,8 @@ interrupted; ``--no-stream`` prints one table from two samples a second apart.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.cli.main import Context
     from dockyard.engine.containers import ContainerRecord
@@ -31,9 +31,8 @@ def run(ctx: Context, argv: list[str]) -> int:
         return a
 
     def body(engine: Engine) -> int:
-        from dataclasses import asdict
-
         from dockyard.engine import stats
+        from dockyard.record import asdict
         from dockyard.template import Struct, TemplateError, render_rows
 
         fmt = a.format or stats.DEFAULT_FORMAT

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import TYPE_CHECKING
-
 from dockyard.cli import _image as ci
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+
     from dockyard.cli.main import Context
     from dockyard.engine.images import Images
 

@@ -13,14 +13,14 @@ import os
 import select
 import signal
 import sys
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from dockyard.errors import InvalidArgument
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Iterator
 
 __all__ = ["DEFAULT_DETACH_KEYS", "DetachMatcher", "PtyPeer", "SocketPeer",
            "parse_detach_keys", "raw_mode", "session", "window_size"]

@@ -5,11 +5,12 @@ Like Docker's, they exit 1 when the engine reports an error and 125 for bad flag
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
+    from typing import Any
 
     from dockyard.cli.main import Context
     from dockyard.engine.volumes import Volumes

@@ -10,9 +10,6 @@ entrypoint was given, image Entrypoint, User, WorkingDir, Labels, StopSignal, He
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from dockyard.engine.restart import RestartPolicy
 from dockyard.engine.run_options import (
     RunOptions,
@@ -24,6 +21,11 @@ from dockyard.engine.run_options import (
 )
 from dockyard.engine.spec_mounts import DEFAULT_SHM_SIZE
 from dockyard.errors import InvalidArgument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 __all__ = ["DEFAULT_STOP_TIMEOUT", "docker_config", "host_config", "stop_settings"]
 

@@ -13,14 +13,15 @@ before / after it; the store resolves it, the last value counts). ``status``, ``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from dockyard.errors import InvalidArgument
 from dockyard.oci.reference import parse_reference
+from dockyard.record import field, record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from dockyard.engine.containers import ContainerRecord
 
 __all__ = ["ContainerFilter", "parse"]
@@ -43,7 +44,7 @@ def _normalise(ref: str) -> str:
         return ref
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ContainerFilter:
     ids: tuple[str, ...] = ()
     names: tuple[re.Pattern[str], ...] = ()

@@ -14,8 +14,6 @@ Lookups follow moby's ``daemon.GetContainer``: full ID, then name, then unique I
 
 from __future__ import annotations
 
-import builtins
-import dataclasses
 import enum
 import json
 import os
@@ -23,15 +21,18 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
 
-from dockyard.engine.container_filters import parse as parse_filters
 from dockyard.engine.names import generate_name, validate_name
 from dockyard.errors import Conflict, InvalidArgument, NotFound
+from dockyard.record import field, fields, record, replace
 from dockyard.sqlite import connect, immediate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import builtins
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from typing import Any
 
 __all__ = [
     "NEVER",
@@ -100,7 +101,7 @@ def new_id() -> str:
             return cid
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ContainerRecord:
     """What the engine remembers about one container.
 
@@ -165,7 +166,7 @@ class ContainerRecord:
         return out
 
 
-_COLUMNS = tuple(f.name for f in dataclasses.fields(ContainerRecord))
+_COLUMNS = tuple(f.name for f in fields(ContainerRecord))
 _JSON_COLUMNS = frozenset({"config", "host_config", "health"})
 _IMMUTABLE = frozenset({"id", "name", "created"})
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
@@ -290,7 +291,7 @@ class ContainerStore:
                 raise self._name_conflict(name, owner)
             if c.execute("SELECT 1 FROM containers WHERE id = ?", (record.id,)).fetchone():
                 raise Conflict(f"container ID {record.id} already exists")
-            stored = dataclasses.replace(record, name=name)
+            stored = replace(record, name=name)
             c.execute(f"INSERT INTO containers ({', '.join(_COLUMNS)}) VALUES "
                       f"({', '.join('?' * len(_COLUMNS))})",
                       [_to_db(k, getattr(stored, k)) for k in _COLUMNS])
@@ -327,6 +328,8 @@ class ContainerStore:
         """``docker ps``: newest first; only active ones unless ``all``, a ``status`` /
         ``before`` / ``since`` filter or a ``limit`` (``-n``) asks for all, as in Docker.
         See :mod:`dockyard.engine.container_filters`."""
+        from dockyard.engine.container_filters import parse as parse_filters
+
         flt = parse_filters(filters or {})
         show_all = all or flt.implies_all or limit > 0
         since = None if flt.since is None else self.get(flt.since).id

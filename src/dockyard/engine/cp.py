@@ -22,16 +22,18 @@ import os
 import stat
 import tarfile
 import tempfile
-from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
 
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.linux import fs
 from dockyard.linux.errors import SyscallError
+from dockyard.record import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import IO
+
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.lifecycle import Engine
 
@@ -40,7 +42,7 @@ __all__ = ["CopyEnd", "copy", "split_arg"]
 _MAX_LINKS = 40
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CopyEnd:
     """One side of ``cp``: ``container`` empty for a host path; ``path`` ``-`` for a
     tar stream on stdin/stdout."""

@@ -13,14 +13,17 @@ import json
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.image.service import ImageService, LayerBlob
-from dockyard.image.store import ImageRecord
 from dockyard.oci import image_types as mt
 from dockyard.oci.reference import Reference, parse_reference
+from dockyard.record import record
 from dockyard.registry.protocol import Descriptor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dockyard.image.store import ImageRecord
 
 __all__ = ["LayerBytes", "Output", "StoreSource", "pull_image", "push_image"]
 
@@ -91,7 +94,7 @@ class StoreSource:
         return self.svc.content.path(digest)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Pulled:
     image: ImageRecord
     digest: str  # what the reference resolved to (an index, if there was one)

@@ -13,11 +13,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
+from dockyard.record import field
+from dockyard.record import record as _record
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from dockyard.engine.containers import ContainerRecord
 
 __all__ = ["KEEP", "Event", "container", "last_id", "matches", "parse_filters", "parse_time",
@@ -31,7 +35,7 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS events (
     scope TEXT NOT NULL DEFAULT 'local')"""
 
 
-@dataclass(frozen=True)
+@_record(frozen=True)
 class Event:
     """One event, shaped like the Engine API's ``events.Message``."""
 

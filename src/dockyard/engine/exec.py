@@ -10,12 +10,12 @@ every capability of the engine's bounding set.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from dockyard.engine.containers import Status
 from dockyard.errors import Conflict, DockyardError, InvalidArgument
+from dockyard.record import field, record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.lifecycle import Engine
@@ -38,7 +38,7 @@ class ExecStartFailed(DockyardError):
         self.status = EXEC_START_FAILED
 
 
-@dataclass
+@record
 class ExecOptions:
     cmd: list[str]
     env: list[str] = field(default_factory=list)

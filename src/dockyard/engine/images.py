@@ -6,19 +6,22 @@ filters) and shapes results; the work is in :mod:`dockyard.image`.
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, BinaryIO
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.image.config import JSONDict, apply_changes, new_config, now_rfc3339
 from dockyard.image.service import ImageService
-from dockyard.image.store import ImageRecord
 from dockyard.oci.image_types import host_platform, parse_platform
 from dockyard.oci.reference import Reference, parse_reference
+from dockyard.record import record, replace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, BinaryIO
+
+    from dockyard.image.store import ImageRecord
 
 __all__ = ["HistoryRow", "ImageRow", "Images"]
 
@@ -40,7 +43,7 @@ def _config_view(section: Any) -> dict[str, Any]:
     return view
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageRow:
     id: str
     repository: str
@@ -51,7 +54,7 @@ class ImageRow:
     labels: dict[str, str]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HistoryRow:
     id: str
     created: str
@@ -314,7 +317,7 @@ class Images:
         # steps), one each, until the chain ends
         image_id = rec.id
         for i, row in enumerate(rows):
-            rows[i] = dataclasses.replace(row, id=image_id)
+            rows[i] = replace(row, id=image_id)
             image_id = self.svc.store.get(image_id).parent
             if not image_id:
                 break

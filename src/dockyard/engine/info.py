@@ -7,9 +7,12 @@ import base64
 import hashlib
 import os
 import platform
-from typing import Any
 
 from dockyard import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["API_VERSION", "go_arch", "system_info", "version_info"]
 

@@ -10,9 +10,11 @@ as stored at create; every key Docker prints that they lack gets Docker's defaul
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.engine.containers import ContainerRecord
     from dockyard.image.service import ImageService
 

@@ -5,7 +5,9 @@ object; :func:`lookup` finds objects by name as ``docker inspect`` does."""
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["NIL_TYPES", "lookup", "render", "typed"]
 

@@ -18,8 +18,6 @@ monitor was killed, the host restarted). The verbs that act on a running contain
 from __future__ import annotations
 
 import os
-import shutil
-from typing import TYPE_CHECKING
 
 from dockyard.engine.containers import (
     ContainerRecord,
@@ -29,7 +27,9 @@ from dockyard.engine.containers import (
     rfc3339_ns,
 )
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
+from dockyard.linux.fs import remove_tree
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable, Mapping, Sequence
@@ -162,9 +162,8 @@ class Engine:
                 mount_all(mounts, rootfs)
                 try:
                     # --- network: check the flags, record them, write the /etc files ---
-                    from dataclasses import replace
-
                     from dockyard.engine.network import Networks
+                    from dockyard.record import replace
 
                     nets = Networks(self.root)
                     try:
@@ -254,6 +253,8 @@ class Engine:
         os.makedirs(rootfs, mode=0o711, exist_ok=True)
         config = os.path.join(record.bundle_dir, "config.json")
         if not os.path.exists(config):
+            import shutil
+
             shutil.copyfile(os.path.join(self.state_dir(record.id), "config.json"), config)
         return rootfs
 
@@ -446,8 +447,8 @@ class Engine:
             svc.release_rootfs(record.rootfs_key)
         except NotFound:
             pass
-        shutil.rmtree(record.bundle_dir, ignore_errors=True)
-        shutil.rmtree(self.state_dir(record.id), ignore_errors=True)
+        remove_tree(record.bundle_dir)
+        remove_tree(self.state_dir(record.id))
         try:
             self.containers.delete(record.id)
         except NotFound:

@@ -10,11 +10,14 @@ DST[:OPTIONS]`` and ``--volumes-from CONTAINER[:ro|rw]``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
 
 from dockyard.engine.run_options import parse_size
 from dockyard.errors import InvalidArgument
+from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "MountSpec",
@@ -28,7 +31,7 @@ __all__ = [
 _PROPAGATIONS = frozenset({"private", "rprivate", "shared", "rshared", "slave", "rslave"})
 
 
-@dataclass
+@record
 class MountSpec:
     """One requested mount. ``source`` is a host path (bind), a volume name (``""``: a new
     anonymous volume) or nothing (tmpfs). ``mode`` is the ``-v`` mode as typed (Docker shows

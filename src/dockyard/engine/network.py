@@ -10,20 +10,20 @@ container stops; :meth:`Networks.release` (at rm) forgets it.
 
 from __future__ import annotations
 
-import builtins
-import ipaddress
 import json
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.containers import rfc3339_ns
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.network.config import NetConfig
 from dockyard.network.store import NetworkRecord, NetworkStore
+from dockyard.record import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import builtins
     from collections.abc import Mapping
+    from typing import Any
 
     from dockyard.engine.containers import ContainerRecord, ContainerStore
     from dockyard.engine.network_options import NetOptions
@@ -34,7 +34,7 @@ BRIDGE_NAME_OPT = "com.docker.network.bridge.name"
 PREDEFINED = ("bridge", "host", "none")
 
 
-@dataclass
+@record
 class Prepared:
     """What ``create`` needs for the spec: the namespace mode (``container:`` + a path when
     joining another container's), the per-container files, the hostname."""
@@ -55,6 +55,8 @@ class Networks:
 
     # --- the networks ------------------------------------------------------------------
     def _ensure_predefined(self) -> None:
+        import ipaddress  # not at module level: a --network none run has no use for it
+
         have = {n.name: n for n in self.store.networks() if n.predefined}
         pool = self.cfg.bridge_subnet
         want = {
@@ -124,6 +126,8 @@ class Networks:
             same = self.store.find(name)
             if same is not None and same.name == name:
                 raise Conflict(f"network with name {name} already exists")
+            import ipaddress
+
             others = [ipaddress.IPv4Network(n.subnet) for n in self.store.networks()
                       if n.subnet]
             if subnet:
@@ -363,6 +367,8 @@ class Networks:
     # --- views ------------------------------------------------------------------------------------
     def containers_of(self, network: NetworkRecord,
                       containers: ContainerStore) -> dict[str, dict[str, str]]:
+        import ipaddress
+
         out: dict[str, dict[str, str]] = {}
         for e in self.store.endpoints(nid=network.id):
             try:

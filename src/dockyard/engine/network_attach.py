@@ -11,14 +11,14 @@ The :class:`Attached` handle it returns takes all of that down again.
 from __future__ import annotations
 
 import os
-import random
-from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import Conflict, DockyardError, NotFound
 from dockyard.network.store import Endpoint, PortRow
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
+    from typing import Any
 
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.network import Networks
@@ -217,6 +217,8 @@ def _publish(nets: Networks, record: ContainerRecord, opts: dict[str, Any], ep: 
             if lo:
                 candidates = list(range(lo, hi + 1))
             else:
+                import random
+
                 start = random.randint(*EPHEMERAL)
                 candidates = [EPHEMERAL[0] + (start - EPHEMERAL[0] + k)
                               % (EPHEMERAL[1] - EPHEMERAL[0] + 1) for k in range(200)]

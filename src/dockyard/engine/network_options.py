@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["NetOptions", "exposed_fields", "host_config_fields"]
 
 
-@dataclass
+@record
 class NetOptions:
     #: ``bridge`` (the default network), ``host``, ``none``, ``container:NAME`` or a
     #: user-defined network's name or id.
@@ -27,10 +30,10 @@ class NetOptions:
 
 def host_config_fields(net: NetOptions) -> dict[str, Any]:
     """The ``HostConfig`` keys of the network flags, as ``docker inspect`` shows them."""
-    from dockyard.network.ports import parse_publish
-
     bindings: dict[str, list[dict[str, str]]] = {}
     for spec in net.publish:
+        from dockyard.network.ports import parse_publish  # only with -p: it needs ipaddress
+
         for r in parse_publish(spec):
             host = "" if not r.host_lo else (
                 str(r.host_lo) if r.host_lo == r.host_hi else f"{r.host_lo}-{r.host_hi}")
@@ -42,6 +45,8 @@ def host_config_fields(net: NetOptions) -> dict[str, Any]:
 
 def exposed_fields(net: NetOptions) -> dict[str, dict[str, Any]]:
     """``Config.ExposedPorts`` entries the flags add: ``--expose`` and each ``-p`` port."""
+    if not net.expose and not net.publish:
+        return {}  # the common case: no need for the ports module (ipaddress)
     from dockyard.network.ports import parse_expose, parse_publish
 
     keys = [k for spec in net.expose for k in parse_expose(spec)]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.engine.containers import ContainerStore
     from dockyard.engine.network import Networks
     from dockyard.network.store import NetworkRecord

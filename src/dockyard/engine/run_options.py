@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.network_options import NetOptions
 from dockyard.errors import InvalidArgument
+from dockyard.record import field, record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.oci.runtime_types import Rlimit
 
 __all__ = [
@@ -34,7 +36,7 @@ __all__ = [
 Size = int | str | None
 
 
-@dataclass
+@record
 class BindMount:
     """One ``-v``/``--mount`` bind: ``source`` (host path, a volume's directory) -> ``destination``.
 
@@ -49,7 +51,7 @@ class BindMount:
     recursive: bool = True
 
 
-@dataclass
+@record
 class RunOptions:
     """The flags of ``docker run`` that shape the runtime spec.
 
@@ -127,7 +129,8 @@ def flag_error(value: object, flag: str, why: str) -> InvalidArgument:
     return InvalidArgument(f'invalid argument "{value}" for "{flag}" flag: {why}')
 
 
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+#: compiled on first use (by ``re``'s cache), as _DURATION_RE: most runs give no size
+_SIZE_RE = r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$"
 _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 
 
@@ -137,7 +140,7 @@ def parse_size(value: str) -> int:
     ``"512"`` -> 512, ``"512k"`` -> 524288, ``"64m"``/``"64MB"``/``"64MiB"`` -> 67108864,
     ``"1.5g"``. Raises ``ValueError("invalid size: 'x'")`` otherwise.
     """
-    m = _SIZE_RE.match(value)
+    m = re.match(_SIZE_RE, value)
     if m is None:
         raise ValueError(f"invalid size: '{value}'")
     try:
@@ -242,7 +245,7 @@ def parse_env_file(text: str, lookup: Callable[[str], str | None] | Mapping[str,
     return out
 
 
-_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_RE = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)"
 _DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
                    "h": 3600 * 10**9}
 
@@ -255,7 +258,7 @@ def parse_duration(value: str, flag: str) -> int:
     if text == "0":
         return 0
     pos, total = 0, 0.0
-    for m in _DURATION_RE.finditer(text):
+    for m in re.finditer(_DURATION_RE, text):
         if m.start() != pos:
             break
         total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]

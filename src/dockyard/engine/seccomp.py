@@ -9,14 +9,16 @@ included capability is in the bounding set and no excluded one is; ``minKernel``
 
 from __future__ import annotations
 
-import copy
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import InvalidArgument
+from dockyard.oci import jsontext
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
     from dockyard.oci.runtime_types import Seccomp, SeccompSyscall
 
 __all__ = ["docker_profile_to_oci", "host_seccomp_arch"]
@@ -79,7 +81,7 @@ def docker_profile_to_oci(profile: Any, caps: Sequence[str], arch: str | None = 
         if isinstance(rule.get("errnoRet"), int):
             call["errnoRet"] = rule["errnoRet"]
         if rule.get("args"):
-            call["args"] = copy.deepcopy(list(rule["args"]))
+            call["args"] = jsontext.copy(list(rule["args"]))
         syscalls.append(call)
     if syscalls:
         out["syscalls"] = syscalls

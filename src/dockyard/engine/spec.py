@@ -8,11 +8,8 @@ the captured proof, and ``tests/unit/test_engine_spec.py`` compares against it f
 
 from __future__ import annotations
 
-import copy
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.profiles import seccomp_profile_for
 from dockyard.engine.run_options import (
@@ -33,9 +30,14 @@ from dockyard.engine.spec_mounts import (
 )
 from dockyard.engine.users import resolve_user
 from dockyard.errors import InvalidArgument
+from dockyard.oci import jsontext
 from dockyard.runtime.capabilities import CAPABILITIES
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any
+
     from dockyard.oci.runtime_types import (
         CPU,
         Capabilities,
@@ -449,4 +451,5 @@ def build_spec(opts: RunOptions, image_config: Mapping[str, Any], rootfs: str, *
         spec["root"]["readonly"] = True
     if annotations:
         spec["annotations"] = dict(annotations)
-    return copy.deepcopy(spec)
+    copied: Spec = jsontext.copy(spec)  # nothing shared with module-level defaults
+    return copied

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from dockyard.engine.run_options import BindMount, RunOptions
 from dockyard.errors import InvalidArgument
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.oci.runtime_types import Mount
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from dockyard.errors import DockyardError
+from dockyard.record import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.lifecycle import Engine
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["Sample", "StatsRow", "row", "sample"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Sample:
     """One reading of one container; zeros for a container that does not run."""
 
@@ -150,7 +150,7 @@ def human_size(n: float) -> str:
     return _custom(n, 1000.0, ("B", "kB", "MB", "GB", "TB", "PB", "EB"), 3)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StatsRow:
     """The fields a stats template can use (docker/cli ``statsContext``)."""
 

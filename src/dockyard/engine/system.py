@@ -33,12 +33,15 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from dockyard.engine.containers import ContainerStore, Status
 from dockyard.errors import Conflict, DockyardError, NotFound
 from dockyard.image.service import ImageService
+from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["GRACE_SECONDS", "DiskUsage", "Finding", "PruneReport", "check", "disk_usage",
            "prune"]
@@ -47,7 +50,7 @@ __all__ = ["GRACE_SECONDS", "DiskUsage", "Finding", "PruneReport", "check", "dis
 GRACE_SECONDS = 3600.0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     """One line of ``system check``. ``problem`` is false for notes (a resumable download,
     a skipped step), which do not make the check fail."""
@@ -297,7 +300,7 @@ def check(root: str, exec_root: str, repair: bool = False,
         svc.close()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PruneReport:
     containers: list[str]
     images: list[str]
@@ -359,7 +362,7 @@ def prune(root: str, exec_root: str, all_images: bool = False,
     return PruneReport(removed, lines, reclaimed + freed, pruned_volumes, pruned_networks)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DiskUsage:
     """``docker system df``'s rows: (total, active, size, reclaimable) per type."""
 

@@ -9,12 +9,12 @@ symlinks resolve within it, as Docker's ``FollowSymlinkInScope`` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
 from dockyard.errors import InvalidArgument, NotFound
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from dockyard.oci.runtime_types import User
 
 __all__ = ["read_in_rootfs", "resolve_user"]

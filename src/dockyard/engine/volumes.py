@@ -15,12 +15,8 @@ records; a volume with driver options is mounted while a container using it runs
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.mount_specs import (
     MountSpec,
@@ -32,19 +28,16 @@ from dockyard.engine.mount_specs import (
 )
 from dockyard.engine.run_options import BindMount, RunOptions
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
-from dockyard.volume import (
-    LocalDriver,
-    VolumeRecord,
-    VolumeStore,
-    anonymous_name,
-    copy_tree,
-    is_empty_dir,
-    parse_driver_options,
-    validate_name,
-)
+from dockyard.record import field, record, replace
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import builtins
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from typing import Any
+
     from dockyard.engine.containers import ContainerRecord, ContainerStore
+    from dockyard.volume import LocalDriver, VolumeRecord, VolumeStore
 
 __all__ = [
     "ContainerMounts",
@@ -94,7 +87,7 @@ class Volumes:
 
     def __init__(self, root: str, containers: ContainerStore | None = None) -> None:
         self.root = root
-        self.driver = LocalDriver(root)
+        self._driver: LocalDriver | None = None
         self._store: VolumeStore | None = None
         self._containers = containers
         self._own_containers = containers is None
@@ -106,9 +99,21 @@ class Volumes:
             self._containers.close()
 
     @property
+    def driver(self) -> LocalDriver:
+        """The local driver (the volume package is imported on first use: most containers
+        have no volumes)."""
+        if self._driver is None:
+            from dockyard.volume import LocalDriver
+
+            self._driver = LocalDriver(self.root)
+        return self._driver
+
+    @property
     def store(self) -> VolumeStore:
         """The volume records (opened on first use: most containers have no volumes)."""
         if self._store is None:
+            from dockyard.volume import VolumeStore
+
             self._store = VolumeStore(self.root)
         return self._store
 
@@ -130,6 +135,13 @@ class Volumes:
         if driver != "local":
             raise NotFound(f'create {name}: error looking up volume plugin {driver}: plugin '
                            f'"{driver}" not found')
+        from dockyard.volume import (
+            VolumeRecord,
+            anonymous_name,
+            parse_driver_options,
+            validate_name,
+        )
+
         name = validate_name(name) if name else anonymous_name()
         opts = parse_driver_options(name, options or {})
         with self.store.tx() as c:
@@ -252,7 +264,7 @@ def _label_matches(labels: Mapping[str, str], spec: str) -> bool:
 
 # --- a container's mounts ----------------------------------------------------------
 
-@dataclass
+@record
 class ContainerMounts:
     """What :func:`resolve_mounts` decided for one container."""
 
@@ -440,6 +452,7 @@ def seed_volumes(vols: Volumes, cm: ContainerMounts, rootfs: str) -> None:
     (resolved inside the rootfs: a symlink in the image cannot point the copy at the host).
     A volume with driver options is mounted for the copy, as Docker's local driver does."""
     from dockyard.linux import fs
+    from dockyard.volume import copy_tree, is_empty_dir
 
     by_path = {vols.driver.path(n): n for n in {p.get("Name", "") for p in cm.points} if n}
     rootfd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)

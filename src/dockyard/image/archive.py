@@ -25,20 +25,24 @@ import json
 import shutil
 import tarfile
 import tempfile
-from dataclasses import dataclass
-from typing import IO, Any, BinaryIO
 
 from dockyard.errors import InvalidArgument
-from dockyard.image.service import ImageService
-from dockyard.image.store import ImageRecord
 from dockyard.image.unpack import decompressed
 from dockyard.oci import image_types as mt
 from dockyard.oci.reference import Reference, parse_reference
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any, BinaryIO
+
+    from dockyard.image.service import ImageService
+    from dockyard.image.store import ImageRecord
 
 __all__ = ["LoadedImage", "load_archive", "save_archive"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadedImage:
     image: ImageRecord
     tags: list[str]  # familiar names that now point at it

@@ -7,15 +7,17 @@ CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.
 from __future__ import annotations
 
 import json
-import shlex
 import time
-from typing import Any
 
 from dockyard.errors import InvalidArgument
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
 __all__ = ["apply_changes", "new_config", "now_rfc3339", "rfc3339"]
 
-JSONDict = dict[str, Any]
+JSONDict: TypeAlias = "dict[str, Any]"
 
 
 def rfc3339(t: float) -> str:
@@ -54,6 +56,8 @@ def _json_or_shell(arg: str) -> list[str]:
 
 def _pairs(instr: str, arg: str) -> list[tuple[str, str]]:
     """``K=V K2="v 2"`` or the legacy ``K V`` form (ENV, LABEL)."""
+    import shlex
+
     try:
         words = shlex.split(arg)
     except ValueError as e:

@@ -22,18 +22,23 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
-from types import TracebackType
-from typing import BinaryIO, Protocol
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.oci.digest import Digest, parse_digest
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import TracebackType
+    from typing import BinaryIO, Protocol
+else:
+    Protocol = object
 
 __all__ = ["ContentStore", "Info", "LocalContentStore", "Writer"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Info:
     digest: Digest
     size: int

@@ -11,24 +11,28 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import BinaryIO
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
-from dockyard.image.config import JSONDict
 from dockyard.image.content import LocalContentStore
 from dockyard.image.snapshots import Mount, Snapshotter, new_snapshotter
 from dockyard.image.store import ImageRecord, ImageStore, LayerRecord
 from dockyard.oci import image_types as mt
 from dockyard.oci.digest import chain_id
 from dockyard.oci.reference import parse_reference
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import BinaryIO
+
+    from dockyard.image.config import JSONDict
 
 __all__ = ["ImageService", "LayerBlob"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerBlob:
     """A layer blob already in the content store."""
 

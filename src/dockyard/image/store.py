@@ -19,15 +19,18 @@ serialise on SQLite's write lock instead of interleaving.
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from dockyard.errors import NotFound
 from dockyard.image.config import rfc3339
+from dockyard.record import record
 from dockyard.sqlite import immediate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterator
 
 __all__ = ["ImageRecord", "ImageStore", "LayerRecord"]
 
@@ -57,7 +60,7 @@ CREATE TABLE IF NOT EXISTS layers (
 _SOURCES = "SELECT blob_digest FROM layers UNION SELECT manifest_digest FROM images"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageRecord:
     id: str
     manifest_digest: str
@@ -71,7 +74,7 @@ class ImageRecord:
     last_tag_time: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerRecord:
     chain_id: str
     diff_id: str

@@ -24,13 +24,17 @@ import os
 import shutil
 import stat
 import tarfile
-from dataclasses import dataclass
-from typing import IO, BinaryIO, Literal, cast
+from typing import IO, cast
 
 from dockyard.errors import InvalidArgument
 from dockyard.linux.errors import SyscallError
 from dockyard.linux.fs import O_PATH, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, fd_path, openat2
 from dockyard.oci.digest import Digest
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO, Literal, TypeAlias
 
 __all__ = ["LayerStats", "apply_layer", "decompressed", "is_corrupt"]
 
@@ -39,7 +43,7 @@ WH_OPAQUE = ".wh..wh..opq"
 _GZIP = b"\x1f\x8b"
 _ZSTD = b"\x28\xb5\x2f\xfd"
 _BENEATH = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
-Whiteouts = Literal["overlay", "delete"]
+Whiteouts: TypeAlias = 'Literal["overlay", "delete"]'
 #: errors that mean an entry cannot exist as the layer says (a link to a directory,
 #: a file where a directory must be...)
 _ENTRY_ERRNOS = frozenset({errno.EPERM, errno.EEXIST, errno.ENOTDIR, errno.EISDIR,
@@ -47,7 +51,7 @@ _ENTRY_ERRNOS = frozenset({errno.EPERM, errno.EEXIST, errno.ENOTDIR, errno.EISDI
                            errno.ENAMETOOLONG, errno.ENOTEMPTY})
 
 
-@dataclass
+@record
 class LayerStats:
     diff_id: Digest
     size: int  # what docker reports: bytes of file content and symlink targets written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -89,3 +90,44 @@ def create_file_in_root(rootfd: int, path: str, mode: int = 0o644) -> int:
 def fd_path(fd: int) -> str:
     """The magic-link path that names an open fd, for calls that take a path."""
     return f"/proc/self/fd/{fd}"
+
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def remove_tree(path: str) -> None:
+    """The directory ``path`` and all in it, best effort, as ``shutil.rmtree(path,
+    ignore_errors=True)``: through directory fds, never following a symlink. Without
+    ``shutil``, whose import (``bz2``, ``lzma``, ``zlib``, ``fnmatch``) costs ~2 ms on
+    ``run``'s path."""
+    try:
+        fd = os.open(path, _DIR_FLAGS)
+    except OSError:  # missing, or not a directory: left as it is, as shutil does
+        return
+    try:
+        _clear(fd)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
+
+
+def _clear(dfd: int) -> None:
+    try:
+        entries = list(os.scandir(dfd))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                child = os.open(entry.name, _DIR_FLAGS, dir_fd=dfd)
+                try:
+                    _clear(child)
+                finally:
+                    os.close(child)
+                os.rmdir(entry.name, dir_fd=dfd)
+            else:
+                os.unlink(entry.name, dir_fd=dfd)
+        except OSError:
+            continue

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 
 from dockyard.errors import InvalidArgument
+from dockyard.record import record
 
 __all__ = ["NetConfig"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NetConfig:
     bridge: str = "dockyard0"
     bridge_subnet: str = "172.18.0.0/16"

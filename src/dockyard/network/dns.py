@@ -15,7 +15,8 @@ import socket
 import struct
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from dockyard.record import record
 
 __all__ = ["DnsServer", "Question", "answer", "parse_question"]
 
@@ -26,7 +27,7 @@ RCODE_NXDOMAIN = 3
 TTL = 600
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Question:
     ident: int
     flags: int

@@ -8,9 +8,11 @@ elsewhere it is the host's, without loopback nameservers (Google's when none are
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 from dockyard.errors import InvalidArgument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 __all__ = ["EMBEDDED_DNS", "hosts", "parse_add_host", "resolv_conf"]
 

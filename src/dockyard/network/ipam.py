@@ -8,10 +8,13 @@ address is derived from the IPv4 address as Docker does: ``02:42`` then its four
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from dockyard.errors import Conflict, InvalidArgument
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "Pool",
@@ -24,7 +27,7 @@ __all__ = [
 IPv4Net = ipaddress.IPv4Network
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pool:
     subnet: IPv4Net
     gateway: ipaddress.IPv4Address

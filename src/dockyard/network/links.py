@@ -10,13 +10,18 @@ from __future__ import annotations
 import ipaddress
 import os
 import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from dockyard.errors import Conflict, DockyardError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 __all__ = [
     "add_veth",
@@ -29,7 +34,6 @@ __all__ = [
     "routes_in_use",
 ]
 
-T = TypeVar("T")
 EEXIST = 17
 ENODEV = 19
 

@@ -12,22 +12,25 @@ libnftables' rule syntax; pyroute2's nftables support does not cover NAT express
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from dockyard.errors import DockyardError
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["Bridge", "Published", "apply", "render"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Bridge:
     name: str
     subnet: str
     internal: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Published:
     proto: str
     host_ip: str

@@ -6,19 +6,20 @@
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
-
 from dockyard.errors import InvalidArgument
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 __all__ = ["PortRequest", "exposed_ports", "parse_publish", "publish_all"]
 
 PROTOS = ("tcp", "udp", "sctp")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PortRequest:
     """One container port to publish; ``host_lo..host_hi`` (0..0: any free port)."""
 
@@ -71,6 +72,8 @@ def parse_publish(spec: str) -> list[PortRequest]:
     else:
         raise InvalidArgument(f"invalid port format for --publish: {spec}")
     if ip:
+        import ipaddress  # only for -p IP:...: ipaddress costs ~1.5 ms to import
+
         try:
             ipaddress.IPv4Address(ip)
         except ValueError:

@@ -12,11 +12,15 @@ impossible) and ``net_ports`` (published ports of running containers). Changes g
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+
+from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterator
+    from typing import Any
 
 __all__ = ["Endpoint", "NetworkRecord", "NetworkStore", "PortRow"]
 
@@ -44,7 +48,7 @@ CREATE TABLE IF NOT EXISTS net_ports (
 """
 
 
-@dataclass
+@record
 class NetworkRecord:
     id: str
     name: str
@@ -63,7 +67,7 @@ class NetworkRecord:
         return self.name in ("bridge", "host", "none")
 
 
-@dataclass
+@record
 class Endpoint:
     container_id: str
     network_id: str
@@ -74,7 +78,7 @@ class Endpoint:
     ifname: str
 
 
-@dataclass
+@record
 class PortRow:
     container_id: str
     proto: str

@@ -7,9 +7,12 @@ part is exactly 64 lowercase hex characters. Only sha256 is produced; sha512 is 
 from __future__ import annotations
 
 import re
-from typing import BinaryIO
 
 from dockyard.errors import InvalidArgument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 __all__ = ["Digest", "chain_id", "digest_bytes", "digest_file", "parse_digest"]
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
-from typing import Any
 
 from dockyard.errors import InvalidArgument
 from dockyard.oci.digest import Digest, parse_digest
+from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DOCKER_CONFIG",
@@ -66,7 +69,7 @@ _ARCH = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Platform:
     """OCI ``platform`` object: os, architecture, optional variant."""
 
@@ -97,7 +100,7 @@ def host_platform(machine: str | None = None) -> Platform:
     return Platform("linux", arch, variant)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Descriptor:
     """image-spec ``descriptor.md``: mediaType, digest and size are REQUIRED."""
 
@@ -127,7 +130,7 @@ class Descriptor:
                    platform)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Manifest:
     """image-spec ``manifest.md`` (and Docker schema2, its twin)."""
 
@@ -136,7 +139,7 @@ class Manifest:
     layers: list[Descriptor]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Index:
     """image-spec ``image-index.md`` (and Docker's manifest list)."""
 

@@ -16,25 +16,26 @@ docker.io gets ``library/``; neither tag nor digest -> ``:latest``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from dockyard.errors import InvalidArgument
 from dockyard.oci.digest import parse_digest
+from dockyard.record import record
 
 __all__ = ["DEFAULT_DOMAIN", "Reference", "parse_reference"]
 
 DEFAULT_DOMAIN = "docker.io"
 _LEGACY_DOMAIN = "index.docker.io"
 _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_DOMAIN = re.compile(
+#: _DOMAIN and _TAG are compiled on first use (by ``re``'s cache): "busybox" needs neither
+_DOMAIN = (
     r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
     r"(?::[0-9]+)?$|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_TAG = r"^[\w][\w.-]{0,127}$"
 _HEX64 = re.compile(r"^[a-f0-9]{64}$")
 _NAME_MAX = 255
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reference:
     """A normalised reference: ``domain/path[:tag][@digest]``."""
 
@@ -102,13 +103,13 @@ def parse_reference(text: str, *, default_tag: str = "latest") -> Reference:
     colon = rest.rfind(":")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1:]
-        if not _TAG.match(tag):
+        if not re.match(_TAG, tag):
             raise _bad(text, "bad tag")
     if not rest or len(rest) > _NAME_MAX:
         raise _bad(text)
     first, sep, remainder = rest.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
-        if not _DOMAIN.match(first):
+        if not re.match(_DOMAIN, first):
             raise _bad(text, "bad registry host")
         domain, path = first, remainder
     else:

@@ -16,10 +16,13 @@ import os
 import re
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
-from typing import Any
 
 from dockyard.errors import InvalidArgument, Unavailable
+from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DOCKER_HUB_AUTH_KEY",
@@ -34,7 +37,7 @@ DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 _HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Credentials:
     username: str
     password: str = field(repr=False)

@@ -11,10 +11,13 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Mapping
-from typing import IO
 
 from dockyard.errors import InvalidArgument, Unavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import IO, TypeAlias
 
 __all__ = ["Pool", "Response", "Verify", "open_url"]
 
@@ -23,7 +26,7 @@ _BLOCK = 1 << 16
 _DRAIN_LIMIT = 1 << 16
 _USER_AGENT = "dockyard/0.1 (registry client)"
 
-Body = bytes | IO[bytes] | None
+Body: TypeAlias = "bytes | IO[bytes] | None"
 #: ``True``: verify with the system CAs; a path: verify with that CA bundle only; ``False``:
 #: no verification (Docker's insecure registries).
 Verify = bool | str

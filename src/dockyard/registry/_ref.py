@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 
 from dockyard.errors import InvalidArgument
+from dockyard.record import record
 
 __all__ = ["DEFAULT_DOMAIN", "DOCKER_API_HOST", "Reference", "is_loopback", "parse_reference"]
 
@@ -34,7 +34,7 @@ _SHA256 = re.compile(r"sha256:[a-f0-9]{64}\Z")
 _DOMAIN = re.compile(r"(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?\Z")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reference:
     """A fully qualified image reference: ``domain/repository[:tag][@digest]``."""
 

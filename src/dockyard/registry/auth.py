@@ -16,10 +16,9 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from dockyard.errors import PermissionDenied, Unavailable
+from dockyard.record import record
 from dockyard.registry._config import (
     DOCKER_HUB_AUTH_KEY,
     Credentials,
@@ -30,6 +29,10 @@ from dockyard.registry._config import (
 )
 from dockyard.registry._http import Verify, open_url
 from dockyard.registry._ref import is_loopback
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "DOCKER_HUB_AUTH_KEY",
@@ -47,7 +50,7 @@ __all__ = [
 
 # --- WWW-Authenticate ------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Challenge:
     scheme: str  # lower case: "basic", "bearer"
     params: dict[str, str]

@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
-from typing import IO, Any, NamedTuple, NoReturn, cast
+from typing import IO, NamedTuple, cast
 
 from dockyard.errors import (
     DockyardError,
@@ -35,6 +35,10 @@ from dockyard.registry.protocol import (
     MEDIA_OCI_MANIFEST,
     Descriptor,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 __all__ = ["DigestMismatch", "FetchedManifest", "OnBytes", "RegistryClient"]
 

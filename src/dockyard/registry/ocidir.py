@@ -18,12 +18,15 @@ import json
 import os
 import tempfile
 import threading
-from typing import Any
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.registry._digest import DigestMismatch, hash_file, hasher
 from dockyard.registry._ref import validate_digest
 from dockyard.registry.protocol import MEDIA_OCI_INDEX, Descriptor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ANNOTATION_IMAGE_NAME", "ANNOTATION_REF_NAME", "OciLayout"]
 

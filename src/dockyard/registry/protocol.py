@@ -8,10 +8,14 @@ tests), a pusher a :class:`BlobSource`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from dockyard.errors import InvalidArgument
+from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "MANIFEST_MEDIA_TYPES",
@@ -53,7 +57,7 @@ _ARCHES = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Platform:
     """OCI image-index ``platform``: ``os``, ``architecture`` and optional ``variant``."""
 
@@ -92,7 +96,7 @@ def host_platform() -> Platform:
     return Platform("linux", arch, variant)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Descriptor:
     """OCI content descriptor: what a manifest says about a blob it references."""
 

@@ -18,13 +18,19 @@ import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Callable
-from typing import Any, Protocol
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.registry._digest import DigestMismatch
 from dockyard.registry._ref import validate_digest
-from dockyard.registry.protocol import Descriptor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Protocol
+
+    from dockyard.registry.protocol import Descriptor
+else:
+    Protocol = object
 
 __all__ = ["ContentIngester", "ContentStoreSink", "ContentWriter"]
 

@@ -13,10 +13,9 @@ import concurrent.futures
 import functools
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from dockyard.errors import InvalidArgument, NotFound, Unsupported
+from dockyard.record import record
 from dockyard.registry._ref import Reference, parse_reference
 from dockyard.registry.client import DigestMismatch, RegistryClient
 from dockyard.registry.protocol import (
@@ -30,13 +29,17 @@ from dockyard.registry.protocol import (
     host_platform,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["BlobBytes", "Progress", "PullResult", "PushResult", "pull", "push",
            "select_manifest"]
 
 _IMAGE_MANIFESTS = (MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PullResult:
     reference: str
     digest: str  # what the reference resolved to: the index if there was one
@@ -61,7 +64,7 @@ def _quiet(event: str, d: Descriptor) -> None:
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PushResult:
     reference: str
     digest: str

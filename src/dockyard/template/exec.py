@@ -8,8 +8,6 @@ error, a callable field a method: ``{{.Label "k"}}``), lists as slices.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any
 
 from dockyard.template import parse as p
 from dockyard.template.funcs import (
@@ -24,12 +22,17 @@ from dockyard.template.funcs import (
     truth,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 __all__ = ["Struct", "Template"]
 
 _UNSET: Any = object()
 
 
-class Struct(dict[str, Any]):
+class Struct(dict[str, "Any"]):
     """A Go struct: fields by name; a missing one is ``can't evaluate field X in type T``;
     a callable value is a method, called with the command's arguments."""
 

@@ -3,12 +3,14 @@ row and aligns columns (docker/cli ``cli/command/formatter/formatter.go``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
 from dockyard.template.exec import Struct, Template
 from dockyard.template.funcs import HEADER_FUNCS
 from dockyard.template.parse import TemplateError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 __all__ = ["is_table", "prepare", "render_rows", "tabwrite"]
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["FUNCS", "MISSING", "PARAMS", "FuncError", "TypedNil", "check_type", "go_repr",
            "go_str", "go_type", "truth"]

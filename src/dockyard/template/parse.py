@@ -10,10 +10,13 @@ Errors are :class:`TemplateError` with Go's wording (``template: :1: unclosed ac
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from dockyard.errors import InvalidArgument
+from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["TemplateError", "parse"]
 
@@ -28,64 +31,64 @@ class TemplateError(InvalidArgument):
 
 # --- nodes --------------------------------------------------------------------------
 
-@dataclass
+@record
 class Node:
     pos: int
     src: str
 
 
-@dataclass
+@record
 class Text(Node):
     text: str = ""
 
 
-@dataclass
+@record
 class Field(Node):
     """``.A.B`` (``names`` empty: ``.`` itself)."""
     names: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Variable(Node):
     """``$x.A.B``: ``names[0]`` is the variable."""
     names: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Ident(Node):
     name: str = ""
 
 
-@dataclass
+@record
 class Literal(Node):
     value: Any = None
 
 
-@dataclass
+@record
 class Chain(Node):
     """``(pipeline).A.B``."""
     node: Node | None = None
     names: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Command(Node):
     args: list[Node] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Pipe(Node):
     decl: list[str] = field(default_factory=list)
     is_assign: bool = False
     cmds: list[Command] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Action(Node):
     pipe: Pipe | None = None
 
 
-@dataclass
+@record
 class Branch(Node):
     """``if``, ``range`` or ``with``."""
     kind: str = ""
@@ -94,14 +97,14 @@ class Branch(Node):
     else_body: list[Node] | None = None
 
 
-@dataclass
+@record
 class Call(Node):
     """``{{template "name" pipeline}}`` (``src`` is the whole action)."""
     name: str = ""
     pipe: Pipe | None = None
 
 
-@dataclass
+@record
 class Loop(Node):
     """``break`` or ``continue``."""
     kind: str = ""
@@ -109,7 +112,7 @@ class Loop(Node):
 
 # --- lexer ---------------------------------------------------------------------------
 
-@dataclass
+@record
 class Tok:
     kind: str  # text, left, right, field, var, ident, string, number, char, bool, nil,
     #            dot, lparen, rparen, pipe, comma, decl, assign, space, eof

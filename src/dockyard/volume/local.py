@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
 
 from dockyard.errors import InvalidArgument, Unsupported
 from dockyard.linux import mount as m
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["LocalDriver", "parse_driver_options"]
 

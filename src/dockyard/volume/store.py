@@ -12,15 +12,18 @@ Who *uses* a volume is not stored here: the container records say it (their moun
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from dockyard.errors import Conflict, NotFound
+from dockyard.record import field, record
 from dockyard.sqlite import connect, immediate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterator
 
 __all__ = ["VolumeRecord", "VolumeStore"]
 
@@ -38,7 +41,7 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VolumeRecord:
     """One volume. ``options`` are the driver's ``-o`` options (``type``, ``device``, ``o``)."""
 

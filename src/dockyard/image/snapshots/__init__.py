@@ -7,12 +7,15 @@ else the copy fallback; ``DOCKYARD_SNAPSHOTTER=overlayfs|vfs`` picks one for a n
 from __future__ import annotations
 
 import os
-import sqlite3
 
 from dockyard.errors import InvalidArgument
 from dockyard.image.snapshots.base import Mount, SnapshotInfo, Snapshotter
 from dockyard.image.snapshots.copy import CopySnapshotter
 from dockyard.image.snapshots.overlay import OverlaySnapshotter, overlay_supported
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = [
     "CopySnapshotter",

@@ -18,20 +18,25 @@ Each snapshot lives in ``<base>/<id>/fs``; metadata is in the shared SQLite data
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import time
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
 
 from dockyard.errors import Conflict, NotFound
+from dockyard.linux.fs import remove_tree
+from dockyard.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal, Protocol, TypeAlias
+else:
+    Protocol = object
 
 __all__ = ["Kind", "MetaSnapshotter", "Mount", "SnapshotInfo", "Snapshotter"]
 
-Kind = Literal["active", "view", "committed"]
+Kind: TypeAlias = 'Literal["active", "view", "committed"]'
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mount:
     """One mount(2) call: ``mount -t type -o options source TARGET``."""
 
@@ -40,7 +45,7 @@ class Mount:
     options: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SnapshotInfo:
     key: str
     id: int
@@ -129,7 +134,7 @@ class SnapshotMeta:
             raise Conflict(f"snapshot {key}: already exists") from None
         sid = int(cur.lastrowid or 0)
         d = self.dir(sid)
-        shutil.rmtree(d, ignore_errors=True)  # left over by a crash before the insert
+        remove_tree(d)  # left over by a crash before the insert
         os.makedirs(os.path.join(d, "fs"), mode=0o755)
         return self.get(key)
 
@@ -153,7 +158,7 @@ class SnapshotMeta:
         if kids:
             raise Conflict(f"snapshot {key}: has {kids} children")
         self.conn.execute(f"DELETE FROM {self.table} WHERE id = ?", (info.id,))
-        shutil.rmtree(self.dir(info.id), ignore_errors=True)
+        remove_tree(self.dir(info.id))
         return info
 
     def walk(self) -> list[SnapshotInfo]:

@@ -8,11 +8,14 @@ Every snapshot is a full tree: ``prepare`` copies the parent's tree with ``cp -a
 from __future__ import annotations
 
 import os
-import sqlite3
-from typing import Literal
 
 from dockyard.errors import DockyardError
 from dockyard.image.snapshots.base import MetaSnapshotter, Mount, SnapshotMeta
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from typing import Literal
 
 __all__ = ["CopySnapshotter"]
 

@@ -14,9 +14,14 @@ import hashlib
 import os
 import stat
 import tarfile
-from typing import Protocol
 
 from dockyard.oci.digest import Digest
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object
 
 __all__ = ["write_diff"]
 

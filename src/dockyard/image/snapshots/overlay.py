@@ -13,10 +13,13 @@ With no parent it is a bind mount of ``<id>/fs``; a view of one layer is a read-
 from __future__ import annotations
 
 import os
-import sqlite3
-from typing import Literal
 
 from dockyard.image.snapshots.base import MetaSnapshotter, Mount, SnapshotMeta
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from typing import Literal
 
 __all__ = ["OverlaySnapshotter", "overlay_supported"]
 

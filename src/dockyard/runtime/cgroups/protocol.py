@@ -6,10 +6,13 @@ start-up does not load.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from dockyard.oci.runtime_types import Resources
+else:
+    Protocol = object
 
 
 class CgroupManager(Protocol):
