@@ -373,8 +373,8 @@ def _write_all(fd: int, data: bytes) -> bool:
 
 
 def exec_with_state(argv: list[str], idle: Idle, argv0: str = "") -> None:
-    """Exec ``argv`` + the fd of a memfd holding ``idle``'s state (``argv0``: the name
-    the program shows in ``ps``); never returns."""
+    """Exec ``argv`` + the fd of a memfd holding ``idle``'s state + the container's root
+    and id (for ``ps``; ``argv0``: the name the program shows there); never returns."""
     import marshal
 
     fd = os.memfd_create("dockyard-monitor-state", 0)
@@ -385,7 +385,8 @@ def exec_with_state(argv: list[str], idle: Idle, argv0: str = "") -> None:
     os.lseek(fd, 0, os.SEEK_SET)
     for keep in (*idle.fds(), fd):
         os.set_inheritable(keep, True)
-    os.execv(argv[0], [argv0 or argv[0], *argv[1:], str(fd)])
+    st = idle.st
+    os.execv(argv[0], [argv0 or argv[0], *argv[1:], str(fd), st["root"], st["cid"]])
 
 
 def load_state(fd: int) -> dict[str, Any]:
