@@ -116,3 +116,32 @@ def test_health_checks_run_from_the_shim(cli: Dy, busybox: str, root: Path) -> N
     assert r.returncode == 0, r.stderr
     rec = record(root, name)
     assert rec.status.value == "exited" and (rec.health or {}).get("Status") == "healthy"
+
+
+def test_wait_returns_the_code_of_the_run_that_ended(cli: Dy, busybox: str,
+                                                      root: Path) -> None:
+    """As Docker's: the container goes on restarting, ``wait`` returns at its first exit."""
+    name = unique_name("waitrs")
+    cli("run", "-d", "--name", name, "--restart", "always", "busybox", "sh", "-c",
+        "sleep 1; exit 5", check=True)
+    r = cli("wait", name, timeout=30)
+    assert (r.returncode, r.stdout) == (0, "5\n")
+    wait_for(lambda: record(root, name).restart_count >= 1, what="a restart")
+    assert record(root, name).status.value in ("running", "restarting")
+    assert cli("stop", "-t", "1", name).returncode == 0
+    r = cli("wait", name)
+    assert r.stdout.strip() in ("5", "137", "143")
+
+
+def test_foreground_run_with_a_restart_policy_keeps_restarting(cli: Dy, busybox: str,
+                                                               root: Path) -> None:
+    """Docker's attached ``run --restart``: the first run's output and exit code, while
+    the container goes on restarting after the CLI returned."""
+    name = unique_name("fgrs")
+    r = cli("run", "--name", name, "--restart", "on-failure:2", "busybox", "sh", "-c",
+            "echo out; echo err >&2; exit 4", timeout=30)
+    assert (r.returncode, r.stdout, r.stderr) == (4, "out\n", "err\n")
+    wait_for(lambda: record(root, name).status.value == "exited"
+             and record(root, name).restart_count == 2, timeout=30,
+             what="two restarts after the CLI returned")
+    assert cli("logs", name).stdout == "out\n" * 3

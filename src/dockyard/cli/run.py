@@ -51,7 +51,9 @@ def run(ctx: Context, argv: list[str]) -> int:
             sys.stdout.write(record.id + "\n")
             return 0
         return start_failed(report)
-    if args.tty or args.interactive or streams:
+    restarts = (record.host_config.get("RestartPolicy") or {}).get("Name", "no") != "no"
+    if args.tty or args.interactive or streams or restarts:
+        # a restart policy: the monitor goes on restarting it after this CLI returns
         from dockyard.cli.attach import run_attached
 
         return run_attached(engine, record, streams=streams, interactive=args.interactive,
