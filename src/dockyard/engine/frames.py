@@ -5,8 +5,6 @@ purpose (no imports): the monitor's idle phase (:mod:`dockyard.engine.shim`) par
 frames out of what it reads without blocking, the CLI reads them from a socket.
 """
 
-from __future__ import annotations
-
 __all__ = ["EOF", "EXIT", "HEAD_SIZE", "HELLO", "RESIZE", "SIGNAL", "STDERR", "STDIN",
            "STDOUT", "hello_stdin_once", "pack", "split"]
 

@@ -8,11 +8,8 @@ make it larger: ``<id>-json.log`` becomes ``.1``, ``.1`` becomes ``.2``... and a
 ``max_files`` files are kept (one file: it is truncated).
 """
 
-from __future__ import annotations
-
-import os
+import posix
 import time
-from _json import encode_basestring_ascii
 
 __all__ = ["JsonLog", "encode_line", "rfc3339_ns"]
 
@@ -28,6 +25,8 @@ def rfc3339_ns(ns: int | None = None) -> str:
 def encode_line(stream: str, line: bytes) -> bytes:
     """One log entry: what ``json.dumps(entry, separators=(",", ":"))`` gives, and a
     newline."""
+    from _json import encode_basestring_ascii  # loaded once a container writes a line
+
     return (f'{{"log":{encode_basestring_ascii(line.decode(errors="replace"))},'
             f'"stream":{encode_basestring_ascii(stream)},'
             f'"time":{encode_basestring_ascii(rfc3339_ns())}}}\n').encode()
@@ -41,11 +40,12 @@ class JsonLog:
         self.path = path
         self.max_size = max_size
         self.max_files = max(1, max_files)
-        self.fd = self._open(os.O_APPEND)
-        self.size = os.fstat(self.fd).st_size
+        self.fd = self._open(posix.O_APPEND)
+        self.size = posix.fstat(self.fd).st_size
 
     def _open(self, flags: int) -> int:
-        return os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | flags, 0o666)
+        flags |= posix.O_WRONLY | posix.O_CREAT | posix.O_CLOEXEC
+        return posix.open(self.path, flags, 0o666)
 
     def write(self, stream: str, line: bytes) -> None:
         data = encode_line(stream, line)
@@ -53,22 +53,24 @@ class JsonLog:
             self._rotate()
         view = memoryview(data)
         while view:
-            view = view[os.write(self.fd, view):]
+            view = view[posix.write(self.fd, view):]
         self.size += len(data)
 
     def _rotate(self) -> None:
-        os.close(self.fd)
+        posix.close(self.fd)
         if self.max_files > 1:
             for n in range(self.max_files - 1, 0, -1):
                 src = self.path if n == 1 else f"{self.path}.{n - 1}"
-                if os.path.exists(src):
-                    os.replace(src, f"{self.path}.{n}")
-            self.fd = self._open(os.O_APPEND)
+                try:
+                    posix.replace(src, f"{self.path}.{n}")
+                except FileNotFoundError:
+                    pass
+            self.fd = self._open(posix.O_APPEND)
         else:
-            self.fd = self._open(os.O_TRUNC | os.O_APPEND)
+            self.fd = self._open(posix.O_TRUNC | posix.O_APPEND)
         self.size = 0
 
     def close(self) -> None:
         if self.fd >= 0:
-            os.close(self.fd)
+            posix.close(self.fd)
             self.fd = -1

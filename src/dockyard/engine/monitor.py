@@ -178,11 +178,23 @@ def _run_once(engine: Engine, record: ContainerRecord, idle: Idle,
 def _exec_shim(engine: Engine, idle: Idle) -> None:
     """Exec into the idle phase's small program; never returns."""
     from dockyard.engine.shim import code_line, exec_with_state
-    from dockyard.runtime.launch import interpreter
 
     engine.close()
     code = code_line(idle.st["pkg"], "dockyard.engine.shim", "main")
-    exec_with_state([interpreter(), "-I", "-S", "-c", code], idle, argv0="dockyard-shim")
+    exec_with_state([_shim_interpreter(), "-I", "-S", "-c", code], idle,
+                    argv0="dockyard-shim")
+
+
+def _shim_interpreter() -> str:
+    """The distribution's ``/usr/bin/pythonX.Y`` of the running X.Y if there is one, else
+    the running interpreter. The shim needs only the interpreter's builtins and our
+    bytecode (the same for every X.Y.z); Debian's build is linked statically, while a
+    ``--enable-shared`` build (pyenv's) relocates libpython's data into pages private to
+    each process: ~280 KiB more per idle container."""
+    from dockyard.runtime.launch import interpreter
+
+    system = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    return system if os.access(system, os.X_OK) else interpreter()
 
 
 def _after_exit(engine: Engine, record: ContainerRecord, code: int,

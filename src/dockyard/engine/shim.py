@@ -22,14 +22,13 @@ When the init has exited and its output is drained, it execs back into the full 
 (``dockyard.engine.monitor.resume``) with the state, the wait status and the end time,
 which records the exit, cleans up and applies the restart policy.
 
-It imports only builtins-backed modules (os, select, marshal, time, ``_signal``,
-``_socket``) and the two light modules it shares with the full monitor: its memory is
-what an idle container costs.
+It imports only builtins-backed modules (``posix``, not ``os``: ``os`` brings
+``_collections_abc`` and a copy of the environment, ~270 KiB; select, marshal, time,
+``_signal``, ``_socket``), no ``__future__``, and the two light modules it shares with
+the full monitor: its memory is what an idle container costs.
 """
 
-from __future__ import annotations
-
-import os
+import posix
 import select
 import time
 
@@ -78,7 +77,7 @@ def _on_child(signum: int, frame: object) -> None:
 class Idle:
     """One run's I/O and children, from a state dict (see :meth:`state`)."""
 
-    def __init__(self, st: dict[str, Any]) -> None:
+    def __init__(self, st: "dict[str, Any]") -> None:
         self.st = st
         self.pid: int = st.get("pid", 0)
         self.listener: int = st["listener"]
@@ -96,7 +95,7 @@ class Idle:
         self._lsock: Any = None
         self.log: JsonLog | None = None
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> "dict[str, Any]":
         """The state to hand over through an exec."""
         st = dict(self.st)
         st.update(pid=self.pid, listener=self.listener, sink=self.sink, master=self.master,
@@ -123,7 +122,7 @@ class Idle:
             self.next_probe = self.st["started"] + health
         path, max_size, max_files = self.st["log"]
         self.log = JsonLog(path, max_size, max_files)
-        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        wake_r, wake_w = posix.pipe2(posix.O_NONBLOCK | posix.O_CLOEXEC)
         old = _signal.signal(_signal.SIGCHLD, _on_child)
         _signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
         try:
@@ -136,8 +135,8 @@ class Idle:
         finally:
             _signal.set_wakeup_fd(-1)
             _signal.signal(_signal.SIGCHLD, old)
-            os.close(wake_r)
-            os.close(wake_w)
+            posix.close(wake_r)
+            posix.close(wake_w)
             self._end_run()
 
     def _turn(self, wake_r: int, health: float) -> None:
@@ -157,7 +156,7 @@ class Idle:
     def _ready(self, fd: int, wake_r: int) -> None:
         if fd == wake_r:
             try:
-                while os.read(wake_r, 512):
+                while posix.read(wake_r, 512):
                     pass
             except BlockingIOError:
                 pass
@@ -191,7 +190,7 @@ class Idle:
             self._out_done(fd)
         for fd in {self.sink, self.master} - {-1}:
             try:
-                os.close(fd)
+                posix.close(fd)
             except OSError:
                 pass
         self.sink = self.master = -1
@@ -204,7 +203,7 @@ class Idle:
     def _reap(self) -> None:
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status = posix.waitpid(-1, posix.WNOHANG)
             except ChildProcessError:  # the init is not our child (never, but not for ever)
                 if self.status is None:
                     self.status, self.ended = 0, time.monotonic()
@@ -224,7 +223,7 @@ class Idle:
         argv = [st["python"], "-c", code, st["root"], st["exec_root"], st["cid"],
                 str(self.pid), repr(st["started"])]
         try:
-            self.probe = os.posix_spawn(st["python"], argv, os.environ)
+            self.probe = posix.posix_spawn(st["python"], argv, posix.environ)
         except OSError:
             self.next_probe = time.monotonic() + st["health"]
 
@@ -232,8 +231,8 @@ class Idle:
         """A check still running is of no use once the container has exited."""
         if self.probe:
             try:
-                os.kill(self.probe, 9)
-                os.waitpid(self.probe, 0)
+                posix.kill(self.probe, 9)
+                posix.waitpid(self.probe, 0)
             except OSError:
                 pass
             self.probe = 0
@@ -241,7 +240,7 @@ class Idle:
     # --- output ---------------------------------------------------------------------------
     def _read_out(self, fd: int) -> None:
         try:
-            chunk = os.read(fd, 65536)
+            chunk = posix.read(fd, 65536)
         except OSError:  # EIO: a pty whose every slave is closed
             chunk = b""
         if not chunk:
@@ -259,7 +258,7 @@ class Idle:
         if out.pending and self.log is not None:
             self.log.write(out.stream, out.pending)
         if fd != self.master:
-            os.close(fd)
+            posix.close(fd)
 
     def broadcast(self, kind: int, data: bytes) -> None:
         frame = frames.pack(kind, data)
@@ -282,13 +281,13 @@ class Idle:
     def _drop(self, client: _Client) -> None:
         self.clients.pop(client.fd, None)
         try:
-            os.close(client.fd)
+            posix.close(client.fd)
         except OSError:
             pass
 
     def _read_client(self, client: _Client) -> None:
         try:
-            data = os.read(client.fd, 65536)
+            data = posix.read(client.fd, 65536)
         except OSError:
             data = b""
         if not data:
@@ -315,7 +314,7 @@ class Idle:
             _write_all(self.sink, payload)
         elif kind == frames.EOF and client.stdin_once and self.master < 0 \
                 and self.sink >= 0:
-            os.close(self.sink)
+            posix.close(self.sink)
             self.sink = -1
         elif kind == frames.RESIZE:
             try:
@@ -326,7 +325,7 @@ class Idle:
             self.apply_size()
         elif kind == frames.SIGNAL and self.pid > 0:
             try:
-                os.kill(self.pid, int(payload))
+                posix.kill(self.pid, int(payload))
             except (OSError, ValueError):
                 pass
 
@@ -356,7 +355,7 @@ class Idle:
     def close(self, code: int) -> None:
         """The monitor ends: ``code`` to the clients (-1: the container did not run)."""
         if self.listener >= 0:
-            os.close(self.listener)
+            posix.close(self.listener)
             self.listener = -1
             self._lsock = None
         self.end_clients(code)
@@ -366,48 +365,48 @@ def _write_all(fd: int, data: bytes) -> bool:
     view = memoryview(data)
     try:
         while view:
-            view = view[os.write(fd, view):]
+            view = view[posix.write(fd, view):]
     except OSError:
         return False
     return True
 
 
-def exec_with_state(argv: list[str], idle: Idle, argv0: str = "") -> None:
+def exec_with_state(argv: list[str], idle: "Idle", argv0: str = "") -> None:
     """Exec ``argv`` + the fd of a memfd holding ``idle``'s state + the container's root
     and id (for ``ps``; ``argv0``: the name the program shows there); never returns."""
     import marshal
 
-    fd = os.memfd_create("dockyard-monitor-state", 0)
+    fd = posix.memfd_create("dockyard-monitor-state", 0)
     data = marshal.dumps(idle.state())
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
-    os.lseek(fd, 0, os.SEEK_SET)
+        view = view[posix.write(fd, view):]
+    posix.lseek(fd, 0, 0)  # SEEK_SET
     for keep in (*idle.fds(), fd):
-        os.set_inheritable(keep, True)
+        posix.set_inheritable(keep, True)
     st = idle.st
-    os.execv(argv[0], [argv0 or argv[0], *argv[1:], str(fd), st["root"], st["cid"]])
+    posix.execv(argv[0], [argv0 or argv[0], *argv[1:], str(fd), st["root"], st["cid"]])
 
 
-def load_state(fd: int) -> dict[str, Any]:
+def load_state(fd: int) -> "dict[str, Any]":
     """The state an exec handed over (and its fds made private again)."""
     import marshal
 
     chunks = []
     while True:
-        chunk = os.read(fd, 1 << 20)
+        chunk = posix.read(fd, 1 << 20)
         if not chunk:
             break
         chunks.append(chunk)
-    os.close(fd)
+    posix.close(fd)
     st: dict[str, Any] = marshal.loads(b"".join(chunks))
     return st
 
 
-def private(idle: Idle) -> None:
+def private(idle: "Idle") -> None:
     """The handed-over fds are not for our children (health probes)."""
     for fd in idle.fds():
-        os.set_inheritable(fd, False)
+        posix.set_inheritable(fd, False)
 
 
 def main() -> None:
@@ -422,4 +421,4 @@ def main() -> None:
         code = code_line(st["pkg"], "dockyard.engine.monitor", "resume")
         exec_with_state([st["python"], "-c", code], idle)
     finally:
-        os._exit(1)
+        posix._exit(1)
