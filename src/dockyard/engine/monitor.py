@@ -5,14 +5,18 @@ fork so it is re-parented away from the CLI, stdin from /dev/null) and holds the
 for as long as it runs, restarts included. It is a child subreaper and holds the
 container's ``monitor.lock`` (see :mod:`dockyard.engine.lifecycle`).
 
-Its loop, one turn per run of the container (:func:`monitor`):
+Its loop, one turn per run of the container (:func:`monitor`, :func:`_runs`):
 
-1. pipes for stdout/stderr, each pumped into the json-file log by a thread
-   (:mod:`dockyard.engine.logfile`, rotated by ``--log-opt max-size/max-file``);
-2. :meth:`Engine.launch`: mount, runtime create + start, record ``running``;
-3. the health checker thread, if the container has a health check
-   (:mod:`dockyard.engine.health`);
-4. wait for the init to exit; record OOMKilled, clean up the runtime state and mount;
+1. pipes for stdout/stderr (or a console socket for a pty), the stdin
+   (:class:`dockyard.engine.attach.RunIO`);
+2. :meth:`Engine.launch`: mount, runtime create + start, record ``running``; the health
+   status ``starting`` (:mod:`dockyard.engine.health`);
+3. exec into the idle phase (:mod:`dockyard.engine.shim`): a small single-threaded
+   program that copies the output into the json-file log and to the attach clients,
+   serves the clients, runs the health probes and reaps the init; it execs back into
+   :func:`resume` once the init has exited and its output is drained. (A container
+   whose embedded DNS this process serves runs the same loop here, without the exec.)
+4. record OOMKilled, clean up the runtime state and mount, the ``die`` event;
 5. ask the restart policy (:mod:`dockyard.engine.restart`): either ``exited`` and the
    monitor ends (removing the container with ``--rm``), or ``restarting``, the backoff
    wait (cut short by a ``stop``), and the next turn.
