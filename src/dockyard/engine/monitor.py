@@ -184,6 +184,10 @@ def _exec_shim(engine: Engine, idle: Idle) -> None:
     from dockyard.engine.shim import code_line, exec_with_state
 
     engine.close()
+    idle.flush_output()
+    if idle.log is not None:
+        idle.log.close()
+        idle.log = None
     code = code_line(idle.st["pkg"], "dockyard.engine.shim", "main")
     exec_with_state([_shim_interpreter(), "-I", "-S", "-c", code], idle,
                     argv0="dockyard-shim")

@@ -120,8 +120,7 @@ class Idle:
         health: float = self.st.get("health") or 0.0
         if health:
             self.next_probe = self.st["started"] + health
-        path, max_size, max_files = self.st["log"]
-        self.log = JsonLog(path, max_size, max_files)
+        self.open_log()
         wake_r, wake_w = posix.pipe2(posix.O_NONBLOCK | posix.O_CLOEXEC)
         old = _signal.signal(_signal.SIGCHLD, _on_child)
         _signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
@@ -138,6 +137,26 @@ class Idle:
             posix.close(wake_r)
             posix.close(wake_w)
             self._end_run()
+
+    def open_log(self) -> None:
+        if self.log is None:
+            path, max_size, max_files = self.st["log"]
+            self.log = JsonLog(path, max_size, max_files)
+
+    def flush_output(self) -> None:
+        """Copy what the container wrote already, without waiting (before an exec: the
+        new program takes a moment to start)."""
+        self.open_log()
+        while self.outs:
+            poll = select.poll()
+            for fd in self.outs:
+                poll.register(fd, _IN)
+            ready = [fd for fd, ev in poll.poll(0) if ev & select.POLLIN]
+            if not ready:
+                break
+            for fd in ready:
+                if fd in self.outs:
+                    self._read_out(fd)
 
     def _turn(self, wake_r: int, health: float) -> None:
         poll = select.poll()
