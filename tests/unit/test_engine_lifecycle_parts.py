@@ -10,7 +10,8 @@ import pytest
 
 from dockyard.engine.container_config import docker_config, host_config, stop_settings
 from dockyard.engine.health import check_args, next_health
-from dockyard.engine.logfile import LogWriter, log_files, parse_log_opts, read_log
+from dockyard.engine.jsonlog import JsonLog
+from dockyard.engine.logfile import log_files, parse_log_opts, read_log
 from dockyard.engine.restart import Backoff, RestartPolicy
 from dockyard.engine.run_options import RunOptions, parse_duration
 from dockyard.errors import InvalidArgument
@@ -97,7 +98,7 @@ def test_health_state_machine() -> None:
 
 def test_log_rotation_keeps_max_files(tmp_path: Path) -> None:
     path = str(tmp_path / "c-json.log")
-    w = LogWriter(path, max_size=300, max_files=3)
+    w = JsonLog(path, max_size=300, max_files=3)
     for i in range(40):
         w.write("stdout", f"line {i}\n".encode())
     w.close()
@@ -109,7 +110,7 @@ def test_log_rotation_keeps_max_files(tmp_path: Path) -> None:
     assert lines == [f"line {i}\n" for i in range(40 - len(lines), 40)]
     # max-file=1 truncates the one file
     one = str(tmp_path / "one-json.log")
-    w = LogWriter(one, max_size=200, max_files=1)
+    w = JsonLog(one, max_size=200, max_files=1)
     for i in range(40):
         w.write("stderr", f"line {i}\n".encode())
     w.close()
@@ -168,43 +169,3 @@ def test_host_config_defaults_and_values() -> None:
         host_config(RunOptions(auto_remove=True, restart="always"))
 
 
-def _reaper_scenario() -> None:
-    import os
-    import threading
-    import time
-
-    from dockyard.engine.reaper import Reaper
-
-    reaper = Reaper()
-    first = os.fork()
-    if first == 0:  # pragma: no cover - child
-        os._exit(3)
-    second = os.fork()
-    if second == 0:  # pragma: no cover - child
-        time.sleep(0.2)
-        os._exit(5)
-    got: dict[str, int | None] = {}
-    t = threading.Thread(target=lambda: got.update(first=reaper.status_of(first, 10)))
-    t.start()
-    status = reaper.wait_exit(second)  # reaps `first` on the way
-    t.join(10)
-    assert os.waitstatus_to_exitcode(status) == 5
-    assert got["first"] is not None and os.waitstatus_to_exitcode(got["first"]) == 3
-    assert reaper.reap(block=False) is None  # no children left
-
-
-def test_reaper_hands_statuses_to_other_threads() -> None:
-    """In a forked process of its own: waitpid(-1) must not reap the test run's children
-    (a session's dockerd or registry)."""
-    import os
-
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        code = 1
-        try:
-            _reaper_scenario()
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0

@@ -67,7 +67,9 @@ def _run(ctx: Context, argv: list[str], spawned: Spawned | None) -> int:
             sys.stdout.write(record.id + "\n")
             return 0
         return start_failed(report)
-    if args.tty or args.interactive or streams:
+    restarts = (record.host_config.get("RestartPolicy") or {}).get("Name", "no") != "no"
+    if args.tty or args.interactive or streams or restarts:
+        # a restart policy: the monitor goes on restarting it after this CLI returns
         from dockyard.cli.attach import run_attached
 
         return run_attached(engine, record, streams=streams, interactive=args.interactive,

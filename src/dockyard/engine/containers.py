@@ -20,7 +20,6 @@ import os
 import re
 import sqlite3
 import threading
-import time
 from contextlib import contextmanager
 
 from dockyard.engine.names import generate_name, validate_name
@@ -84,12 +83,8 @@ def _status(value: Status | str) -> Status:
         raise InvalidArgument(f"invalid container status {value!r}") from None
 
 
-def rfc3339_ns(ns: int | None = None) -> str:
-    """``2026-11-23T08:17:55.988990275Z`` (UTC, nanoseconds), as Docker prints times."""
-    if ns is None:
-        ns = time.time_ns()
-    secs, frac = divmod(ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+# one definition, shared with the monitor's light modules
+from dockyard.engine.jsonlog import rfc3339_ns  # noqa: E402
 
 
 def new_id() -> str:

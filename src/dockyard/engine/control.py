@@ -9,13 +9,15 @@ record ``manual_stop`` so that its restart policy no longer applies).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine import events
 from dockyard.engine.containers import ContainerRecord, Status
 from dockyard.errors import Conflict, DockyardError, NotFound
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.engine.lifecycle import Engine
 
 __all__ = ["kill", "pause", "prune", "rename", "restart", "stop", "unpause", "update", "wait",
@@ -140,8 +142,9 @@ def unpause(engine: Engine, ref: str) -> None:
 
 
 def wait(engine: Engine, ref: str) -> int:
-    """Block until the container is not running; its exit code. A container removed as
-    it exits (``--rm``) leaves its code in its monitor's lock file for waiters."""
+    """Block until the container's run ends; its exit code (a container with a restart
+    policy goes on restarting). A container removed as it exits (``--rm``) leaves its
+    code in its monitor's lock file for waiters."""
     import fcntl
     import os
 
@@ -151,7 +154,7 @@ def wait(engine: Engine, ref: str) -> int:
     except FileNotFoundError:
         lock = -1
     try:
-        done = wait_stopped(engine, rec.id, None)
+        done = _run_ended(engine, rec)
         if done is not None:
             return done.exit_code
         if lock < 0:
@@ -162,6 +165,23 @@ def wait(engine: Engine, ref: str) -> int:
     finally:
         if lock >= 0:
             os.close(lock)
+
+
+def _run_ended(engine: Engine, rec: ContainerRecord) -> ContainerRecord | None:
+    """Wait until the current (or, for a restarting container, the next) run has ended:
+    the record once it is no longer running or its monitor decided a restart (moby's
+    ``SetRestarting`` wakes the waiters as ``SetStopped`` does); None if it was removed."""
+    count = rec.restart_count
+    delay = 0.01
+    while True:
+        try:
+            now = engine.refresh(engine.containers.get(rec.id))
+        except NotFound:
+            return None
+        if not now.status.is_active or now.restart_count != count:
+            return now
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def rename(engine: Engine, ref: str, new_name: str) -> None:

@@ -1,34 +1,35 @@
 """Health checks (``--health-cmd``...; moby ``daemon/health.go``).
 
-A thread of the monitor runs the check inside the running container through the
-runtime's exec library every ``Interval`` (default 30 s), each given ``Timeout`` (30 s).
+Every ``Interval`` (default 30 s) after the last check ended, the container's monitor
+spawns a short-lived probe process (:func:`probe_main`, as podman runs ``podman
+healthcheck run`` from a timer) that runs the check inside the running container through
+the runtime's exec library, given ``Timeout`` (30 s), and records the result.
 ``State.Health`` starts ``starting``; a check exiting 0 makes it ``healthy`` and resets
 ``FailingStreak``; ``Retries`` (3) failures in a row make it ``unhealthy``. Failures during
 ``StartPeriod`` do not count. ``Log`` keeps the last five results (``Start``, ``End``,
 ``ExitCode``, ``Output``: stdout and stderr, at most 4 KiB).
 
 ``Test`` is ``["CMD-SHELL", "cmd"]`` (run by ``/bin/sh -c``), ``["CMD", args...]``, or
-``["NONE"]`` (no check). The exec runs in a forked helper whose stdout/stderr is a pipe:
-the monitor's own fds belong to the container's log.
+``["NONE"]`` (no check). The exec runs in a forked helper whose stdout/stderr is a pipe.
 """
 
 from __future__ import annotations
 
 import os
 import select
-import threading
 import time
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.containers import rfc3339_ns
 from dockyard.errors import DockyardError, NotFound
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.lifecycle import Engine
-    from dockyard.engine.reaper import Reaper
 
-__all__ = ["HealthChecker", "check_args", "next_health"]
+__all__ = ["Check", "begin", "check_args", "next_health", "probe_main", "run_check"]
 
 DEFAULT_INTERVAL = 30.0
 DEFAULT_TIMEOUT = 30.0
@@ -66,122 +67,137 @@ def _seconds(ns: Any, default: float) -> float:
     return float(ns) / 1e9 if isinstance(ns, int) and ns > 0 else default
 
 
-class HealthChecker:
-    """The checks of one run of a container, on a thread."""
+class Check:
+    """A container's ``Healthcheck`` with moby's defaults filled in."""
 
-    def __init__(self, engine: Engine, record: ContainerRecord, args: list[str],
-                 check: dict[str, Any], reaper: Reaper) -> None:
-        self.engine = engine
-        self.reaper = reaper
-        self.cid = record.id
-        self.process = _exec_process(engine, record, args)
+    def __init__(self, args: list[str], check: dict[str, Any]) -> None:
+        self.args = args
         self.interval = _seconds(check.get("Interval"), DEFAULT_INTERVAL)
         self.timeout = _seconds(check.get("Timeout"), DEFAULT_TIMEOUT)
         self.start_period = _seconds(check.get("StartPeriod"), 0.0)
         retries = check.get("Retries")
         self.retries = retries if isinstance(retries, int) and retries > 0 \
             else DEFAULT_RETRIES
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
 
     @classmethod
-    def for_record(cls, engine: Engine, record: ContainerRecord,
-                   reaper: Reaper) -> HealthChecker | None:
+    def of(cls, record: ContainerRecord) -> Check | None:
         check = record.config.get("Healthcheck")
         if not isinstance(check, dict):
             return None
         args = check_args(list(check.get("Test") or []))
         if args is None:
             return None
-        return cls(engine, record, args, check, reaper)
+        return cls(args, check)
 
-    def start(self) -> None:
-        self.engine.containers.update_state(
-            self.cid, health={"Status": "starting", "FailingStreak": 0, "Log": []})
-        self.thread.start()
 
-    def stop(self) -> None:
-        """Ask the thread to end; the caller reaps until :meth:`running` is false."""
-        self.stopping.set()
+def begin(engine: Engine, record: ContainerRecord) -> float | None:
+    """A run starts: ``State.Health`` is ``starting``; the check's interval in seconds
+    (None: no check), for the monitor's timer."""
+    check = Check.of(record)
+    if check is None:
+        return None
+    engine.containers.update_state(
+        record.id, health={"Status": "starting", "FailingStreak": 0, "Log": []})
+    return check.interval
 
-    def running(self) -> bool:
-        return self.thread.is_alive()
 
-    def join(self, timeout: float) -> None:
-        self.thread.join(timeout)
+def run_check(engine: Engine, cid: str, pid: int, began: float) -> None:
+    """One check of the run whose init is ``pid`` and began at ``began`` (monotonic),
+    its result recorded (and an event if the status changed). Nothing is recorded if
+    that run is over."""
+    rec = engine.containers.get(cid)
+    check = Check.of(rec)
+    if check is None or rec.pid != pid:
+        return
+    start = rfc3339_ns()
+    code, output = _probe(engine, rec, check)
+    result = {"Start": start, "End": rfc3339_ns(), "ExitCode": code, "Output": output}
+    in_start = time.monotonic() - began < check.start_period
+    rec = engine.containers.get(cid)
+    if rec.pid != pid or not rec.status.is_active:
+        return  # the container exited meanwhile
+    new = engine.containers.update_state(
+        cid, health=next_health(rec.health, result, check.retries, in_start))
+    status = (new.health or {}).get("Status", "")
+    if status != (rec.health or {}).get("Status", ""):  # moby: on a change
+        from dockyard.engine import events
 
-    def _loop(self) -> None:
-        began = time.monotonic()
-        while not self.stopping.wait(self.interval):
-            start = rfc3339_ns()
-            code, output = self._probe()
-            if self.stopping.is_set():
-                return
-            result = {"Start": start, "End": rfc3339_ns(), "ExitCode": code,
-                      "Output": output}
-            in_start = time.monotonic() - began < self.start_period
-            try:
-                rec = self.engine.containers.get(self.cid)
-                new = self.engine.containers.update_state(
-                    self.cid, health=next_health(rec.health, result, self.retries, in_start))
-                status = (new.health or {}).get("Status", "")
-                if status != (rec.health or {}).get("Status", ""):  # moby: on a change
-                    from dockyard.engine import events
+        events.container(engine.root, new, f"health_status: {status}")
 
-                    events.container(self.engine.root, new, f"health_status: {status}")
-            except (NotFound, DockyardError):
-                return
 
-    def _probe(self) -> tuple[int, str]:
-        """Run the check once: (exit code, output); -1 and a message on a timeout."""
-        out_r, out_w = os.pipe()
-        pid_r, pid_w = os.pipe()
-        helper = os.fork()
-        if helper == 0:  # pragma: no cover - the forked helper
-            code = 1
-            try:
-                os.close(out_r)
-                os.close(pid_r)
-                code = _helper(self.engine.runtime_root, self.cid, self.process,
-                               out_w, pid_w)
-            finally:
-                os._exit(code)
-        os.close(out_w)
-        os.close(pid_w)
-        output = b""
-        deadline = time.monotonic() + self.timeout
-        timed_out = False
+def probe_main() -> None:
+    """A health probe process, spawned by the container's monitor at each interval:
+    ``argv``: root, exec root, container id, init pid, the run's start (monotonic)."""
+    import sys
+
+    from dockyard.engine.lifecycle import Engine
+
+    root, exec_root, cid, pid, began = sys.argv[1:6]
+    code = 0
+    engine = Engine(root, exec_root)
+    try:
+        run_check(engine, cid, int(pid), float(began))
+    except (NotFound, DockyardError, OSError):
+        code = 1
+    finally:
+        engine.close()
+    sys.stdout.flush()
+    os._exit(code)
+
+
+def _probe(engine: Engine, record: ContainerRecord, check: Check) -> tuple[int, str]:
+    """Run the check once: (exit code, output); -1 and a message on a timeout."""
+    process = _exec_process(engine, record, check.args)
+    out_r, out_w = os.pipe()
+    pid_r, pid_w = os.pipe()
+    helper = os.fork()
+    if helper == 0:  # pragma: no cover - the forked helper
+        code = 1
         try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    timed_out = True
-                    break
-                ready, _, _ = select.select([out_r], [], [], left)
-                if not ready:
-                    continue
-                chunk = os.read(out_r, 65536)
-                if not chunk:
-                    break
-                output = (output + chunk)[:MAX_OUTPUT]
-            if timed_out:
-                # the check itself if it started (its helper then exits), else the helper
-                inner = os.read(pid_r, 64) if select.select([pid_r], [], [], 0)[0] else b""
-                victim = int(inner) if inner.strip().isdigit() else helper
-                try:
-                    os.kill(victim, 9)
-                except ProcessLookupError:
-                    pass
-        finally:
             os.close(out_r)
             os.close(pid_r)
-        status = self.reaper.status_of(helper)
+            code = _helper(engine.runtime_root, record.id, process, out_w, pid_w)
+        finally:
+            os._exit(code)
+    os.close(out_w)
+    os.close(pid_w)
+    output = b""
+    deadline = time.monotonic() + check.timeout
+    timed_out = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([out_r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(out_r, 65536)
+            if not chunk:
+                break
+            output = (output + chunk)[:MAX_OUTPUT]
         if timed_out:
-            return -1, f"Health check exceeded timeout ({self.timeout:g}s)"
-        if status is None:
-            return 1, output.decode(errors="replace")
-        code = os.waitstatus_to_exitcode(status)
-        return (code if code >= 0 else 128 - code), output.decode(errors="replace")
+            # the check itself if it started (its helper then exits), else the helper
+            inner = os.read(pid_r, 64) if select.select([pid_r], [], [], 0)[0] else b""
+            victim = int(inner) if inner.strip().isdigit() else helper
+            try:
+                os.kill(victim, 9)
+            except ProcessLookupError:
+                pass
+    finally:
+        os.close(out_r)
+        os.close(pid_r)
+    try:
+        status: int | None = os.waitpid(helper, 0)[1]
+    except ChildProcessError:
+        status = None
+    if timed_out:
+        return -1, f"Health check exceeded timeout ({check.timeout:g}s)"
+    if status is None:
+        return 1, output.decode(errors="replace")
+    code = os.waitstatus_to_exitcode(status)
+    return (code if code >= 0 else 128 - code), output.decode(errors="replace")
 
 
 def _exec_process(engine: Engine, record: ContainerRecord, args: list[str]) -> Any:

@@ -5,14 +5,18 @@ fork so it is re-parented away from the CLI, stdin from /dev/null) and holds the
 for as long as it runs, restarts included. It is a child subreaper and holds the
 container's ``monitor.lock`` (see :mod:`dockyard.engine.lifecycle`).
 
-Its loop, one turn per run of the container (:func:`monitor`):
+Its loop, one turn per run of the container (:func:`monitor`, :func:`_runs`):
 
-1. pipes for stdout/stderr, each pumped into the json-file log by a thread
-   (:mod:`dockyard.engine.logfile`, rotated by ``--log-opt max-size/max-file``);
-2. :meth:`Engine.launch`: mount, runtime create + start, record ``running``;
-3. the health checker thread, if the container has a health check
-   (:mod:`dockyard.engine.health`);
-4. wait for the init to exit; record OOMKilled, clean up the runtime state and mount;
+1. pipes for stdout/stderr (or a console socket for a pty), the stdin
+   (:class:`dockyard.engine.attach.RunIO`);
+2. :meth:`Engine.launch`: mount, runtime create + start, record ``running``; the health
+   status ``starting`` (:mod:`dockyard.engine.health`);
+3. exec into the idle phase (:mod:`dockyard.engine.shim`): a small single-threaded
+   program that copies the output into the json-file log and to the attach clients,
+   serves the clients, runs the health probes and reaps the init; it execs back into
+   :func:`resume` once the init has exited and its output is drained. (A container
+   whose embedded DNS this process serves runs the same loop here, without the exec.)
+4. record OOMKilled, clean up the runtime state and mount, the ``die`` event;
 5. ask the restart policy (:mod:`dockyard.engine.restart`): either ``exited`` and the
    monitor ends (removing the container with ``--rm``), or ``restarting``, the backoff
    wait (cut short by a ``stop``), and the next turn.
@@ -27,15 +31,17 @@ import json
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.containers import Status, rfc3339_ns
+from dockyard.errors import DockyardError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dockyard.engine.attach import AttachHub
+    from typing import Any
+
     from dockyard.engine.containers import ContainerRecord
     from dockyard.engine.lifecycle import Engine
-    from dockyard.engine.logfile import LogWriter
+    from dockyard.engine.shim import Idle
 
 
 def log_path(record: ContainerRecord) -> str:
@@ -135,15 +141,25 @@ class _Outcome:
         self.oom = oom
 
 
-def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter, hub: AttachHub,
+def _shim_ok(engine: Engine, record: ContainerRecord) -> bool:
+    """Whether the idle phase may exec into the small program: not while this process
+    serves the container's embedded DNS (user networks), or if asked not to."""
+    if os.environ.get("DOCKYARD_NO_SHIM"):
+        return False
+    handle = engine._networks.get(record.id)  # the launch's network handle
+    return handle is None or handle.dns is None
+
+
+def _run_once(engine: Engine, record: ContainerRecord, idle: Idle,
               reporter: _Reporter) -> _Outcome:
-    """One run of the container, from mount to unmount."""
+    """One run of the container, from mount to unmount. While it runs, this process
+    execs into the shim (see :mod:`dockyard.engine.shim`), which comes back through
+    :func:`resume`; with embedded DNS the same loop runs here."""
+    from dockyard.engine import health
     from dockyard.engine.attach import RunIO
-    from dockyard.engine.health import HealthChecker
-    from dockyard.engine.reaper import Reaper
     from dockyard.runtime.exec import exit_code
 
-    io = RunIO(record, logs, hub)
+    io = RunIO(record, idle)
     # The runtime hands its own stdio to the container: its ends go on fds 0-2 for the
     # create, and away again at once so that the container's exit ends them.
     try:
@@ -154,31 +170,54 @@ def _run_once(engine: Engine, record: ContainerRecord, logs: LogWriter, hub: Att
             io.after_launch()
         io.started(pid)
     except BaseException:
-        io.finish()
+        io.abort()
         raise
     started = time.monotonic()
+    idle.st.update(started=started, health=health.begin(engine, record) or 0.0)
     reporter.send({"started": True, "pid": pid})
-    reaper = Reaper()
-    checker = HealthChecker.for_record(engine, record, reaper)
-    if checker is not None:
-        checker.start()
-    try:
-        code = exit_code(reaper.wait_exit(pid))
-    finally:
-        if checker is not None:
-            checker.stop()
-            while checker.running():  # its check dies with the container: reap it
-                if reaper.reap(block=False) is None:
-                    time.sleep(0.05)
-                checker.join(0.05)
-        io.finish()
-        oom = engine.oom_killed(record)
-        engine.cleanup_run(record)
-        _reap_strays()
+    if _shim_ok(engine, record):
+        _exec_shim(engine, idle)
+    idle.run()
+    return _after_exit(engine, record, exit_code(idle.status or 0), idle.ended - started)
+
+
+def _exec_shim(engine: Engine, idle: Idle) -> None:
+    """Exec into the idle phase's small program; never returns."""
+    from dockyard.engine.shim import code_line, exec_with_state
+
+    engine.close()
+    idle.flush_output()
+    if idle.log is not None:
+        idle.log.close()
+        idle.log = None
+    code = code_line(idle.st["pkg"], "dockyard.engine.shim", "main")
+    exec_with_state([_shim_interpreter(), "-I", "-S", "-c", code], idle,
+                    argv0="dockyard-shim")
+
+
+def _shim_interpreter() -> str:
+    """The distribution's ``/usr/bin/pythonX.Y`` of the running X.Y if there is one, else
+    the running interpreter. The shim needs only the interpreter's builtins and our
+    bytecode (the same for every X.Y.z); Debian's build is linked statically, while a
+    ``--enable-shared`` build (pyenv's) relocates libpython's data into pages private to
+    each process: ~280 KiB more per idle container."""
+    from dockyard.runtime.launch import interpreter
+
+    system = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    return system if os.access(system, os.X_OK) else interpreter()
+
+
+def _after_exit(engine: Engine, record: ContainerRecord, code: int,
+                ran_for: float) -> _Outcome:
+    """The init has exited and its output is drained: OOMKilled, runtime state and
+    mount cleaned up, the ``die`` event."""
+    oom = engine.oom_killed(record)
+    engine.cleanup_run(record)
+    _reap_strays()
     from dockyard.engine import events
 
     events.container(engine.root, record, "die", exitCode=str(code))
-    return _Outcome(code, time.monotonic() - started, oom)
+    return _Outcome(code, ran_for, oom)
 
 
 def _reap_strays() -> None:
@@ -225,11 +264,11 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
             auto_remove: bool = False, attach_fd: int = -1) -> None:
     """Run container ``cid`` (created by :meth:`Engine.create`) to its end, restarts
     included."""
-    from dockyard.engine.attach import AttachHub
-    from dockyard.engine.lifecycle import Engine, ExecFailure
-    from dockyard.engine.logfile import LogWriter, parse_log_opts
-    from dockyard.engine.restart import Backoff, RestartPolicy
-    from dockyard.errors import DockyardError, NotFound
+    import dockyard
+    from dockyard.engine.attach import listen
+    from dockyard.engine.lifecycle import Engine
+    from dockyard.engine.logfile import parse_log_opts
+    from dockyard.engine.shim import Idle
     from dockyard.linux import process as proc
 
     proc.prctl(proc.PR_SET_CHILD_SUBREAPER, 1)
@@ -244,64 +283,17 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         if lock is None:  # another monitor runs it: a racing start
             reporter.send({"started": True})
             return
-        hub = AttachHub(record.bundle_dir, attach_fd)
-        attach_fd = -1
-        last_code = -1
         size, files = parse_log_opts(
             (record.host_config.get("LogConfig") or {}).get("Config") or {})
         os.makedirs(os.path.dirname(log_path(record)), mode=0o700, exist_ok=True)
-        logs = LogWriter(log_path(record), size, files)
-        backoff = Backoff()
-        try:
-            while True:
-                try:
-                    outcome = _run_once(engine, record, logs, hub, reporter)
-                except ExecFailure as e:
-                    reporter.send({"status": e.status, "error": str(e)})
-                    break
-                try:
-                    record = engine.containers.get(cid)
-                except NotFound:
-                    last_code = outcome.code
-                    break  # removed (rm -f) while it ran
-                policy = RestartPolicy.from_json(record.host_config.get("RestartPolicy"))
-                ended = {"pid": 0, "exit_code": outcome.code, "oom_killed": outcome.oom,
-                         "finished_at": rfc3339_ns()}
-                if not policy.should_restart(outcome.code, record.restart_count,
-                                             record.manual_stop):
-                    engine.containers.update_state(cid, status=Status.EXITED, **ended)
-                    last_code = outcome.code
-                    break
-                # moby counts the restart when it decides it, before the backoff
-                engine.containers.update_state(cid, status=Status.RESTARTING,
-                                               restart_count=record.restart_count + 1,
-                                               **ended)
-                hub.ended(outcome.code)
-                if not _backoff_wait(engine, cid, backoff.next(outcome.ran_for)):
-                    try:
-                        engine.containers.update_state(cid, status=Status.EXITED)
-                    except NotFound:
-                        pass
-                    break
-        except NotFound:
-            pass  # removed meanwhile
-        except BaseException as e:
-            reporter.send({"status": 125, "error": str(e) or type(e).__name__})
-            raise
-        finally:
-            logs.close()
-            if auto_remove:
-                # a `wait` that outlives the record reads the exit code from the lock
-                # file it holds open (see control.wait)
-                try:
-                    os.pwrite(lock, str(engine.containers.get(cid).exit_code).encode(), 0)
-                except (NotFound, OSError):
-                    pass
-                try:
-                    engine.remove(cid, force=True, volumes=True)
-                except DockyardError:
-                    pass  # removed already (rm -f)
-            hub.close(last_code)
+        pkg = os.path.dirname(os.path.dirname(os.path.abspath(dockyard.__file__)))
+        st = {"cid": cid, "root": root, "exec_root": exec_root, "lock": lock,
+              "auto_remove": auto_remove, "python": sys.executable, "pkg": pkg,
+              "log": (log_path(record), size, files), "backoff": 0.0,
+              "listener": listen(record.bundle_dir),
+              "clients": [(attach_fd, False, b"")] if attach_fd >= 0 else []}
+        attach_fd = -1
+        _runs(engine, Idle(st), reporter, None)
     finally:
         if attach_fd >= 0:
             os.close(attach_fd)
@@ -311,4 +303,118 @@ def monitor(root: str, exec_root: str, cid: str, report_fd: int,
         engine.close()
 
 
-__all__ = ["Status", "log_path", "monitor", "monitor_holds", "spawn_monitor"]
+def resume() -> None:
+    """The full monitor again, exec'd by the shim once the init has exited (``argv[1]``:
+    the state's fd): record the exit, then as :func:`monitor`. Never returns."""
+    code = 0
+    try:
+        _resume(int(sys.argv[1]))
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _resume(state_fd: int) -> None:
+    from dockyard.engine.lifecycle import Engine
+    from dockyard.engine.shim import Idle, load_state, private
+    from dockyard.errors import NotFound
+    from dockyard.runtime.exec import exit_code
+
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of this process
+    idle = Idle(load_state(state_fd))
+    private(idle)
+    st = idle.st
+    engine = Engine(st["root"], st["exec_root"])
+    try:
+        code = exit_code(st["status"] or 0)
+        try:
+            record = engine.containers.get(st["cid"])
+        except NotFound:  # removed (rm -f) while it ran
+            _gone(engine, st["cid"])
+            idle.close(code)
+            return
+        outcome = _after_exit(engine, record, code, st["ended"] - st["started"])
+        _runs(engine, idle, _Reporter(-1), outcome)
+    finally:
+        os.close(st["lock"])
+        engine.close()
+
+
+def _gone(engine: Engine, cid: str) -> None:
+    from dockyard.runtime.delete import delete
+
+    try:
+        delete(engine.runtime_root, cid, force=True)
+    except (DockyardError, OSError):
+        pass
+    _reap_strays()
+
+
+def _runs(engine: Engine, idle: Idle, reporter: _Reporter, ended: _Outcome | None) -> None:
+    """Runs of the container until its restart policy says no more; ``ended``: the
+    outcome of a run that ended already (after :func:`resume`)."""
+    from dockyard.engine.lifecycle import ExecFailure
+    from dockyard.engine.restart import Backoff, RestartPolicy
+    from dockyard.errors import NotFound
+
+    st = idle.st
+    cid, lock = st["cid"], st["lock"]
+    backoff = Backoff()
+    backoff.delay = st["backoff"]
+    last_code = -1
+    try:
+        while True:
+            if ended is None:
+                try:
+                    outcome = _run_once(engine, engine.containers.get(cid), idle, reporter)
+                except ExecFailure as e:
+                    reporter.send({"status": e.status, "error": str(e)})
+                    break
+            else:
+                outcome, ended = ended, None
+            try:
+                record = engine.containers.get(cid)
+            except NotFound:
+                last_code = outcome.code
+                break  # removed (rm -f) while it ran
+            policy = RestartPolicy.from_json(record.host_config.get("RestartPolicy"))
+            done = {"pid": 0, "exit_code": outcome.code, "oom_killed": outcome.oom,
+                    "finished_at": rfc3339_ns()}
+            if not policy.should_restart(outcome.code, record.restart_count,
+                                         record.manual_stop):
+                engine.containers.update_state(cid, status=Status.EXITED, **done)
+                last_code = outcome.code
+                break
+            # moby counts the restart when it decides it, before the backoff
+            engine.containers.update_state(cid, status=Status.RESTARTING,
+                                           restart_count=record.restart_count + 1, **done)
+            idle.end_clients(outcome.code)
+            st["backoff"] = backoff.next(outcome.ran_for)
+            if not _backoff_wait(engine, cid, st["backoff"]):
+                try:
+                    engine.containers.update_state(cid, status=Status.EXITED)
+                except NotFound:
+                    pass
+                break
+    except NotFound:
+        pass  # removed meanwhile
+    except BaseException as e:
+        reporter.send({"status": 125, "error": str(e) or type(e).__name__})
+        raise
+    finally:
+        if st["auto_remove"]:
+            # a `wait` that outlives the record reads the exit code from the lock
+            # file it holds open (see control.wait)
+            try:
+                os.pwrite(lock, str(engine.containers.get(cid).exit_code).encode(), 0)
+            except (NotFound, OSError):
+                pass
+            try:
+                engine.remove(cid, force=True, volumes=True)
+            except DockyardError:
+                pass  # removed already (rm -f)
+        idle.close(last_code)
+
+
+__all__ = ["Status", "log_path", "monitor", "monitor_holds", "resume", "spawn_monitor"]

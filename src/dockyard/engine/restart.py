@@ -9,10 +9,12 @@ restarted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from dockyard.errors import InvalidArgument
+from dockyard.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Backoff", "RestartPolicy"]
 
@@ -22,7 +24,7 @@ MAX_DELAY = 60.0
 RESET_AFTER = 10.0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RestartPolicy:
     """``HostConfig.RestartPolicy``: ``Name`` and ``MaximumRetryCount``."""
 
