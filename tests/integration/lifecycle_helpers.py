@@ -57,3 +57,10 @@ def mounted_under(path: Path) -> list[str]:
 def unique_name(tag: str) -> str:
     """A container name no other test (or other run beside this one) uses."""
     return f"{tag}-{os.getpid()}-{os.urandom(3).hex()}"
+
+
+def runtime_states(runtime_root: Path) -> list[Path]:
+    """What the runtime keeps under its root for containers (its seccomp cache aside)."""
+    if not runtime_root.exists():
+        return []
+    return [p for p in runtime_root.iterdir() if p.name != "@seccomp"]

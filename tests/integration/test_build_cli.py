@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy, no_mounts_under
+from tests.integration.lifecycle_helpers import runtime_states
 
 pytestmark = pytest.mark.integration
 
@@ -254,6 +255,33 @@ def test_dockerignore_and_stdin_contexts(cli: Dy, busybox: str, tmp_path: Path) 
     assert "ONLY=df" in _config(cli, img.strip())["Env"]  # type: ignore[operator]
 
 
+def test_stdin_context_tar_is_confined_and_has_no_whiteouts(cli: Dy, busybox: str,
+                                                             tmp_path: Path) -> None:
+    """A context tar on stdin: ``.wh.NAME`` is a file like any other (no layer semantics),
+    and an entry that would land outside the context through a symlink is refused."""
+    def tar(entries: list[tarfile.TarInfo], data: dict[str, bytes]) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tf:
+            for ti in entries:
+                body = data.get(ti.name, b"")
+                ti.size = len(body) if ti.isfile() else 0
+                tf.addfile(ti, io.BytesIO(body) if ti.isfile() else None)
+        return buf.getvalue()
+
+    df = b"FROM busybox\nCOPY . /ctx/\n"
+    good = tar([tarfile.TarInfo("Dockerfile"), tarfile.TarInfo(".wh.kept")],
+               {"Dockerfile": df, ".wh.kept": b"plain\n"})
+    img = cli("build", "-q", "-", input=good, check=True).stdout.strip()
+    assert cli("run", "--rm", img, "cat", "/ctx/.wh.kept", check=True).stdout == "plain\n"
+    link = tarfile.TarInfo("up")
+    link.type, link.linkname = tarfile.SYMTYPE, str(tmp_path)
+    evil = tar([tarfile.TarInfo("Dockerfile"), link, tarfile.TarInfo("up/escaped")],
+               {"Dockerfile": df, "up/escaped": b"x"})
+    r = cli("build", "-q", "-", input=evil)
+    assert r.returncode != 0 and "build context on stdin" in r.stderr, r.stderr
+    assert not (tmp_path / "escaped").exists()
+
+
 def test_heredocs_args_add_and_more(cli: Dy, busybox: str, tmp_path: Path) -> None:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tf:
@@ -398,7 +426,7 @@ def test_ctrl_c_mid_run_stops_the_build_and_leaves_nothing(cli: Dy, busybox: str
     assert _all_images(cli) == before
     assert cli("system", "check", check=True).stdout.lower() == "no problems found\n"
     runtime = tmp_path / "exec" / "runtime"
-    assert not runtime.exists() or not list(runtime.iterdir())
+    assert not runtime_states(runtime)
     _clean(tmp_path)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy
-from tests.integration.lifecycle_helpers import procs_with
+from tests.integration.lifecycle_helpers import procs_with, runtime_states
 from tests.integration.runtimes import cgroup_dirs
 
 pytestmark = pytest.mark.integration
@@ -70,7 +70,7 @@ def test_detached_run_logs_ps_and_rm(run: Dy, busybox: str, tmp_path: Path) -> N
     assert run("ps").stdout.splitlines()[1:] == []
     _wait_for(lambda: not procs_with(str(tmp_path)), timeout=10)  # the monitor is gone
     assert _nothing_mounted(tmp_path)
-    assert not list((tmp_path / "exec" / "runtime").iterdir())
+    assert not runtime_states(tmp_path / "exec" / "runtime")
     t = run("logs", "-t", cid[:12])
     assert re.fullmatch(TIME + " out\n", t.stdout), t.stdout
     assert re.fullmatch(TIME + " err\n", t.stderr), t.stderr
@@ -133,7 +133,7 @@ def test_rm_force_kills_a_detached_container(run: Dy, busybox: str,
     _wait_for(lambda: not procs_with(str(tmp_path)), timeout=10)  # the monitor exited
     assert _nothing_mounted(tmp_path)
     assert cgroup_dirs(cid) == []
-    assert not list((tmp_path / "exec" / "runtime").iterdir())
+    assert not runtime_states(tmp_path / "exec" / "runtime")
 
 
 def test_detached_rm_flag_removes_it_when_it_exits(run: Dy, busybox: str,
@@ -147,7 +147,7 @@ def test_detached_rm_flag_removes_it_when_it_exits(run: Dy, busybox: str,
     _wait_for(lambda: not procs_with(str(tmp_path)), timeout=10)
     assert _nothing_mounted(tmp_path)
     assert cgroup_dirs(cid) == []
-    assert not list((tmp_path / "exec" / "runtime").iterdir())
+    assert not runtime_states(tmp_path / "exec" / "runtime")
     assert not list((tmp_path / "exec" / "containers").iterdir())
     r = run("run", "-d", "--rm", "busybox", "no-such-command")
     assert r.returncode == 127, r.stderr
@@ -188,4 +188,4 @@ def test_killed_monitor_then_logs_follow_and_rm_force(run: Dy, busybox: str,
     assert r.returncode == 0, r.stderr
     assert _nothing_mounted(tmp_path)
     assert cgroup_dirs(cid) == []
-    assert not list((tmp_path / "exec" / "runtime").iterdir())
+    assert not runtime_states(tmp_path / "exec" / "runtime")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Dy
+from tests.integration.lifecycle_helpers import runtime_states
 from tests.integration.runtimes import cgroup_dirs
 
 pytestmark = pytest.mark.integration
@@ -115,8 +116,71 @@ def test_rm_force_after_the_run_cli_was_killed(run: Dy, busybox: str, root: Path
         assert run("ps", "-aq").stdout == ""
         assert _nothing_mounted(tmp_path)
         assert cgroup_dirs(cid) == []
-        assert not list((tmp_path / "exec" / "runtime").iterdir())
+        assert not runtime_states(tmp_path / "exec" / "runtime")
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def _stage1_pids(mark: bytes) -> set[int]:
+    """The runtime's stage 1 processes (argv[0] ``dockyard-init``) with ``mark`` in their
+    environment (other runs on this host have stage 1s of their own)."""
+    import os
+
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if f.read().split(b"\0", 1)[0] != b"dockyard-init":
+                        continue
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if mark in f.read().split(b"\0"):
+                        pids.add(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def test_a_run_that_fails_before_its_start_leaves_no_stage1(root: Path, tmp_path: Path,
+                                                            busybox: str) -> None:
+    """A foreground ``run`` forks the runtime's stage 1 before it even parses its flags;
+    whatever fails afterwards, that process goes too."""
+    import os
+
+    mark = f"DOCKYARD_TEST_MARK={os.getpid()}-{tmp_path.name}"
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+
+    def run(*args: str) -> int:
+        return subprocess.run([sys.executable, "-m", "dockyard", "--root", str(root),
+                               "--exec-root", str(tmp_path / "exec"), "run", *args],
+                              capture_output=True, env=env).returncode
+
+    assert run("--rm", "missing-image") == 125
+    assert run("--rm", "--memory", "bogus", "busybox", "true") == 125
+    assert run("--rm", "busybox", "no-such-command") == 127
+    assert run("--name", "taken", "busybox", "true") == 0
+    assert run("--name", "taken", "busybox", "true") == 125
+    assert _stage1_pids(mark.encode()) == set()
+
+
+def test_the_container_gets_the_clis_stdio_even_when_one_is_closed(root: Path,
+                                                                  tmp_path: Path,
+                                                                  busybox: str) -> None:
+    """stdio reaches the container with the runtime's GO (stage 1 was forked before the
+    CLI set its stdin to /dev/null): the output reaches the CLI's stdout and stderr; a
+    stdout the caller left closed is /dev/null for the CLI, never a file it opened."""
+    argv = [sys.executable, "-m", "dockyard", "--root", str(root), "--exec-root",
+            str(tmp_path / "exec"), "run", "--rm", "busybox", "sh", "-c"]
+    r = subprocess.run([*argv, "echo out; echo err >&2; cat; echo after-stdin"],
+                       capture_output=True, text=True, input="ignored\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "out\nafter-stdin\n"  # no -i: stdin is empty
+    assert r.stderr == "err\n"
+    r = subprocess.run([*argv, "echo x && echo wrote-stdout >&2"],
+                       stdout=None, stderr=subprocess.PIPE, text=True,
+                       stdin=subprocess.DEVNULL, pass_fds=(), close_fds=True,
+                       preexec_fn=lambda: __import__("os").close(1))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "wrote-stdout\n"

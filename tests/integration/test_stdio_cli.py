@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -380,6 +381,22 @@ def test_exec_it_session(cli: Dy, running: str, term: Term) -> None:
     s.send("exit 7\r")
     assert s.wait() == 7
     assert cli("exec", running, "true").returncode == 0  # the container runs on
+
+
+def test_exec_it_detach_keys_leave_the_process_running(cli: Dy, running: str,
+                                                      term: Term) -> None:
+    """ctrl-p ctrl-q in ``exec -it``: the CLI leaves (0, Docker's "read escape sequence")
+    and the process runs on, its terminal still open: it keeps writing to it."""
+    tag = f"detached-{os.getpid()}"
+    s = term("exec", "-it", running, "sh", "-c",
+             f"echo ready; while :; do echo {tag}; sleep 0.2; done", rows=20, cols=70)
+    s.expect("ready")
+    s.send(b"\x10\x11")
+    assert s.wait() == 0
+    time.sleep(1)  # without its terminal, the loop would die of SIGHUP or EIO here
+    top = cli("exec", running, "ps", "-o", "pid,args").stdout
+    assert tag in top, top
+    cli("exec", running, "pkill", "-f", tag)
 
 
 def test_run_it_terminal_restored_when_the_cli_is_terminated(cli: Dy, busybox: str,

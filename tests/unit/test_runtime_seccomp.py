@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from dockyard.engine.profiles import default_seccomp_profile
 from dockyard.errors import InvalidArgument, Unsupported
-from dockyard.runtime.seccomp import prepare_filter
+from dockyard.runtime.seccomp import prepare_cached, prepare_filter
 
 if TYPE_CHECKING:
     from dockyard.oci.runtime_types import Seccomp
@@ -217,3 +218,41 @@ def test_a_released_filter_cannot_be_loaded() -> None:
     with pytest.raises(OSError) as e:
         f.load()
     assert str(e.value) == "seccomp (filter already loaded or released): Bad file descriptor"
+
+
+def test_the_cache_gives_the_program_it_compiled(tmp_path: Path) -> None:
+    """prepare_cached: the first call compiles and stores; later calls of the same section
+    read the same program, flags and NOTIFY use back (no libseccomp context); another
+    section is another entry; a damaged entry is compiled again."""
+    section: Seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+                        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]}
+    first = prepare_cached(section, str(tmp_path))
+    compiled = prepare_filter(section)
+    assert first.program == compiled.program and first.flags == compiled.flags
+    compiled.release()
+    first.release()
+    entries = list(tmp_path.iterdir())
+    assert len(entries) == 1
+    again = prepare_cached(section, str(tmp_path))
+    assert (again.program, again.flags, again.uses_notify) == (first.program, first.flags,
+                                                              False)
+    with pytest.raises(InvalidArgument):
+        again.export_pfc()  # read from the cache: nothing to print
+    again.release()
+    other = prepare_cached({**section, "defaultAction": "SCMP_ACT_LOG"}, str(tmp_path))
+    assert other.program != first.program
+    other.release()
+    assert len(list(tmp_path.iterdir())) == 2
+    entries[0].write_bytes(b"garbage")
+    rebuilt = prepare_cached(section, str(tmp_path))
+    assert rebuilt.program == first.program
+    rebuilt.export_pfc()  # compiled: it has its context
+    rebuilt.release()
+
+
+def test_the_cache_dir_is_not_a_container(tmp_path: Path) -> None:
+    from dockyard.runtime.state import SECCOMP_CACHE, list_ids
+
+    (tmp_path / "c1").mkdir()
+    (tmp_path / SECCOMP_CACHE).mkdir()
+    assert list_ids(str(tmp_path)) == ["c1"]

@@ -189,6 +189,14 @@ def _unpack_stdin(data: bytes, root: str) -> str | None:
         except UnicodeDecodeError:
             raise InvalidArgument("the build context on stdin is neither a tar nor a "
                                   "Dockerfile") from None
-    with tf:
-        tf.extractall(root, filter="tar")
+    tf.close()
+    # Unpacked as an image layer is (entries confined beneath root, links included), with
+    # no whiteouts: in a build context ``.wh.NAME`` is just a file. (tarfile's own
+    # extraction filters are missing from Debian 12's Python 3.11.2.)
+    from dockyard.image.unpack import apply_layer
+
+    try:
+        apply_layer(io.BytesIO(data), root, whiteouts="none")
+    except InvalidArgument as e:
+        raise InvalidArgument(f"the build context on stdin: {e}") from None
     return None

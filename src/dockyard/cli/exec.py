@@ -104,6 +104,11 @@ def _exec(ctx: Context, ref: str, opts: ExecOptions, keys: bytes) -> int:
     peer = PtyPeer(master, pid)
     try:
         code = session(peer, stdin=opts.interactive, tty=True, detach_keys=keys)
+        if code is None:  # detached: the process runs on
+            from dockyard.engine.exec import hold_detached
+
+            hold_detached(master)
+            sys.stderr.write("read escape sequence\n")
     finally:
         peer.close()
     return 0 if code is None else code

@@ -118,13 +118,29 @@ def entry() -> None:
         code = e.code or 0
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # None: the fd was closed when Python started
+                stream.flush()
         except (BrokenPipeError, ValueError):
             code = code or 1
     os._exit(code)
 
 
+def open_stdio() -> None:
+    """/dev/null on any of fds 0-2 the caller left closed: otherwise the next file the
+    engine opens (its database...) would take that number, and a container started with
+    our stdio would write into it."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
 def main(argv: list[str] | None = None) -> int:
+    open_stdio()
     args = sys.argv[1:] if argv is None else list(argv)
     root = os.environ.get("DOCKYARD_ROOT") or "/var/lib/dockyard"
     exec_root = os.environ.get("DOCKYARD_EXEC_ROOT") or "/run/dockyard"

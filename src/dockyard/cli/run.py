@@ -10,12 +10,25 @@ if TYPE_CHECKING:
     from typing import Any
 
     from dockyard.cli.main import Context
+    from dockyard.runtime.launch import Spawned
 
 USAGE = "dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]"
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
 
 def run(ctx: Context, argv: list[str]) -> int:
+    from dockyard.engine import early_start
+
+    # Before the imports below: stage 1 starts on the other CPU meanwhile.
+    spawned = early_start.fork_stage1() if early_start.may_run_in_foreground(argv) else None
+    try:
+        return _run(ctx, argv, spawned)
+    finally:
+        if spawned is not None:
+            spawned.abort()  # a no-op once the container's create used it
+
+
+def _run(ctx: Context, argv: list[str], spawned: Spawned | None) -> int:
     from dockyard.cli._container_flags import client_env, container_parser, options_from
     from dockyard.cli._image import UsageError
     from dockyard.engine.lifecycle import Engine, ExecFailure
@@ -42,7 +55,7 @@ def run(ctx: Context, argv: list[str]) -> int:
     try:
         record = engine.create(args.image, opts, name=args.name, detach=args.detach,
                                client_env=client_env(), pull=args.pull,
-                               platform=args.platform)
+                               platform=args.platform, keep_mounted=True)
     except BaseException:
         engine.close()
         raise
@@ -63,7 +76,7 @@ def run(ctx: Context, argv: list[str]) -> int:
     _stdin_from_devnull()  # no -i: the container reads an empty stdin, as Docker's
     try:
         try:
-            return engine.run_foreground(record)
+            return engine.run_foreground(record, spawned)
         except ExecFailure as e:
             return start_failed({"status": e.status, "error": str(e)})
         finally:

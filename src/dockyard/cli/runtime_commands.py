@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from dockyard.oci.runtime_types import Process
+    from dockyard.runtime.launch import Spawned
 
 
 def _one_id(f: _args.Flags, usage: str) -> str:
@@ -24,29 +25,29 @@ def _one_id(f: _args.Flags, usage: str) -> str:
     return f.positional[0]
 
 
-def _create_options(f: _args.Flags) -> Any:
+def _create_options(f: _args.Flags, spawned: Spawned | None) -> Any:
     from dockyard.runtime.create import CreateOptions
 
     return CreateOptions(pid_file=f.opt("pid-file"), console_socket=f.opt("console-socket"),
                          no_pivot=f.flag("no-pivot"), no_new_keyring=f.flag("no-new-keyring"),
-                         preserve_fds=int(f.opt("preserve-fds") or 0))
+                         preserve_fds=int(f.opt("preserve-fds") or 0), spawned=spawned)
 
 
-def cmd_create(root: str, argv: list[str]) -> int:
+def cmd_create(root: str, argv: list[str], spawned: Spawned | None = None) -> int:
     from dockyard.runtime.create import create
 
     f = _args.parse(argv, CREATE_FLAGS)
     cid = _one_id(f, "create")
-    create(root, cid, f.opt("bundle") or ".", _create_options(f))
+    create(root, cid, f.opt("bundle") or ".", _create_options(f, spawned))
     return 0
 
 
-def cmd_run(root: str, argv: list[str]) -> int:
+def cmd_run(root: str, argv: list[str], spawned: Spawned | None = None) -> int:
     from dockyard.runtime.run import run
 
     f = _args.parse(argv, {**CREATE_FLAGS, "detach": "bool", "d": "=detach", "keep": "bool"})
     cid = _one_id(f, "run")
-    opts = _create_options(f)
+    opts = _create_options(f, spawned)
     from dockyard.oci.runtime_spec import load_spec
 
     bundle = f.opt("bundle") or "."
@@ -316,3 +317,7 @@ COMMANDS: dict[str, Callable[[str, list[str]], int]] = {
     "list": cmd_list, "pause": cmd_pause, "resume": cmd_resume, "spec": cmd_spec,
     "features": cmd_features, "update": cmd_update,
 }
+
+#: The commands that take a stage 1 forked before the runtime's imports (runtime_main).
+EARLY: dict[str, Callable[[str, list[str], Spawned | None], int]] = {
+    "create": cmd_create, "run": cmd_run}

@@ -14,6 +14,11 @@ import sys
 from dockyard import __version__
 from dockyard.errors import DockyardError
 
+#: ``typing`` is not imported at run time: it costs milliseconds on the start path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dockyard.runtime.launch import Spawned
+
 GLOBAL_FLAGS = {"root": "str", "log": "str", "log-format": "str", "debug": "bool",
                 "systemd-cgroup": "bool", "criu": "str", "rootless": "str",
                 "help": "bool", "h": "=help", "version": "bool", "v": "=version"}
@@ -97,9 +102,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     from dockyard.cli import _args
+    from dockyard.cli.main import open_stdio
+
+    open_stdio()
 
     args = sys.argv[1:] if argv is None else list(argv)
     log = _Log(None, "text")
+    spawned: Spawned | None = None
     try:
         g = _args.parse(args, GLOBAL_FLAGS, stop_at_positional=True)
         log = _Log(g.opt("log"), g.opt("log-format") or "text")
@@ -117,12 +126,20 @@ def _main(argv: list[str] | None) -> int:
         root = g.opt("root") or os.environ.get("DOCKYARD_RUNTIME_ROOT") \
             or "/run/dockyard-runtime"
         command, rest = g.positional[0], g.positional[1:]
+        if command in ("create", "run"):
+            # Stage 1 first: its interpreter starts while we import the runtime and load
+            # the bundle (it waits for GO, or exits if we leave without one).
+            from dockyard.runtime.launch import spawn
+
+            spawned = spawn()
         if command in ("create", "run", "exec"):
             from dockyard.runtime.cgroups import prime_migration
 
             prime_migration()  # the kernel's cgroup wait overlaps our imports from here
         from dockyard.cli import runtime_commands
 
+        if spawned is not None:
+            return runtime_commands.EARLY[command](os.path.abspath(root), rest, spawned)
         handler = runtime_commands.COMMANDS.get(command)
         if handler is None:
             raise DockyardError(f"No help topic for '{command}'")
@@ -135,4 +152,7 @@ def _main(argv: list[str] | None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        if spawned is not None:
+            spawned.abort()  # a no-op once the create used it
 

@@ -182,3 +182,31 @@ def reap(pid: int) -> int:
         except InterruptedError:
             continue
         return exit_code(status)
+
+
+def hold_detached(master: int) -> None:
+    """``exec -it`` detached with the detach keys: the process runs on, so its terminal
+    must stay open. A process of its own (a new session, away from the CLI's terminal)
+    keeps the pty master and drains what the process writes until it exits, as Docker's
+    daemon keeps a detached exec's stdio; the caller closes its own copy."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the forked children
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
+                if null > 2:
+                    os.close(null)
+                os.closerange(3, master)  # the CLI's database, sockets...: not ours
+                os.closerange(master + 1, 1 << 16)
+                while True:
+                    try:
+                        if not os.read(master, 65536):
+                            break
+                    except OSError:  # EIO: the process and every slave are gone
+                        break
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from dockyard.engine.volumes import ContainerMounts, Volumes
     from dockyard.image.service import ImageService
     from dockyard.image.store import ImageRecord
+    from dockyard.runtime.launch import Spawned
 
 #: The static init bind-mounted at /sbin/docker-init for ``--init`` (Debian's ``tini``).
 INIT_BINARY = "/usr/bin/tini-static"
@@ -110,14 +111,20 @@ class Engine:
 
     def create(self, image: str, opts: RunOptions, name: str = "", *, detach: bool = True,
                client_env: Mapping[str, str] | None = None, pull: str = "missing",
-               platform: str | None = None) -> ContainerRecord:
-        """A container record with its bundle written and its rootfs prepared."""
+               platform: str | None = None, keep_mounted: bool = False) -> ContainerRecord:
+        """A container record with its bundle written and its rootfs prepared.
+        ``keep_mounted``: leave the rootfs mounted for a start that follows at once
+        (``run``); a ``create`` unmounts it (``start`` mounts it, ``rm`` unmounts it)."""
         from dockyard.engine.container_config import docker_config, host_config
         from dockyard.engine.logfile import parse_log_opts
         from dockyard.engine.spec import build_spec
         from dockyard.image.snapshots import mount_all, unmount
         from dockyard.oci import jsontext
+        from dockyard.runtime.cgroups import prime_migration
 
+        # The kernel's wait at a container's first cgroup move (see prime_migration) runs
+        # while the container is made; a start right after it finds the fast path.
+        prime_migration()
         parse_log_opts(opts.log_opts)
         init_path = None
         if opts.init:
@@ -178,7 +185,8 @@ class Engine:
                 except BaseException:
                     unmount(rootfs)
                     raise
-                unmount(rootfs)  # mounted again at start, for as long as it runs
+                if not keep_mounted:
+                    unmount(rootfs)  # mounted again at start, for as long as it runs
                 text = jsontext.dumps(spec)
                 for d in (bundle, state):
                     with open(os.path.join(d, "config.json"), "w") as f:
@@ -250,11 +258,14 @@ class Engine:
             shutil.copyfile(os.path.join(self.state_dir(record.id), "config.json"), config)
         return rootfs
 
-    def launch(self, record: ContainerRecord, console_fd: int = -1) -> int:
+    def launch(self, record: ContainerRecord, console_fd: int = -1,
+               spawned: Spawned | None = None) -> int:
         """Mount the rootfs, create and start the container through the runtime and
         record it running; its init's pid. A command that cannot run: the record says
         exited with 126/127 and :class:`ExecFailure` is raised. ``console_fd``: the
-        console socket of a ``Tty`` container (see :mod:`dockyard.engine.attach`)."""
+        console socket of a ``Tty`` container (see :mod:`dockyard.engine.attach`).
+        ``spawned``: the runtime's stage 1, forked early by the caller (see
+        :mod:`dockyard.engine.early_start`); used up here, or aborted."""
         from dockyard.image.snapshots import mount_all
         from dockyard.runtime.create import CreateOptions, create
         from dockyard.runtime.delete import delete
@@ -275,7 +286,8 @@ class Engine:
         try:
             self._volumes_started(record, True)
             c = create(self.runtime_root, record.id, record.bundle_dir,
-                       CreateOptions(console_fd=console_fd))
+                       CreateOptions(console_fd=console_fd, spawned=spawned))
+            spawned = None
             # --- network: wire the new namespace before the init runs ---
             from dockyard.engine.network_attach import attach
 
@@ -293,6 +305,9 @@ class Engine:
         except BaseException:
             self.cleanup_run(record)
             raise
+        finally:
+            if spawned is not None:  # a failure before the create
+                spawned.abort()
         self.containers.update_state(record.id, status=Status.RUNNING, pid=c.pid,
                                      started_at=rfc3339_ns(), exit_code=0, error="",
                                      oom_killed=False)
@@ -325,13 +340,15 @@ class Engine:
         _unmount_if_mounted(os.path.join(record.bundle_dir, "rootfs"))
         self._volumes_started(record, False)
 
-    def run_foreground(self, record: ContainerRecord) -> int:
-        """Start the container with our stdio and wait for it; its exit status."""
-        return self.run_attached(record)
+    def run_foreground(self, record: ContainerRecord, spawned: Spawned | None = None) -> int:
+        """Start the container with our stdio and wait for it; its exit status.
+        ``spawned``: as for :meth:`launch`."""
+        return self.run_attached(record, spawned=spawned)
 
     def run_attached(self, record: ContainerRecord,
                      on_started: Callable[[int], None] | None = None,
-                     drain: Sequence[threading.Thread] = ()) -> int:
+                     drain: Sequence[threading.Thread] = (),
+                     spawned: Spawned | None = None) -> int:
         """Start the container with our stdio and wait for it; its exit status.
 
         ``on_started(pid)`` runs once it is recorded running; the ``drain`` threads (the
@@ -342,9 +359,11 @@ class Engine:
 
         lock = self.lock_monitor(record)
         if lock is None:
+            if spawned is not None:
+                spawned.abort()
             raise Conflict(f"container {record.id} is already running")
         try:
-            pid = self.launch(record)
+            pid = self.launch(record, spawned=spawned)
             try:
                 if on_started is not None:
                     on_started(pid)

@@ -7,7 +7,8 @@ Whiteouts (``layer.md#whiteouts``): ``.wh.NAME`` removes NAME from lower layers 
 ``.wh..wh..opq`` makes its directory opaque. With ``whiteouts="overlay"`` they become
 overlayfs's own markers (kernel ``Documentation/filesystems/overlayfs.rst``: a whiteout is
 a character device 0/0; an opaque directory has xattr ``trusted.overlay.opaque=y``); with
-``whiteouts="delete"`` (applying onto a full copy of the parent) they delete.
+``whiteouts="delete"`` (applying onto a full copy of the parent) they delete; with
+``whiteouts="none"`` (a build context) they are files like any other.
 
 Every entry is created relative to an fd of its parent directory, found by openat2(2)
 with RESOLVE_BENEATH: an entry named ``../x`` or ``/x``, or one written through a symlink
@@ -43,7 +44,7 @@ WH_OPAQUE = ".wh..wh..opq"
 _GZIP = b"\x1f\x8b"
 _ZSTD = b"\x28\xb5\x2f\xfd"
 _BENEATH = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
-Whiteouts: TypeAlias = 'Literal["overlay", "delete"]'
+Whiteouts: TypeAlias = 'Literal["overlay", "delete", "none"]'
 #: errors that mean an entry cannot exist as the layer says (a link to a directory,
 #: a file where a directory must be...)
 _ENTRY_ERRNOS = frozenset({errno.EPERM, errno.EEXIST, errno.ENOTDIR, errno.EISDIR,
@@ -167,7 +168,7 @@ class _Applier:
             try:
                 pfd = self._open_dir(parent, create=True)
                 try:
-                    if base.startswith(WH_PREFIX):
+                    if base.startswith(WH_PREFIX) and self.whiteouts != "none":
                         self._whiteout(pfd, parent, base)
                     else:
                         self._entry(tf, m, pfd, path, base)

@@ -173,6 +173,8 @@ def _bind(lib: ctypes.CDLL) -> None:
         # int seccomp_export_pfc(const scmp_filter_ctx ctx, int fd); and _bpf
         "seccomp_export_pfc": (cint, [ctx, cint]),
         "seccomp_export_bpf": (cint, [ctx, cint]),
+        # const struct scmp_version *seccomp_version(void);
+        "seccomp_version": (ctypes.POINTER(ctypes.c_uint * 3), []),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)
@@ -191,6 +193,12 @@ def load_library() -> ctypes.CDLL:
         _bind(lib)
         _lib = lib
     return _lib
+
+
+def version() -> tuple[int, int, int]:
+    """libseccomp's (major, minor, micro)."""
+    major, minor, micro = load_library().seccomp_version().contents
+    return major, minor, micro
 
 
 def _check(ret: int, call: str, what: str | None = None) -> int:

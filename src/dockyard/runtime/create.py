@@ -20,7 +20,14 @@ from dockyard.runtime import protocol as msg
 from dockyard.runtime.devices import cgroup_rules
 from dockyard.runtime.launch import InitFailed, Launched, Spawned, cap_masks, launch, spawn
 from dockyard.runtime.rlimits import apply_rlimits
-from dockyard.runtime.state import OCI_VERSION, START_SOCKET, Container, utc_now, validate_id
+from dockyard.runtime.state import (
+    OCI_VERSION,
+    SECCOMP_CACHE,
+    START_SOCKET,
+    Container,
+    utc_now,
+    validate_id,
+)
 from dockyard.runtime.sysctl import check_sysctls
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
@@ -35,16 +42,29 @@ if TYPE_CHECKING:
 class CreateOptions:
     def __init__(self, *, pid_file: str | None = None, console_socket: str | None = None,
                  console_fd: int = -1, no_pivot: bool = False, no_new_keyring: bool = False,
-                 preserve_fds: int = 0) -> None:
+                 preserve_fds: int = 0, spawned: Spawned | None = None) -> None:
         self.pid_file = pid_file
         self.console_socket = console_socket
         self.console_fd = console_fd
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
         self.preserve_fds = preserve_fds
+        #: stage 1, forked early by the caller (see :func:`launch.spawn`): its interpreter
+        #: starts while the caller imports and loads the bundle. Used up (or aborted) here.
+        self.spawned = spawned
 
 
 def create(root: str, container_id: str, bundle: str, opts: CreateOptions) -> Container:
+    try:
+        return _claim_and_create(root, container_id, bundle, opts)
+    finally:
+        if opts.spawned is not None:  # not used: a failure before the launch
+            opts.spawned.abort()
+            opts.spawned = None
+
+
+def _claim_and_create(root: str, container_id: str, bundle: str,
+                      opts: CreateOptions) -> Container:
     validate_id(container_id)
     bundle = os.path.abspath(bundle)
     spec = load_spec(bundle)
@@ -157,14 +177,14 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
     console_fd = opts.console_fd
     if opts.console_socket is not None:
         console_fd = _connect_console(opts.console_socket)
-    for fd in (start_fd, console_fd):
-        if fd >= 0:
-            os.set_inheritable(fd, True)
     # The kernel's wait at the first cgroup move (see prime_migration) overlaps stage 1's
     # start; a wait primed earlier, as the runtime's command does, may have lapsed (an
     # engine calling us as a library does much work before this point).
     prime_migration()
-    spawned = spawn()  # its interpreter starts while we prepare the cgroup
+    spawned = opts.spawned
+    opts.spawned = None
+    if spawned is None:
+        spawned = spawn()  # its interpreter starts while we prepare the cgroup
     cleanup.spawned = spawned
     cgroup = open_manager(linux.get("cgroupsPath", ""), container_id)
     cgroup.create()
@@ -181,10 +201,11 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
     plan: dict[str, Any] = {
         "mode": "create", "id": container_id, "bundle": bundle, "spec": spec,
         "new_ns": new, "userns": in_userns, "join": join, "new_flags": flags,
-        "start_fd": start_fd, "console_fd": console_fd,
+        "start_fd": -1, "console_fd": -1,  # they come with GO
         "no_pivot": opts.no_pivot, "no_new_keyring": opts.no_new_keyring,
         "preserve_fds": opts.preserve_fds, "unshare_cgroupns": "cgroup" in new,
         "caps": cap_masks(spec["process"]),
+        "seccomp_cache": os.path.join(root, SECCOMP_CACHE),
     }
     process = spec["process"]
 
@@ -196,7 +217,8 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
                 f.write(str(process["oomScoreAdj"]))
 
     launched = launch(spawned, plan, uid_maps=linux.get("uidMappings"),
-                      gid_maps=linux.get("gidMappings"), before_go=before_go)
+                      gid_maps=linux.get("gidMappings"), before_go=before_go,
+                      fds={"start_fd": start_fd, "console_fd": console_fd})
     cleanup.spawned = None
     cleanup.pid = launched.pid
     os.close(start_fd)

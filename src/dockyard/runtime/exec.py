@@ -10,7 +10,7 @@ from dockyard.runtime import protocol as msg
 from dockyard.runtime.create import write_pid_file
 from dockyard.runtime.launch import InitFailed, cap_masks, launch, spawn
 from dockyard.runtime.rlimits import apply_rlimits
-from dockyard.runtime.state import PAUSED, STOPPED, Container
+from dockyard.runtime.state import PAUSED, SECCOMP_CACHE, STOPPED, Container
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
 TYPE_CHECKING = False
@@ -46,10 +46,9 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
                             "join": join, "new_flags": 0,
                             "userns": any(k == "user" for k, _ in join),
                             "seccomp": linux.get("seccomp"),
-                            "console_fd": console_fd, "preserve_fds": preserve_fds,
+                            "seccomp_cache": os.path.join(root, SECCOMP_CACHE),
+                            "console_fd": -1, "preserve_fds": preserve_fds,
                             "caps": cap_masks(process)}
-    if console_fd >= 0:
-        os.set_inheritable(console_fd, True)
     cgroup = c.cgroup()
 
     def before_go(stage1: int) -> None:
@@ -57,7 +56,7 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
         apply_rlimits(stage1, process.get("rlimits", []))
 
     spawned = spawn()
-    launched = launch(spawned, plan, before_go=before_go)
+    launched = launch(spawned, plan, before_go=before_go, fds={"console_fd": console_fd})
     pid = launched.pid
     try:
         while True:  # EOF: the process exec'd (the socket is close-on-exec)

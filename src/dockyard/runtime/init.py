@@ -53,6 +53,61 @@ def _read_plan(fd: int) -> dict[str, Any]:
     return plan
 
 
+#: At most this many fds come with GO: stdio, the start socket, the console socket.
+MAX_GO_FDS = 8
+
+
+def _recv_go(sync: int) -> list[int] | None:
+    """Wait for GO; the fds it carries (close-on-exec), or None if the parent gave up."""
+    import _socket
+
+    sock = _socket.socket(fileno=sync)
+    try:
+        data, ancdata, _, _ = sock.recvmsg(16, _socket.CMSG_SPACE(4 * MAX_GO_FDS),
+                                           _socket.MSG_CMSG_CLOEXEC)
+    finally:
+        sock.detach()
+    fds: list[int] = []
+    for level, kind, cdata in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(cdata[i:i + 4], sys.byteorder)
+                    for i in range(0, len(cdata) - len(cdata) % 4, 4)]
+    if data[:1] != msg.GO:
+        for fd in fds:
+            os.close(fd)
+        return None
+    return fds
+
+
+def _place_fds(plan: dict[str, Any], received: list[int]) -> None:
+    """The parent's stdio onto our 0-2 (for the init to inherit); its other fds into the
+    plan under their names (``start_fd``, ``console_fd``)."""
+    import fcntl
+
+    # A number below 3 (our own stdio was closed) would be overwritten by the dup2s.
+    received = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) if fd < 3 else fd
+                for fd in received]
+    stdio: dict[int, int] = {}
+    for name, fd in zip(plan.get("go_fds", []), received, strict=True):
+        if name in _STDIO:
+            stdio[_STDIO.index(name)] = fd
+        else:
+            plan[name] = fd
+    for n in range(3):
+        if n in stdio:
+            os.dup2(stdio[n], n)
+            os.close(stdio[n])
+        else:
+            try:
+                os.close(n)
+            except OSError:
+                pass
+
+
+#: The names of the stdio fds that come with GO (as :data:`launch.STDIO`).
+_STDIO = ("stdin", "stdout", "stderr")
+
+
 def main() -> None:
     """Stage 1 in the sealed interpreter: namespaces, then fork the init (or exec child)."""
     sync = int(sys.argv[1])
@@ -64,15 +119,16 @@ def main() -> None:
     try:
         proc.prctl(proc.PR_SET_DUMPABLE, 0)
         _preload()  # while the parent prepares the cgroup and the plan
-        tag, _ = msg.recv(sync)
-        if tag != msg.GO:
+        received = _recv_go(sync)
+        if received is None:
             os._exit(1)
         plan = _read_plan(plan_fd)
+        _place_fds(plan, received)
         _DEBUG = bool(plan.get("debug"))
         create = plan["mode"] == "create"
         seccomp_section = (plan["spec"].get("linux", {}).get("seccomp") if create
                            else plan.get("seccomp"))
-        seccomp_filter = _prepare_seccomp(seccomp_section)
+        seccomp_filter = _prepare_seccomp(seccomp_section, plan.get("seccomp_cache", ""))
         _enter_namespaces(plan, sync, host_mnt)
         # The child waits until its pid is reported, so the parent always hears P before
         # anything the child says (an exec failure must not look like a stage 1 one).
@@ -107,9 +163,11 @@ def _enter_namespaces(plan: dict[str, Any], sync: int, host_mnt: int) -> None:
     joins = sorted(plan["join"], key=lambda j: JOIN_ORDER.index(j[0]))
     fds = [(kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path) for kind, path in joins]
     flags: int = plan["new_flags"]
-    if not flags & ns.CLONE_NEWNS and not any(k == "mount" for k, _ in joins):
-        # The container shares the host's mounts: leave the sealing namespace for them.
-        ns.setns(host_mnt, ns.CLONE_NEWNS, path="/proc/self/ns/mnt")
+    # Leave the sealing namespace: a new mount namespace is a copy of the host's as it is
+    # now, with the mounts made since stage 1 was forked (the engine forks it before it
+    # mounts the rootfs; the host's mounts need not propagate). Our /proc/self/exe stays
+    # the read-only sealing mount, which lives on with the process that uses it.
+    ns.setns(host_mnt, ns.CLONE_NEWNS, path="/proc/self/ns/mnt")
     os.close(host_mnt)
     for kind, fd, path in fds:
         ns.setns(fd, ns.NAMESPACES[kind][0], path=path)
@@ -347,12 +405,12 @@ def _make_controlling_tty(slave: int) -> None:
 
 # --- privileges and exec -------------------------------------------------------------
 
-def _prepare_seccomp(section: Any) -> Any:
+def _prepare_seccomp(section: Any, cache_dir: str) -> Any:
     if not section:
         return None
-    from dockyard.runtime.seccomp import prepare_filter
+    from dockyard.runtime.seccomp import prepare_cached, prepare_filter
 
-    return prepare_filter(section)
+    return prepare_cached(section, cache_dir) if cache_dir else prepare_filter(section)
 
 
 def _finalize(process: Process, caps: dict[str, int] | None, seccomp_filter: Any,

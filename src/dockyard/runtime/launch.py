@@ -23,10 +23,11 @@ import os
 import sys
 
 from dockyard.errors import DockyardError
-from dockyard.linux import mount as mnt
-from dockyard.linux import namespaces as ns
-from dockyard.linux import process as proc
 from dockyard.runtime import protocol as msg
+
+# The syscall modules (ctypes: milliseconds) are imported where they are used: the
+# runtime's command forks stage 1 before it loads anything heavy (see spawn), and the
+# child imports them while the parent goes on.
 
 #: ``typing`` is not imported at run time: it costs milliseconds on the start path.
 TYPE_CHECKING = False
@@ -67,6 +68,7 @@ def seal_interpreter(exe: str) -> None:
     The remount repeats the flags the original mount has: the kernel refuses a remount
     that would clear a flag locked by the mount's owner.
     """
+    from dockyard.linux import mount as mnt
     from dockyard.runtime.mountopts import locked_flags
 
     mnt.mount(exe, exe, None, mnt.MS_BIND)
@@ -77,8 +79,14 @@ def seal_interpreter(exe: str) -> None:
 def _seal_and_exec(sock: int, plan_fd: int) -> None:
     """In the forked child: private mounts, sealed interpreter, re-exec. Never returns."""
     try:
+        from dockyard.linux import mount as mnt
+        from dockyard.linux import namespaces as ns
+
         exe = interpreter()
         host_mnt = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+        # Our fds must not sit on 0-2 (the parent's stdio may be closed): stage 1 puts the
+        # parent's stdio there at GO.
+        sock, plan_fd, host_mnt = (_above_stdio(fd) for fd in (sock, plan_fd, host_mnt))
         ns.unshare(ns.CLONE_NEWNS)
         # Slave to the host's mounts, so the sealing mount never propagates back.
         mnt.mount(None, "/", None, mnt.MS_REC | mnt.MS_SLAVE)
@@ -91,6 +99,16 @@ def _seal_and_exec(sock: int, plan_fd: int) -> None:
             msg.send(sock, msg.ERROR, f"sealing the runtime: {e}".encode())
         finally:
             os._exit(1)
+
+
+def _above_stdio(fd: int) -> int:
+    if fd > 2:
+        return fd
+    import fcntl
+
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved
 
 
 def cap_masks(process: Process) -> dict[str, int] | None:
@@ -174,15 +192,18 @@ class Spawned:
         self.plan_fd = plan_fd
 
     def abort(self) -> None:
-        """Kill and reap stage 1 (and close our ends) when the create fails before GO."""
-        try:
-            os.kill(self.pid, 9)
-        except ProcessLookupError:
-            pass
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
+        """Kill and reap stage 1 (and close our ends) when the create fails before GO;
+        nothing once :func:`launch` has used it or it was aborted already."""
+        if self.pid > 0:
+            try:
+                os.kill(self.pid, 9)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.pid = -1
         for fd in (self.sock, self.plan_fd):
             if fd >= 0:
                 os.close(fd)
@@ -190,14 +211,16 @@ class Spawned:
 
 
 def spawn() -> Spawned:
-    """Fork stage 1 now; every fd marked inheritable at this point reaches the init."""
+    """Fork stage 1 now. It inherits every fd marked inheritable at this point (the
+    ``--preserve-fds`` range); stdio and the fds the plan names travel with GO instead,
+    so stage 1 may be forked long before the parent has them (see :func:`launch`)."""
     import _socket
 
-    proc.prctl(proc.PR_SET_CHILD_SUBREAPER, 1)
     parent_sock, child_sock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     plan_fd = os.memfd_create("dockyard-plan", os.MFD_CLOEXEC)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None: the fd was closed when Python started
+            stream.flush()
     pid = os.fork()
     if pid == 0:
         parent_sock.close()
@@ -206,22 +229,52 @@ def spawn() -> Spawned:
     return Spawned(pid, parent_sock.detach(), plan_fd)
 
 
+#: The stdio fds GO carries: stage 1 puts them on 0-2, where the init inherits them.
+STDIO = ("stdin", "stdout", "stderr")
+
+
+def _send_go(sock: int, fds: list[int]) -> None:
+    """GO, with ``fds`` attached (SCM_RIGHTS)."""
+    import _socket
+
+    s = _socket.socket(fileno=sock)
+    try:
+        s.sendmsg([msg.GO], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                              b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds))])
+    finally:
+        s.detach()
+
+
 def launch(spawned: Spawned, plan: dict[str, Any], *, uid_maps: list[IDMapping] | None = None,
            gid_maps: list[IDMapping] | None = None,
-           before_go: Callable[[int], None] | None = None) -> Launched:
+           before_go: Callable[[int], None] | None = None,
+           fds: dict[str, int] | None = None) -> Launched:
     """Hand ``plan`` to stage 1 and return once it reports the init's pid.
 
     ``plan["join"]`` lists (kind, path) namespaces to join; ``plan["new_flags"]`` the
     CLONE_NEW* namespaces to create. ``before_go(stage1_pid)`` runs first: the parent sets
-    rlimits, OOM score and cgroup there, inherited by everything stage 1 forks.
+    rlimits, OOM score and cgroup there, inherited by everything stage 1 forks. ``fds``
+    (name -> fd, -1 for none) reach stage 1 with GO, as ``plan[name]``; so do this
+    process's fds 0-2, which stage 1 puts on its own 0-2 for the init.
     """
+    from dockyard.linux import process as proc
+
+    proc.prctl(proc.PR_SET_CHILD_SUBREAPER, 1)  # the init is re-parented to us
     plan["debug"] = bool(os.environ.get("DOCKYARD_RUNTIME_DEBUG"))
+    # fds 0-2 that are closed here are closed in stage 1 too: they are left out
+    attached = [*((name, n) for n, name in enumerate(STDIO) if _is_open(n)),
+                *((name, fd) for name, fd in (fds or {}).items() if fd >= 0)]
+    plan["go_fds"] = [name for name, _ in attached]
     os.write(spawned.plan_fd, marshal.dumps(plan))  # stage 1 reads it from offset 0
     launched = Launched(-1, spawned.sock)
     try:
         if before_go is not None:
             before_go(spawned.pid)
-        launched.send(msg.GO)
+        try:
+            _send_go(spawned.sock, [fd for _, fd in attached])
+        except (BrokenPipeError, ConnectionResetError):
+            launched.send(msg.GO)  # raises the reason stage 1 left behind
+            raise
         await_init_pid(launched, lambda: write_id_maps(spawned.pid, uid_maps or [],
                                                        gid_maps or []))
     except BaseException:
@@ -229,6 +282,14 @@ def launch(spawned: Spawned, plan: dict[str, Any], *, uid_maps: list[IDMapping] 
         launched.sock = -1
         raise
     os.close(spawned.plan_fd)
-    spawned.plan_fd = -1
     os.waitpid(spawned.pid, 0)
+    spawned.pid = spawned.sock = spawned.plan_fd = -1  # used up: the sock is launched's
     return launched
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True

@@ -61,12 +61,20 @@ class Status:
         return self.value == PAUSED
 
 
-def validate_id(container_id: str) -> None:
+def valid_id(container_id: str) -> bool:
     """runc's rule: ids are ``^[\\w+-\\.]+$`` and never ``.`` or ``..``."""
-    ok = container_id not in ("", ".", "..") and all(
+    return container_id not in ("", ".", "..") and all(
         c.isalnum() or c in "_+-." for c in container_id) and container_id.isascii()
-    if not ok:
+
+
+def validate_id(container_id: str) -> None:
+    if not valid_id(container_id):
         raise InvalidArgument(f"invalid container id format: {container_id}")
+
+
+#: The runtime's cache of compiled seccomp filters, beside the containers' state dirs
+#: (``@`` is never in a container id, so it is never taken for one).
+SECCOMP_CACHE = "@seccomp"
 
 
 class Container:
@@ -175,7 +183,7 @@ def list_ids(root: str) -> list[str]:
         names = os.listdir(root)
     except FileNotFoundError:
         return []
-    return sorted(n for n in names if os.path.isdir(os.path.join(root, n)))
+    return sorted(n for n in names if valid_id(n) and os.path.isdir(os.path.join(root, n)))
 
 
 def utc_now() -> str:
