@@ -126,16 +126,16 @@ def _main(argv: list[str] | None) -> int:
         root = g.opt("root") or os.environ.get("DOCKYARD_RUNTIME_ROOT") \
             or "/run/dockyard-runtime"
         command, rest = g.positional[0], g.positional[1:]
+        if command in ("create", "run", "exec"):
+            from dockyard.runtime.cgroups import prime_migration
+
+            prime_migration()  # the kernel's cgroup wait overlaps what follows
         if command in ("create", "run"):
-            # Stage 1 first: its interpreter starts while we import the runtime and load
+            # Then stage 1: its interpreter starts while we import the runtime and load
             # the bundle (it waits for GO, or exits if we leave without one).
             from dockyard.runtime.launch import spawn
 
             spawned = spawn()
-        if command in ("create", "run", "exec"):
-            from dockyard.runtime.cgroups import prime_migration
-
-            prime_migration()  # the kernel's cgroup wait overlaps our imports from here
         from dockyard.cli import runtime_commands
 
         if spawned is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import os
@@ -109,8 +108,10 @@ def remove_tree(path: str) -> None:
         _clear(fd)
     finally:
         os.close(fd)
-    with contextlib.suppress(OSError):
+    try:
         os.rmdir(path)
+    except OSError:
+        pass
 
 
 def _clear(dfd: int) -> None:
