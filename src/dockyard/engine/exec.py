@@ -172,16 +172,9 @@ def start_exec(engine: Engine, ref: str, opts: ExecOptions) -> tuple[int, int]:
 def reap(pid: int) -> int:
     """Wait for the process :func:`start_exec` started; its exit code (128+N for a
     signal)."""
-    from dockyard.runtime.exec import exit_code
+    from dockyard.runtime.exec import reap as reap_child
 
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            return 0
-        except InterruptedError:
-            continue
-        return exit_code(status)
+    return reap_child(pid)
 
 
 def hold_detached(master: int) -> None:

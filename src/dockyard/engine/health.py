@@ -214,7 +214,7 @@ def _exec_process(engine: Engine, record: ContainerRecord, args: list[str]) -> A
 def _helper(runtime_root: str, cid: str, process: Any, out: int, pid_w: int) -> int:
     """In the forked helper: exec the check with stdout/stderr on ``out``; its code."""
     from dockyard.linux import process as proc
-    from dockyard.runtime.exec import ExecFailed, _reap, exec_process
+    from dockyard.runtime.exec import ExecFailed, exec_process, reap
 
     proc.prctl(proc.PR_SET_CHILD_SUBREAPER, 1)  # the exec'd process is re-parented here
     null = os.open(os.devnull, os.O_RDONLY)
@@ -233,4 +233,4 @@ def _helper(runtime_root: str, cid: str, process: Any, out: int, pid_w: int) -> 
         return 1
     os.write(pid_w, str(pid).encode())
     os.close(pid_w)
-    return _reap(pid)
+    return reap(pid)

@@ -62,7 +62,7 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
         while True:  # EOF: the process exec'd (the socket is close-on-exec)
             tag, payload = launched.recv()
             if tag == msg.ERROR:
-                raise ExecFailed(payload.decode(errors="replace"), _reap(pid))
+                raise ExecFailed(payload.decode(errors="replace"), reap(pid))
             if tag == msg.SECCOMP:
                 _forward_notify_fd(c, launched.sock, status, pid)
                 launched.send(msg.OK)
@@ -74,7 +74,7 @@ def exec_process(root: str, container_id: str, process: Process, *, detach: bool
         write_pid_file(pid_file, pid)
     if detach:
         return pid, 0
-    return pid, _reap(pid)
+    return pid, reap(pid)
 
 
 def _forward_notify_fd(c: Container, sock: int, status: str, pid: int) -> None:
@@ -88,7 +88,7 @@ def _forward_notify_fd(c: Container, sock: int, status: str, pid: int) -> None:
     forward_notify_fd(sock, c.spec["linux"]["seccomp"], state, pid)  # type: ignore[arg-type]
 
 
-def _reap(pid: int) -> int:
+def reap(pid: int) -> int:
     """Wait for our (adopted) child; its exit code as a shell reports it."""
     while True:
         try:
