@@ -82,15 +82,14 @@ def _recv_go(sync: int) -> list[int] | None:
 def _place_fds(plan: dict[str, Any], received: list[int]) -> None:
     """The parent's stdio onto our 0-2 (for the init to inherit); its other fds into the
     plan under their names (``start_fd``, ``console_fd``)."""
-    import fcntl
+    from dockyard.runtime.launch import STDIO, above_stdio
 
     # A number below 3 (our own stdio was closed) would be overwritten by the dup2s.
-    received = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) if fd < 3 else fd
-                for fd in received]
+    received = [above_stdio(fd) for fd in received]
     stdio: dict[int, int] = {}
     for name, fd in zip(plan.get("go_fds", []), received, strict=True):
-        if name in _STDIO:
-            stdio[_STDIO.index(name)] = fd
+        if name in STDIO:
+            stdio[STDIO.index(name)] = fd
         else:
             plan[name] = fd
     for n in range(3):
@@ -102,10 +101,6 @@ def _place_fds(plan: dict[str, Any], received: list[int]) -> None:
                 os.close(n)
             except OSError:
                 pass
-
-
-#: The names of the stdio fds that come with GO (as :data:`launch.STDIO`).
-_STDIO = ("stdin", "stdout", "stderr")
 
 
 def main() -> None:

@@ -86,7 +86,7 @@ def _seal_and_exec(sock: int, plan_fd: int) -> None:
         host_mnt = os.open("/proc/self/ns/mnt", os.O_RDONLY)
         # Our fds must not sit on 0-2 (the parent's stdio may be closed): stage 1 puts the
         # parent's stdio there at GO.
-        sock, plan_fd, host_mnt = (_above_stdio(fd) for fd in (sock, plan_fd, host_mnt))
+        sock, plan_fd, host_mnt = (above_stdio(fd) for fd in (sock, plan_fd, host_mnt))
         ns.unshare(ns.CLONE_NEWNS)
         # Slave to the host's mounts, so the sealing mount never propagates back.
         mnt.mount(None, "/", None, mnt.MS_REC | mnt.MS_SLAVE)
@@ -101,7 +101,8 @@ def _seal_and_exec(sock: int, plan_fd: int) -> None:
             os._exit(1)
 
 
-def _above_stdio(fd: int) -> int:
+def above_stdio(fd: int) -> int:
+    """``fd``, or (if it is 0-2) a close-on-exec copy of it at 3 or above, ``fd`` closed."""
     if fd > 2:
         return fd
     import fcntl
