@@ -265,7 +265,7 @@ class Engine:
         exited with 126/127 and :class:`ExecFailure` is raised. ``console_fd``: the
         console socket of a ``Tty`` container (see :mod:`dockyard.engine.attach`).
         ``spawned``: the runtime's stage 1, forked early by the caller (see
-        :mod:`dockyard.engine.early_start`); used up here, or aborted."""
+        :mod:`dockyard.engine.early_start`), who aborts it if it goes unused."""
         from dockyard.image.snapshots import mount_all
         from dockyard.runtime.create import CreateOptions, create
         from dockyard.runtime.delete import delete
@@ -287,7 +287,6 @@ class Engine:
             self._volumes_started(record, True)
             c = create(self.runtime_root, record.id, record.bundle_dir,
                        CreateOptions(console_fd=console_fd, spawned=spawned))
-            spawned = None
             # --- network: wire the new namespace before the init runs ---
             from dockyard.engine.network_attach import attach
 
@@ -305,9 +304,6 @@ class Engine:
         except BaseException:
             self.cleanup_run(record)
             raise
-        finally:
-            if spawned is not None:  # a failure before the create
-                spawned.abort()
         self.containers.update_state(record.id, status=Status.RUNNING, pid=c.pid,
                                      started_at=rfc3339_ns(), exit_code=0, error="",
                                      oom_killed=False)
@@ -359,8 +355,6 @@ class Engine:
 
         lock = self.lock_monitor(record)
         if lock is None:
-            if spawned is not None:
-                spawned.abort()
             raise Conflict(f"container {record.id} is already running")
         try:
             pid = self.launch(record, spawned=spawned)

@@ -50,21 +50,12 @@ class CreateOptions:
         self.no_new_keyring = no_new_keyring
         self.preserve_fds = preserve_fds
         #: stage 1, forked early by the caller (see :func:`launch.spawn`): its interpreter
-        #: starts while the caller imports and loads the bundle. Used up (or aborted) here.
+        #: starts while the caller imports and loads the bundle. The caller aborts it if a
+        #: failure comes before its launch (:meth:`Spawned.abort` does nothing after).
         self.spawned = spawned
 
 
 def create(root: str, container_id: str, bundle: str, opts: CreateOptions) -> Container:
-    try:
-        return _claim_and_create(root, container_id, bundle, opts)
-    finally:
-        if opts.spawned is not None:  # not used: a failure before the launch
-            opts.spawned.abort()
-            opts.spawned = None
-
-
-def _claim_and_create(root: str, container_id: str, bundle: str,
-                      opts: CreateOptions) -> Container:
     validate_id(container_id)
     bundle = os.path.abspath(bundle)
     spec = load_spec(bundle)
@@ -181,10 +172,8 @@ def _create(root: str, container_id: str, bundle: str, spec: Spec, opts: CreateO
     # start; a wait primed earlier, as the runtime's command does, may have lapsed (an
     # engine calling us as a library does much work before this point).
     prime_migration()
-    spawned = opts.spawned
-    opts.spawned = None
-    if spawned is None:
-        spawned = spawn()  # its interpreter starts while we prepare the cgroup
+    # a new stage 1 unless the caller forked one: it starts while we prepare the cgroup
+    spawned = opts.spawned or spawn()
     cleanup.spawned = spawned
     cgroup = open_manager(linux.get("cgroupsPath", ""), container_id)
     cgroup.create()
